@@ -1,0 +1,23 @@
+@{
+    RootModule           = 'ClaudeOrchestrator.dll'
+    ModuleVersion        = '0.1.0'
+    CompatiblePSEditions = @('Desktop', 'Core')
+    GUID                 = '6f1d3c2a-8b4e-4c1f-9a57-2d0e6b7c9e41'
+    Author               = 'ClaudeOrchestrator contributors'
+    CompanyName          = 'ClaudeOrchestrator contributors'
+    Copyright            = '(c) ClaudeOrchestrator contributors. MIT License.'
+    Description          = 'Runs coding-agent (Claude Code) tasks in Docker containers and guarantees that no container is left behind.'
+    PowerShellVersion    = '5.1'
+    FormatsToProcess     = @('ClaudeOrchestrator.format.ps1xml')
+    CmdletsToExport      = @('Start-ClaudeTask', 'Get-ClaudeContainer', 'Remove-ClaudeContainer')
+    FunctionsToExport    = @()
+    VariablesToExport    = @()
+    AliasesToExport      = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags         = @('Docker', 'Claude', 'AI', 'Agent', 'Containers', 'PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
+            LicenseUri   = 'https://opensource.org/licenses/MIT'
+            ReleaseNotes = 'First release: Start-ClaudeTask, Get-ClaudeContainer, Remove-ClaudeContainer with guaranteed cleanup.'
+        }
+    }
+}

@@ -1,0 +1,52 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using ClaudeOrchestrator.Engine;
+
+namespace ClaudeOrchestrator.Commands
+{
+    /// <summary>Lists the module's containers: this process's active ones, or with -All every labelled one.</summary>
+    [Cmdlet(VerbsCommon.Get, "ClaudeContainer", DefaultParameterSetName = TrackedSet)]
+    [OutputType(typeof(ClaudeContainer))]
+    public sealed class GetClaudeContainerCommand : ClaudeCmdletBase
+    {
+        private const string TrackedSet = "Tracked";
+        private const string AllSet = "All";
+
+        [Parameter(Position = 0)]
+        [SupportsWildcards]
+        [ValidateNotNullOrEmpty]
+        public string[] Name { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string[] Id { get; set; }
+
+        [Parameter(ParameterSetName = AllSet, Mandatory = true)]
+        public SwitchParameter All { get; set; }
+
+        protected override void EndProcessing()
+        {
+            var containers = Run(async cancel =>
+            {
+                var connection = await DockerConnection.ReachAsync(cancel).ConfigureAwait(false);
+                return All
+                    ? await ContainerQuery.ListAllAsync(connection, cancel).ConfigureAwait(false)
+                    : await ContainerQuery.ListTrackedAsync(connection, cancel).ConfigureAwait(false);
+            });
+
+            var selection = new ContainerSelection(Name, Id);
+            foreach (var container in containers.Where(selection.Matches))
+            {
+                WriteObject(container);
+            }
+
+            foreach (var missing in selection.UnmatchedLiterals(containers))
+            {
+                WriteError(new ErrorRecord(
+                    new ItemNotFoundException($"No {(All ? "" : "tracked ")}ClaudeOrchestrator container matches '{missing}'."),
+                    ErrorIds.ContainerNotFound, ErrorCategory.ObjectNotFound, missing));
+            }
+        }
+    }
+}

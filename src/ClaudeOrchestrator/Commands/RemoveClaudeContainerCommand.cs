@@ -1,0 +1,140 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using ClaudeOrchestrator.Engine;
+
+namespace ClaudeOrchestrator.Commands
+{
+    /// <summary>
+    /// Kills and removes the module's containers: this process's active ones by default, every
+    /// labelled one with -All, or the ones piped in. A container without the module's label is
+    /// never removed, whatever its name.
+    /// </summary>
+    [Cmdlet(VerbsCommon.Remove, "ClaudeContainer", DefaultParameterSetName = TrackedSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [OutputType(typeof(ClaudeContainer))]
+    public sealed class RemoveClaudeContainerCommand : ClaudeCmdletBase
+    {
+        private const string TrackedSet = "Tracked";
+        private const string AllSet = "All";
+        private const string IdSet = "Id";
+        private const string NameSet = "Name";
+
+        private readonly List<string> _ids = new List<string>();
+        private readonly List<string> _names = new List<string>();
+
+        [Parameter(ParameterSetName = IdSet, Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [Alias("ContainerId")]
+        [ValidateNotNullOrEmpty]
+        public string[] Id { get; set; }
+
+        [Parameter(ParameterSetName = NameSet, Mandatory = true)]
+        [SupportsWildcards]
+        [ValidateNotNullOrEmpty]
+        public string[] Name { get; set; }
+
+        [Parameter(ParameterSetName = AllSet, Mandatory = true)]
+        public SwitchParameter All { get; set; }
+
+        [Parameter]
+        public SwitchParameter PassThru { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            if (Id != null)
+            {
+                _ids.AddRange(Id);
+            }
+
+            if (Name != null)
+            {
+                _names.AddRange(Name);
+            }
+        }
+
+        protected override void EndProcessing()
+        {
+            var connection = Run(DockerConnection.ReachAsync);
+            var candidates = Run(cancel => ParameterSetName == TrackedSet
+                ? ContainerQuery.ListTrackedAsync(connection, cancel)
+                : ContainerQuery.ListAllAsync(connection, cancel));
+
+            var targets = SelectTargets(connection, candidates)
+                .Where(c => ShouldProcess($"{c.Name} ({c.State}, project '{c.Project}')", "Remove container"))
+                .ToList();
+            if (targets.Count == 0)
+            {
+                return;
+            }
+
+            WriteVerbose($"Removing {targets.Count} container(s), up to {ContainerRemover.MaxParallelRemovals} at a time.");
+            var outcomes = Run(cancel => ContainerRemover.RemoveManyAsync(connection, targets, cancel));
+
+            var byId = targets.ToDictionary(t => t.Id);
+            var removed = 0;
+            foreach (var outcome in outcomes)
+            {
+                if (outcome.Removed)
+                {
+                    removed++;
+                    WriteVerbose($"Removed {outcome.Name} in {outcome.Duration.TotalMilliseconds:0} ms.");
+                    if (PassThru)
+                    {
+                        WriteObject(byId[outcome.Id]);
+                    }
+                }
+                else
+                {
+                    WriteError(new ErrorRecord(
+                        outcome.Error ?? new InvalidOperationException("The container could not be removed."),
+                        ErrorIds.RemovalFailed, ErrorCategory.ResourceUnavailable, byId[outcome.Id]));
+                }
+            }
+
+            WriteInformation(
+                new HostInformationMessage { Message = $"Cleaned up {removed} container(s)" },
+                new[] { AgentOutputTags.Module, "Summary", AgentOutputTags.Host });
+        }
+
+        private IEnumerable<ClaudeContainer> SelectTargets(DockerConnection connection, IReadOnlyList<ClaudeContainer> candidates)
+        {
+            if (ParameterSetName == TrackedSet || ParameterSetName == AllSet)
+            {
+                return candidates;
+            }
+
+            var selection = new ContainerSelection(_names, _ids);
+            foreach (var missing in selection.UnmatchedLiterals(candidates))
+            {
+                WriteError(DescribeMissing(connection, missing));
+            }
+
+            return candidates.Where(selection.Matches);
+        }
+
+        /// <summary>Says whether the name exists but is not ours, or does not exist at all.</summary>
+        private ErrorRecord DescribeMissing(DockerConnection connection, string nameOrId)
+        {
+            var exists = Run(async cancel =>
+            {
+                try
+                {
+                    await connection.Client.Containers.InspectContainerAsync(nameOrId, cancel).ConfigureAwait(false);
+                    return true;
+                }
+                catch (Docker.DotNet.DockerContainerNotFoundException)
+                {
+                    return false;
+                }
+            });
+
+            return exists
+                ? new ErrorRecord(
+                    new InvalidOperationException($"The container '{nameOrId}' was not created by ClaudeOrchestrator (it lacks the {ContainerLabels.Managed} label) and is left alone."),
+                    ErrorIds.ContainerNotManaged, ErrorCategory.PermissionDenied, nameOrId)
+                : new ErrorRecord(
+                    new ItemNotFoundException($"No ClaudeOrchestrator container matches '{nameOrId}'."),
+                    ErrorIds.ContainerNotFound, ErrorCategory.ObjectNotFound, nameOrId);
+        }
+    }
+}

@@ -1,0 +1,170 @@
+using System;
+using System.Collections;
+using System.Linq;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using ClaudeOrchestrator.Engine;
+using ClaudeOrchestrator.Jobs;
+
+namespace ClaudeOrchestrator.Commands
+{
+    /// <summary>Runs a coding-agent task for a project in a fresh container that is always removed.</summary>
+    [Cmdlet(VerbsLifecycle.Start, "ClaudeTask", DefaultParameterSetName = PathSet)]
+    [OutputType(typeof(ClaudeTaskResult))]
+    [OutputType(typeof(ClaudeTaskJob))]
+    public sealed class StartClaudeTaskCommand : ClaudeCmdletBase
+    {
+        private const string PathSet = "Path";
+        private const string ProjectSet = "Project";
+
+        [Parameter(ParameterSetName = PathSet, Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [Alias("FullName", "ProjectPath")]
+        [ValidateNotNullOrEmpty]
+        public string Path { get; set; }
+
+        [Parameter(ParameterSetName = ProjectSet, Mandatory = true)]
+        [ValidateNotNullOrEmpty]
+        public string Project { get; set; }
+
+        [Parameter(ParameterSetName = PathSet, Mandatory = true, Position = 1)]
+        [Parameter(ParameterSetName = ProjectSet, Mandatory = true, Position = 0)]
+        [AllowEmptyString]
+        public string Description { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string Image { get; set; }
+
+        [Parameter]
+        [TimeSpanArgument]
+        public TimeSpan Timeout { get; set; }
+
+        [Parameter]
+        public Hashtable Environment { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string[] AgentCommand { get; set; }
+
+        [Parameter]
+        public SwitchParameter AsJob { get; set; }
+
+        protected override void BeginProcessing()
+        {
+            if (string.IsNullOrWhiteSpace(Description))
+            {
+                ThrowTerminatingError(new ErrorRecord(
+                    new ArgumentException("The task description is empty. Say what the agent should do, e.g. -Description 'Add a health-check endpoint'."),
+                    ErrorIds.DescriptionEmpty, ErrorCategory.InvalidArgument, Description));
+            }
+
+            if (MyInvocation.BoundParameters.ContainsKey(nameof(Timeout)) && Timeout <= TimeSpan.Zero)
+            {
+                ThrowTerminatingError(new ErrorRecord(
+                    new ArgumentOutOfRangeException(nameof(Timeout), Timeout, "The timeout must be positive."),
+                    "TimeoutInvalid", ErrorCategory.InvalidArgument, Timeout));
+            }
+        }
+
+        protected override void ProcessRecord()
+        {
+            TaskSpec spec;
+            try
+            {
+                spec = BuildSpec();
+            }
+            catch (OrchestratorException e)
+            {
+                WriteError(e);
+                return;
+            }
+
+            if (AsJob)
+            {
+                var job = new ClaudeTaskJob(MyInvocation.Line, "ClaudeTask:" + spec.ProjectName, spec);
+                JobRepository.Add(job);
+                job.Start();
+                WriteObject(job);
+                return;
+            }
+
+            CmdletTaskObserver observer = null;
+            var result = RunPumped(
+                queue =>
+                {
+                    observer = new CmdletTaskObserver(this, queue, spec.ProjectName, spec.Timeout);
+                    return TaskRunner.RunAsync(spec, observer, CancelToken);
+                },
+                () => observer?.Tick(),
+                TimeSpan.FromSeconds(1));
+            observer?.Complete();
+
+            if (Stopping)
+            {
+                throw new PipelineStoppedException();
+            }
+
+            WriteObject(result);
+            var error = TaskOutcomeErrors.For(result);
+            if (error != null)
+            {
+                WriteError(error);
+            }
+        }
+
+        private TaskSpec BuildSpec()
+        {
+            string path;
+            string projectName;
+            if (ParameterSetName == ProjectSet)
+            {
+                path = ProjectLocator.RequireDirectory(ProjectLocator.PathForName(Project));
+                projectName = Project;
+            }
+            else
+            {
+                path = ProjectLocator.RequireDirectory(ResolveFileSystemPath(Path));
+                projectName = System.IO.Path.GetFileName(path);
+                if (string.IsNullOrEmpty(projectName))
+                {
+                    projectName = path;
+                }
+            }
+
+            return new TaskSpec
+            {
+                ProjectName = projectName,
+                ProjectPath = path,
+                Description = Description,
+                Image = TaskDefaults.Image(Image),
+                Timeout = MyInvocation.BoundParameters.ContainsKey(nameof(Timeout)) ? Timeout : (TimeSpan?)null,
+                Environment = TaskEnvironment.Build(Environment, System.Environment.GetEnvironmentVariable),
+                AgentCommand = (AgentCommand ?? TaskDefaults.DefaultAgentCommand.ToArray()).ToList(),
+                RunspaceId = Runspace.DefaultRunspace?.InstanceId ?? Guid.Empty,
+            };
+        }
+
+        private string ResolveFileSystemPath(string path)
+        {
+            string resolved;
+            ProviderInfo provider;
+            try
+            {
+                resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out provider, out _);
+            }
+            catch (RuntimeException e)
+            {
+                throw new OrchestratorException(ErrorIds.ProjectPathNotFound, ErrorCategory.ObjectNotFound,
+                    $"The project path '{path}' cannot be resolved: {e.Message}", path, e);
+            }
+
+            if (provider == null || !string.Equals(provider.Name, "FileSystem", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new OrchestratorException(ErrorIds.ProjectPathNotFound, ErrorCategory.InvalidArgument,
+                    $"'{path}' is not a file system path.", path);
+            }
+
+            return resolved;
+        }
+    }
+}

@@ -1,0 +1,31 @@
+using System;
+using System.Management.Automation;
+using ClaudeOrchestrator.Engine;
+
+namespace ClaudeOrchestrator.Commands
+{
+    /// <summary>The non-terminating error that accompanies a task result that is not a success.</summary>
+    internal static class TaskOutcomeErrors
+    {
+        public static ErrorRecord For(ClaudeTaskResult result)
+        {
+            switch (result.Status)
+            {
+                case ClaudeTaskStatus.Succeeded:
+                    return null;
+                case ClaudeTaskStatus.TimedOut:
+                    return Record(ErrorIds.TaskTimedOut, ErrorCategory.OperationTimeout, result, new TimeoutException(Message(result)));
+                case ClaudeTaskStatus.Cancelled:
+                    return Record(ErrorIds.TaskCancelled, ErrorCategory.OperationStopped, result, new OperationCanceledException(Message(result)));
+                default:
+                    return Record(ErrorIds.TaskFailed, ErrorCategory.NotSpecified, result, new InvalidOperationException(Message(result)));
+            }
+        }
+
+        private static string Message(ClaudeTaskResult result) =>
+            $"Claude task {result.TaskId} for '{result.Path}' {result.Status}: {result.Reason}";
+
+        private static ErrorRecord Record(string id, ErrorCategory category, ClaudeTaskResult result, Exception exception) =>
+            new ErrorRecord(exception, id, category, result);
+    }
+}

@@ -1,0 +1,8 @@
+namespace ClaudeOrchestrator.Engine
+{
+    internal enum AgentStream
+    {
+        StandardOutput,
+        StandardError,
+    }
+}

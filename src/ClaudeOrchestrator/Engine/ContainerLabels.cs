@@ -1,0 +1,22 @@
+namespace ClaudeOrchestrator.Engine
+{
+    /// <summary>
+    /// Labels stamped on every container the module creates. The managed label is the only
+    /// thing that makes a container ours; names are never trusted for that.
+    /// </summary>
+    internal static class ContainerLabels
+    {
+        public const string Prefix = "io.claude-orchestrator.";
+        public const string Managed = Prefix + "managed";
+        public const string ManagedFilter = Managed + "=true";
+        public const string TaskId = Prefix + "task-id";
+        public const string Project = Prefix + "project";
+        public const string ProjectPath = Prefix + "project-path";
+        public const string OwnerPid = Prefix + "owner-pid";
+        public const string OwnerHost = Prefix + "owner-host";
+        // Start time of the owning process, so a recycled pid is not mistaken for the owner.
+        public const string OwnerStart = Prefix + "owner-start";
+        public const string SessionId = Prefix + "session-id";
+        public const string Version = Prefix + "version";
+    }
+}

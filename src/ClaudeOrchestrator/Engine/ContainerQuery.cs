@@ -1,0 +1,80 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Docker.DotNet.Models;
+
+namespace ClaudeOrchestrator.Engine
+{
+    /// <summary>Lists the module's containers. The label filter runs in the engine, so other containers are never even returned.</summary>
+    internal static class ContainerQuery
+    {
+        public static async Task<IReadOnlyList<ClaudeContainer>> ListAsync(DockerConnection connection, string labelFilter, CancellationToken cancel)
+        {
+            var parameters = new ContainersListParameters
+            {
+                All = true,
+                Filters = new Dictionary<string, IDictionary<string, bool>>
+                {
+                    ["label"] = new Dictionary<string, bool> { [ContainerLabels.ManagedFilter] = true, [labelFilter] = true },
+                },
+            };
+
+            IList<ContainerListResponse> listed;
+            try
+            {
+                listed = await connection.Client.Containers.ListContainersAsync(parameters, cancel).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!(e is OperationCanceledException))
+            {
+                throw connection.Translate(e);
+            }
+
+            return listed.Select(ToClaudeContainer).OrderBy(c => c.Created).ToList();
+        }
+
+        /// <summary>Every container carrying the module's label, from any session.</summary>
+        public static Task<IReadOnlyList<ClaudeContainer>> ListAllAsync(DockerConnection connection, CancellationToken cancel) =>
+            ListAsync(connection, ContainerLabels.ManagedFilter, cancel);
+
+        /// <summary>This process's containers that are still tracked.</summary>
+        public static async Task<IReadOnlyList<ClaudeContainer>> ListTrackedAsync(DockerConnection connection, CancellationToken cancel)
+        {
+            if (ContainerTracker.Count == 0)
+            {
+                return Array.Empty<ClaudeContainer>();
+            }
+
+            var mine = await ListAsync(connection, ContainerLabels.SessionId + "=" + SessionIdentity.SessionId, cancel).ConfigureAwait(false);
+            return mine.Where(c => c.IsTracked).ToList();
+        }
+
+        internal static ClaudeContainer ToClaudeContainer(ContainerListResponse listed)
+        {
+            var labels = listed.Labels ?? new Dictionary<string, string>();
+            return new ClaudeContainer
+            {
+                Id = listed.ID,
+                Name = listed.Names?.FirstOrDefault()?.TrimStart('/'),
+                State = listed.State,
+                Status = listed.Status,
+                Created = listed.Created.Kind == DateTimeKind.Unspecified
+                    ? DateTime.SpecifyKind(listed.Created, DateTimeKind.Utc).ToLocalTime()
+                    : listed.Created.ToLocalTime(),
+                Image = listed.Image,
+                Project = Label(labels, ContainerLabels.Project),
+                ProjectPath = Label(labels, ContainerLabels.ProjectPath),
+                TaskId = Label(labels, ContainerLabels.TaskId),
+                SessionId = Label(labels, ContainerLabels.SessionId),
+                OwnerPid = int.TryParse(Label(labels, ContainerLabels.OwnerPid), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pid) ? pid : (int?)null,
+                OwnerHost = Label(labels, ContainerLabels.OwnerHost),
+                IsTracked = ContainerTracker.IsTracked(listed.ID),
+            };
+        }
+
+        private static string Label(IDictionary<string, string> labels, string key) =>
+            labels.TryGetValue(key, out var value) ? value : null;
+    }
+}

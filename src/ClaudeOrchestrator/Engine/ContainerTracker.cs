@@ -1,0 +1,71 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace ClaudeOrchestrator.Engine
+{
+    /// <summary>
+    /// The one process-wide record of active containers, shared by every runspace that imports
+    /// the module. Containers enter it the moment they exist and leave it once they are gone.
+    /// </summary>
+    internal static class ContainerTracker
+    {
+        private static readonly ConcurrentDictionary<string, TrackedContainer> Active =
+            new ConcurrentDictionary<string, TrackedContainer>(StringComparer.Ordinal);
+
+        public static int Count => Active.Count;
+
+        public static void Add(TrackedContainer container) => Active[container.Id] = container;
+
+        public static void Forget(string id) => Active.TryRemove(id, out _);
+
+        public static bool IsTracked(string id) => Active.ContainsKey(id);
+
+        public static IReadOnlyList<TrackedContainer> Snapshot() => Active.Values.ToList();
+
+        public static bool TryGet(string id, out TrackedContainer container) => Active.TryGetValue(id, out container);
+
+        /// <summary>
+        /// Stops the owning tasks and removes the matching containers in parallel; returns the
+        /// outcome of each removal. Cleanup never throws: it reports.
+        /// </summary>
+        public static async Task<IReadOnlyList<RemovalOutcome>> FlushAsync(Func<TrackedContainer, bool> which, TimeSpan budget)
+        {
+            var targets = Active.Values.Where(which).ToList();
+            foreach (var target in targets)
+            {
+                target.RequestStop();
+            }
+
+            using (var deadline = new CancellationTokenSource(budget))
+            {
+                var removals = targets.Select(async target =>
+                {
+                    var outcome = await ContainerRemover.RemoveAsync(target.Connection, target.Id, target.Name, deadline.Token).ConfigureAwait(false);
+                    if (outcome.Removed)
+                    {
+                        Forget(target.Id);
+                    }
+
+                    return outcome;
+                });
+                return await Task.WhenAll(removals).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>Blocking flush for shutdown paths (process exit, module removal).</summary>
+        public static IReadOnlyList<RemovalOutcome> Flush(Func<TrackedContainer, bool> which, TimeSpan budget)
+        {
+            if (Active.IsEmpty)
+            {
+                return Array.Empty<RemovalOutcome>();
+            }
+
+            // Run on the thread pool so no caller's synchronization context can deadlock us.
+            return Task.Run(() => FlushAsync(which, budget)).GetAwaiter().GetResult();
+        }
+    }
+}

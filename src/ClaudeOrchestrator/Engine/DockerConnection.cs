@@ -1,0 +1,185 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Management.Automation;
+using System.Net.Http;
+using System.Net.Sockets;
+using System.Threading;
+using System.Threading.Tasks;
+using Docker.DotNet;
+
+namespace ClaudeOrchestrator.Engine
+{
+    /// <summary>
+    /// One Docker client per endpoint for the whole process, resolved the way the docker CLI
+    /// resolves it (DOCKER_HOST, DOCKER_CONTEXT, the current context in the CLI config).
+    /// </summary>
+    internal sealed class DockerConnection
+    {
+        // Long enough for a loaded engine, short enough that a dead TCP endpoint fails fast.
+        internal static readonly TimeSpan ReachTimeout = TimeSpan.FromSeconds(5);
+
+        private static readonly object Gate = new object();
+        private static readonly Dictionary<string, DockerConnection> Connections = new Dictionary<string, DockerConnection>();
+
+        private readonly SemaphoreSlim _pingGate = new SemaphoreSlim(1, 1);
+        private volatile bool _reached;
+
+        private DockerConnection(DockerClient client)
+        {
+            Client = client;
+            Endpoint = client.Options.Endpoint?.ToString() ?? "(unknown endpoint)";
+        }
+
+        public DockerClient Client { get; }
+
+        /// <summary>The endpoint as the user would write it, e.g. unix:///var/run/docker.sock.</summary>
+        public string Endpoint { get; }
+
+        /// <summary>The connection for the current environment, without contacting the engine.</summary>
+        public static DockerConnection Current()
+        {
+            var key = string.Join("|",
+                Environment.GetEnvironmentVariable("DOCKER_HOST"),
+                Environment.GetEnvironmentVariable("DOCKER_CONTEXT"),
+                Environment.GetEnvironmentVariable("DOCKER_CONFIG"));
+            lock (Gate)
+            {
+                if (!Connections.TryGetValue(key, out var connection))
+                {
+                    DockerClient client;
+                    try
+                    {
+                        client = new DockerClientBuilder().Build();
+                    }
+                    catch (Exception e)
+                    {
+                        throw new OrchestratorException(ErrorIds.EngineUnreachable, ErrorCategory.ConnectionError,
+                            "Cannot determine the Docker engine endpoint: " + e.Message, null, e);
+                    }
+
+                    connection = new DockerConnection(client);
+                    Connections[key] = connection;
+                }
+
+                return connection;
+            }
+        }
+
+        /// <summary>Every connection made so far; process-exit cleanup needs them all.</summary>
+        public static IReadOnlyList<DockerConnection> All()
+        {
+            lock (Gate)
+            {
+                return new List<DockerConnection>(Connections.Values);
+            }
+        }
+
+        /// <summary>The current connection, pinged once so an unreachable engine fails within seconds.</summary>
+        public static async Task<DockerConnection> ReachAsync(CancellationToken cancel)
+        {
+            var connection = Current();
+            await connection.EnsureReachableAsync(cancel).ConfigureAwait(false);
+            return connection;
+        }
+
+        public async Task EnsureReachableAsync(CancellationToken cancel)
+        {
+            if (_reached)
+            {
+                return;
+            }
+
+            await _pingGate.WaitAsync(cancel).ConfigureAwait(false);
+            try
+            {
+                if (_reached)
+                {
+                    return;
+                }
+
+                using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel))
+                {
+                    timeout.CancelAfter(ReachTimeout);
+                    try
+                    {
+                        await Client.System.PingAsync(timeout.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
+                    {
+                        throw Unreachable("no answer within " + ReachTimeout.TotalSeconds + " s", null);
+                    }
+                    catch (Exception e) when (!(e is OperationCanceledException))
+                    {
+                        throw Translate(e);
+                    }
+                }
+
+                _reached = true;
+            }
+            finally
+            {
+                _pingGate.Release();
+            }
+        }
+
+        /// <summary>Turns a transport failure into the error users see; API errors pass through.</summary>
+        public Exception Translate(Exception e)
+        {
+            if (e is OrchestratorException || e is DockerApiException || e is OperationCanceledException)
+            {
+                return e;
+            }
+
+            var socket = FindSocketException(e);
+            if (socket != null && socket.SocketErrorCode == SocketError.AccessDenied)
+            {
+                _reached = false;
+                return new OrchestratorException(ErrorIds.EnginePermissionDenied, ErrorCategory.PermissionDenied,
+                    $"Permission denied connecting to the Docker engine at {Endpoint}. " +
+                    "Add your user to the 'docker' group (then log in again) or point DOCKER_HOST at an engine you may use.",
+                    Endpoint, e);
+            }
+
+            if (e is HttpRequestException || e is IOException || e is SocketException || e is TimeoutException)
+            {
+                _reached = false;
+                return Unreachable(DescribeReason(e, socket), e);
+            }
+
+            return e;
+        }
+
+        private OrchestratorException Unreachable(string reason, Exception inner) =>
+            new OrchestratorException(ErrorIds.EngineUnreachable, ErrorCategory.ConnectionError,
+                $"Cannot reach the Docker engine at {Endpoint}: {reason}. Is the Docker daemon running?",
+                Endpoint, inner);
+
+        private string DescribeReason(Exception e, SocketException socket)
+        {
+            if (Endpoint.StartsWith("unix://", StringComparison.OrdinalIgnoreCase))
+            {
+                var path = new Uri(Endpoint).LocalPath;
+                if (!File.Exists(path))
+                {
+                    return "the socket " + path + " does not exist";
+                }
+            }
+
+            return socket != null ? socket.Message : e.Message;
+        }
+
+        private static SocketException FindSocketException(Exception e)
+        {
+            for (var current = e; current != null; current = current.InnerException)
+            {
+                if (current is SocketException socket)
+                {
+                    return socket;
+                }
+            }
+
+            return null;
+        }
+    }
+}

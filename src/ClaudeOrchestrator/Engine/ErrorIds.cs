@@ -1,0 +1,23 @@
+namespace ClaudeOrchestrator.Engine
+{
+    /// <summary>Stable FullyQualifiedErrorId prefixes; README documents them, scripts match on them.</summary>
+    internal static class ErrorIds
+    {
+        public const string EngineUnreachable = "DockerEngineUnreachable";
+        public const string EnginePermissionDenied = "DockerEnginePermissionDenied";
+        public const string EngineError = "DockerEngineError";
+        public const string ImageNotFound = "ImageNotFound";
+        public const string ProjectPathNotFound = "ProjectPathNotFound";
+        public const string ProjectPathNotDirectory = "ProjectPathNotDirectory";
+        public const string ProjectNameInvalid = "ProjectNameInvalid";
+        public const string DescriptionEmpty = "DescriptionEmpty";
+        public const string EnvironmentNameInvalid = "EnvironmentNameInvalid";
+        public const string ContainerStartFailed = "ContainerStartFailed";
+        public const string TaskFailed = "ClaudeTaskFailed";
+        public const string TaskTimedOut = "ClaudeTaskTimedOut";
+        public const string TaskCancelled = "ClaudeTaskCancelled";
+        public const string ContainerNotManaged = "ContainerNotManaged";
+        public const string ContainerNotFound = "ContainerNotFound";
+        public const string RemovalFailed = "ContainerRemovalFailed";
+    }
+}

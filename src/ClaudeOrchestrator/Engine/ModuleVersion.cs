@@ -1,0 +1,11 @@
+using System.Reflection;
+
+namespace ClaudeOrchestrator.Engine
+{
+    internal static class ModuleVersion
+    {
+        public static readonly string Text =
+            typeof(ModuleVersion).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion?.Split('+')[0]
+            ?? typeof(ModuleVersion).Assembly.GetName().Version.ToString();
+    }
+}

@@ -1,0 +1,27 @@
+using System;
+using System.Diagnostics;
+using System.Globalization;
+
+namespace ClaudeOrchestrator.Engine
+{
+    /// <summary>Who owns the containers started from this process.</summary>
+    internal static class SessionIdentity
+    {
+        public static readonly string SessionId = Guid.NewGuid().ToString("N");
+        public static readonly int ProcessId;
+        public static readonly string HostName = Environment.MachineName;
+        public static readonly string ProcessStart;
+
+        static SessionIdentity()
+        {
+            using (var self = Process.GetCurrentProcess())
+            {
+                ProcessId = self.Id;
+                ProcessStart = FormatStart(self.StartTime);
+            }
+        }
+
+        public static string FormatStart(DateTime localStart) =>
+            localStart.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,46 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+
+namespace ClaudeOrchestrator.Engine
+{
+    /// <summary>Documented defaults and the environment variables that change them.</summary>
+    internal static class TaskDefaults
+    {
+        public const string ImageVariable = "CLAUDE_ORCHESTRATOR_IMAGE";
+        public const string ProjectsRootVariable = "CLAUDE_PROJECTS_ROOT";
+        public const string DefaultImage = "claude-orchestrator-agent:latest";
+
+        /// <summary>Non-interactive Claude Code; the container is the permission boundary.</summary>
+        public static readonly IReadOnlyList<string> DefaultAgentCommand = new[] { "claude", "--print", "--dangerously-skip-permissions" };
+
+        /// <summary>Credentials and endpoints the agent needs, passed through when set in this process.</summary>
+        public static readonly IReadOnlyList<string> PassThroughVariables = new[]
+        {
+            "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "CLAUDE_CODE_OAUTH_TOKEN",
+        };
+
+        public static string Image(string explicitImage)
+        {
+            if (!string.IsNullOrWhiteSpace(explicitImage))
+            {
+                return explicitImage;
+            }
+
+            var fromEnvironment = Environment.GetEnvironmentVariable(ImageVariable);
+            return string.IsNullOrWhiteSpace(fromEnvironment) ? DefaultImage : fromEnvironment;
+        }
+
+        public static string ProjectsRoot()
+        {
+            var root = Environment.GetEnvironmentVariable(ProjectsRootVariable);
+            if (!string.IsNullOrWhiteSpace(root))
+            {
+                return root;
+            }
+
+            var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+            return Path.Combine(home, "projects");
+        }
+    }
+}

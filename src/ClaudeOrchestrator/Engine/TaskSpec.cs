@@ -1,0 +1,28 @@
+using System;
+using System.Collections.Generic;
+
+namespace ClaudeOrchestrator.Engine
+{
+    /// <summary>Everything a task run needs, already validated by the cmdlet.</summary>
+    internal sealed class TaskSpec
+    {
+        public string TaskId { get; set; } = Guid.NewGuid().ToString("N");
+        public string ProjectName { get; set; }
+
+        /// <summary>Absolute host path of the project directory, mounted at /workspace.</summary>
+        public string ProjectPath { get; set; }
+
+        public string Description { get; set; }
+        public string Image { get; set; }
+        public TimeSpan? Timeout { get; set; }
+
+        /// <summary>Values are secrets as far as the module is concerned: passed, never shown.</summary>
+        public IDictionary<string, string> Environment { get; set; } = new Dictionary<string, string>();
+
+        /// <summary>The agent's argv; the description is appended as one more element.</summary>
+        public IList<string> AgentCommand { get; set; }
+
+        /// <summary>The runspace that owns the task; module removal flushes by it.</summary>
+        public Guid RunspaceId { get; set; }
+    }
+}

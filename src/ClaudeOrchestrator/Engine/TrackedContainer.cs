@@ -1,0 +1,47 @@
+using System;
+using System.Threading;
+
+namespace ClaudeOrchestrator.Engine
+{
+    /// <summary>A container this process created and has not yet seen removed.</summary>
+    internal sealed class TrackedContainer
+    {
+        private readonly CancellationTokenSource _stop = new CancellationTokenSource();
+
+        public TrackedContainer(string id, string name, string taskId, string projectPath, Guid runspaceId, DockerConnection connection)
+        {
+            Id = id;
+            Name = name;
+            TaskId = taskId;
+            ProjectPath = projectPath;
+            RunspaceId = runspaceId;
+            Connection = connection;
+            TrackedAt = DateTime.UtcNow;
+        }
+
+        public string Id { get; }
+        public string Name { get; }
+        public string TaskId { get; }
+        public string ProjectPath { get; }
+
+        /// <summary>The runspace whose Start-ClaudeTask created it; Remove-Module flushes by this.</summary>
+        public Guid RunspaceId { get; }
+
+        public DockerConnection Connection { get; }
+        public DateTime TrackedAt { get; }
+
+        /// <summary>Signalled when someone else (flush, Remove-ClaudeContainer) is removing the container.</summary>
+        public CancellationToken StopRequested => _stop.Token;
+
+        public void RequestStop()
+        {
+            try
+            {
+                _stop.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+        }
+    }
+}

@@ -1,0 +1,10 @@
+namespace ClaudeOrchestrator
+{
+    public enum ClaudeTaskStatus
+    {
+        Succeeded,
+        Failed,
+        TimedOut,
+        Cancelled,
+    }
+}

@@ -1,0 +1,69 @@
+using System;
+using System.IO;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using System.Reflection;
+using System.Threading;
+using ClaudeOrchestrator.Engine;
+
+namespace ClaudeOrchestrator
+{
+    /// <summary>
+    /// Import and removal hooks. Removing the module removes the containers its runspace started;
+    /// process exit and crashes remove every container the process still tracks.
+    /// </summary>
+    public sealed class ModuleLifecycle : IModuleAssemblyInitializer, IModuleAssemblyCleanup
+    {
+        internal static readonly TimeSpan ShutdownBudget = TimeSpan.FromSeconds(10);
+
+        private static int _processHooksInstalled;
+        private static readonly string ModuleDirectory = Path.GetDirectoryName(typeof(ModuleLifecycle).Assembly.Location);
+
+        public void OnImport()
+        {
+            if (Interlocked.Exchange(ref _processHooksInstalled, 1) == 1)
+            {
+                return;
+            }
+
+            AppDomain.CurrentDomain.AssemblyResolve += ResolveFromModuleDirectory;
+            AppDomain.CurrentDomain.ProcessExit += (sender, args) => FlushEverything();
+            AppDomain.CurrentDomain.UnhandledException += (sender, args) => FlushEverything();
+        }
+
+        public void OnRemove(PSModuleInfo psModuleInfo)
+        {
+            var runspace = Runspace.DefaultRunspace?.InstanceId;
+            if (runspace == null)
+            {
+                return;
+            }
+
+            // Other runspaces in this process keep their containers: they are still using them.
+            ContainerTracker.Flush(c => c.RunspaceId == runspace.Value, ShutdownBudget);
+        }
+
+        private static void FlushEverything()
+        {
+            try
+            {
+                ContainerTracker.Flush(_ => true, ShutdownBudget);
+            }
+            catch (Exception)
+            {
+                // The process is going away; the in-container watcher still removes what is left.
+            }
+        }
+
+        /// <summary>
+        /// Windows PowerShell binds dependencies by exact version and does not look beside the
+        /// module; pwsh may also miss them. Serve any dependency shipped in the module folder.
+        /// </summary>
+        private static Assembly ResolveFromModuleDirectory(object sender, ResolveEventArgs args)
+        {
+            var name = new AssemblyName(args.Name).Name;
+            var candidate = Path.Combine(ModuleDirectory ?? string.Empty, name + ".dll");
+            return File.Exists(candidate) ? Assembly.LoadFrom(candidate) : null;
+        }
+    }
+}
