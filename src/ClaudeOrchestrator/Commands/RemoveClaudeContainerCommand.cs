@@ -106,35 +106,44 @@ namespace ClaudeOrchestrator.Commands
             var selection = new ContainerSelection(_names, _ids);
             foreach (var missing in selection.UnmatchedLiterals(candidates))
             {
-                WriteError(DescribeMissing(connection, missing));
+                var exists = Run(cancel => ExistsAsync(connection, missing, cancel));
+                if (exists)
+                {
+                    WriteError(new ErrorRecord(
+                        new InvalidOperationException($"The container '{missing}' was not created by ClaudeOrchestrator (it lacks the {ContainerLabels.Managed} label) and is left alone."),
+                        ErrorIds.ContainerNotManaged, ErrorCategory.PermissionDenied, missing));
+                }
+                else if (_ids.Contains(missing))
+                {
+                    // Ids come from objects that existed a moment ago: already gone is the goal, not an error.
+                    WriteVerbose($"Container {missing} is already gone.");
+                }
+                else
+                {
+                    WriteError(new ErrorRecord(
+                        new ItemNotFoundException($"No ClaudeOrchestrator container matches '{missing}'."),
+                        ErrorIds.ContainerNotFound, ErrorCategory.ObjectNotFound, missing));
+                }
             }
 
             return candidates.Where(selection.Matches);
         }
 
-        /// <summary>Says whether the name exists but is not ours, or does not exist at all.</summary>
-        private ErrorRecord DescribeMissing(DockerConnection connection, string nameOrId)
+        private static async System.Threading.Tasks.Task<bool> ExistsAsync(DockerConnection connection, string nameOrId, System.Threading.CancellationToken cancel)
         {
-            var exists = Run(async cancel =>
+            try
             {
-                try
-                {
-                    await connection.Client.Containers.InspectContainerAsync(nameOrId, cancel).ConfigureAwait(false);
-                    return true;
-                }
-                catch (Docker.DotNet.DockerContainerNotFoundException)
-                {
-                    return false;
-                }
-            });
-
-            return exists
-                ? new ErrorRecord(
-                    new InvalidOperationException($"The container '{nameOrId}' was not created by ClaudeOrchestrator (it lacks the {ContainerLabels.Managed} label) and is left alone."),
-                    ErrorIds.ContainerNotManaged, ErrorCategory.PermissionDenied, nameOrId)
-                : new ErrorRecord(
-                    new ItemNotFoundException($"No ClaudeOrchestrator container matches '{nameOrId}'."),
-                    ErrorIds.ContainerNotFound, ErrorCategory.ObjectNotFound, nameOrId);
+                await connection.Client.Containers.InspectContainerAsync(nameOrId, cancel).ConfigureAwait(false);
+                return true;
+            }
+            catch (Docker.DotNet.DockerContainerNotFoundException)
+            {
+                return false;
+            }
+            catch (Exception e) when (!(e is OperationCanceledException))
+            {
+                throw connection.Translate(e);
+            }
         }
     }
 }

@@ -119,6 +119,14 @@ public sealed class PsResult
 
     public IEnumerable<string> ErrorIds => Errors.Select(e => e.FullyQualifiedErrorId);
 
+    /// <summary>
+    /// The error that ended the statement: a cmdlet's terminating error ends only its statement
+    /// in a script, so it lands in the error stream unless the whole script was stopped.
+    /// </summary>
+    public ErrorRecord FirstError =>
+        (Terminating as IContainsErrorRecord)?.ErrorRecord ?? Errors.FirstOrDefault()
+        ?? throw new Xunit.Sdk.XunitException("expected an error, got none");
+
     public IEnumerable<string> InformationText => Information.Select(i => i.MessageData?.ToString());
 
     /// <summary>Everything the user could have seen, for secret-leak checks.</summary>

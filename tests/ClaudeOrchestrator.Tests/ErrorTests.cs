@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Management.Automation;
+using ClaudeOrchestrator.Tests.Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ClaudeOrchestrator.Tests;
+
+public class ErrorTests : TaskTestBase
+{
+    public ErrorTests(DockerFixture docker, ITestOutputHelper output) : base(docker, output)
+    {
+    }
+
+    [Fact]
+    public void UnreachableEngineIsATerminatingErrorNamingTheEndpointWithinSeconds()
+    {
+        var socket = Path.Combine(Path.GetTempPath(), "co-no-engine-" + Guid.NewGuid().ToString("N") + ".sock");
+        Environment.SetEnvironmentVariable("DOCKER_HOST", "unix://" + socket);
+        try
+        {
+            var watch = Stopwatch.StartNew();
+            var r = Session.Invoke(StartTask("succeed"));
+            watch.Stop();
+
+            var error = r.FirstError;
+            Assert.StartsWith("DockerEngineUnreachable,", error.FullyQualifiedErrorId);
+            Assert.Equal(ErrorCategory.ConnectionError, error.CategoryInfo.Category);
+            Assert.Contains("unix://" + socket, error.Exception.Message);
+            Assert.Contains("does not exist", error.Exception.Message);
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"took {watch.Elapsed}");
+
+            var caught = Session.Invoke(StartTask("succeed").Insert(0, "try { ") + " ; 'not reached' } catch { 'caught: ' + $_.FullyQualifiedErrorId }");
+            Assert.StartsWith("caught: DockerEngineUnreachable,", Assert.Single(caught.Output).ToString());
+
+            var list = Session.Invoke("Get-ClaudeContainer -All");
+            Assert.StartsWith("DockerEngineUnreachable,", list.FirstError.FullyQualifiedErrorId);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("DOCKER_HOST", null);
+        }
+    }
+
+    [Fact]
+    public void UnreachableTcpEndpointFailsFast()
+    {
+        // A listening socket that never answers HTTP: the ping times out instead of hanging.
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        var endpoint = "tcp://127.0.0.1:" + ((System.Net.IPEndPoint)silent.LocalEndpoint).Port;
+        Environment.SetEnvironmentVariable("DOCKER_HOST", endpoint);
+        try
+        {
+            var watch = Stopwatch.StartNew();
+            var r = Session.Invoke(StartTask("succeed"));
+            watch.Stop();
+
+            var error = r.FirstError;
+            Assert.StartsWith("DockerEngineUnreachable,", error.FullyQualifiedErrorId);
+            Assert.Contains("127.0.0.1", error.Exception.Message);
+            Log($"silent TCP endpoint reported after {watch.ElapsedMilliseconds} ms");
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(15), $"took {watch.Elapsed}");
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("DOCKER_HOST", null);
+        }
+    }
+
+    [Fact]
+    public void MissingProjectPathIsItemNotFoundAndCreatesNothing()
+    {
+        var missing = Path.Combine(Project.FullName, "does-not-exist");
+        var before = DockerCli.Run("ps", "-aq").Stdout;
+
+        var r = Session.Invoke($"Start-ClaudeTask -Path '{missing}' -Description 'succeed' -Image {Image}");
+
+        var error = Assert.Single(r.Errors);
+        Assert.StartsWith("ProjectPathNotFound,", error.FullyQualifiedErrorId);
+        Assert.IsType<ItemNotFoundException>(error.Exception);
+        Assert.Equal(ErrorCategory.ObjectNotFound, error.CategoryInfo.Category);
+        Assert.Equal(missing, error.TargetObject);
+        Assert.Empty(r.Output);
+        Assert.Equal(before, DockerCli.Run("ps", "-aq").Stdout);
+    }
+
+    [Fact]
+    public void ProjectPathThatIsAFileIsRefused()
+    {
+        var file = Path.Combine(Project.FullName, "file.txt");
+        File.WriteAllText(file, "x");
+
+        var r = Session.Invoke($"Start-ClaudeTask -Path '{file}' -Description 'succeed' -Image {Image}");
+
+        Assert.StartsWith("ProjectPathNotDirectory,", Assert.Single(r.Errors).FullyQualifiedErrorId);
+    }
+
+    [Fact]
+    public void MissingImageSaysHowToBuildItAndLeavesNoContainer()
+    {
+        var before = DockerCli.Run("ps", "-aq").Stdout;
+
+        var r = Session.Invoke($"Start-ClaudeTask -Path '{Project.FullName}' -Description 'succeed' -Image claude-orchestrator-missing:none");
+
+        var error = r.FirstError;
+        Assert.StartsWith("ImageNotFound,", error.FullyQualifiedErrorId);
+        Assert.Contains("docker build", error.Exception.Message);
+        Assert.Contains("claude-orchestrator-missing:none", error.Exception.Message);
+        Assert.Equal(before, DockerCli.Run("ps", "-aq").Stdout);
+    }
+
+    [Theory]
+    [InlineData("''")]
+    [InlineData("'   '")]
+    [InlineData("\"`n`t\"")]
+    public void EmptyDescriptionIsRefusedBeforeAnythingIsCreated(string description)
+    {
+        var r = Session.Invoke($"Start-ClaudeTask -Path '{Project.FullName}' -Description {description} -Image {Image}");
+
+        var error = r.FirstError;
+        Assert.StartsWith("DescriptionEmpty,", error.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.InvalidArgument, error.CategoryInfo.Category);
+    }
+
+    [Fact]
+    public void InvalidEnvironmentNameIsRefused()
+    {
+        var r = Session.Invoke(StartTask("succeed", "-Environment @{ 'A=B' = 'x' }"));
+
+        Assert.StartsWith("EnvironmentNameInvalid,", Assert.Single(r.Errors).FullyQualifiedErrorId);
+        Assert.Empty(r.Output);
+    }
+
+    [Fact]
+    public void BadTimeoutIsAParameterError()
+    {
+        var r = Session.Invoke(StartTask("succeed", "-Timeout 'soon'"));
+
+        Assert.Contains("is not a duration", r.FirstError.Exception.Message);
+        Assert.Empty(r.Output);
+    }
+}

@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ClaudeOrchestrator.Tests.Infrastructure;
+
+/// <summary>A runspace with the module, a scratch project directory and the test image.</summary>
+[Collection(DockerCollection.Name)]
+public abstract class TaskTestBase : IDisposable
+{
+    private readonly List<string> _unlabelled = new();
+
+    protected TaskTestBase(DockerFixture docker, ITestOutputHelper output)
+    {
+        Docker = docker;
+        Output = output;
+        Session = new PsSession();
+        Project = Directory.CreateTempSubdirectory("co-project-");
+    }
+
+    protected DockerFixture Docker { get; }
+    protected ITestOutputHelper Output { get; }
+    protected PsSession Session { get; }
+    protected DirectoryInfo Project { get; }
+
+    protected static string Image => DockerFixture.Image;
+
+    /// <summary>Start-ClaudeTask against the scratch project with the test image.</summary>
+    protected string StartTask(string description, string extra = "") =>
+        $"Start-ClaudeTask -Path '{Project.FullName}' -Description '{description.Replace("'", "''")}' -Image {Image} {extra}";
+
+    /// <summary>A container the module did not create, which no cmdlet may touch.</summary>
+    protected string CreateUnlabelled(string name, params string[] labels)
+    {
+        var args = new List<string> { "run", "-d", "--name", name };
+        foreach (var label in labels)
+        {
+            args.Add("--label");
+            args.Add(label);
+        }
+
+        args.AddRange(new[] { Image, "sleep", "600" });
+        DockerCli.Run(args.ToArray()).EnsureSuccess();
+        _unlabelled.Add(name);
+        return name;
+    }
+
+    /// <summary>Waits until the agent's container exists and returns its name.</summary>
+    protected static string WaitForSessionContainer(RunningScript running, TimeSpan limit)
+    {
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < limit)
+        {
+            var names = DockerCli.NamesWithLabel("io.claude-orchestrator.session-id");
+            var line = running.InformationText.FirstOrDefault(l => l != null && l.StartsWith("agent:"));
+            if (names.Count > 0 && line != null)
+            {
+                return names[0];
+            }
+
+            Thread.Sleep(20);
+        }
+
+        throw new TimeoutException("The task's container never appeared. " +
+            string.Join("; ", running.PowerShell.Streams.Error.Select(e => e.ToString())));
+    }
+
+    /// <summary>Waits until a container of this process is running and returns its name.</summary>
+    protected static string WaitForJobContainer()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (DateTime.UtcNow < deadline)
+        {
+            var names = DockerCli.NamesWithLabel("io.claude-orchestrator.owner-pid=" + Environment.ProcessId);
+            if (names.Count > 0 && DockerCli.Inspect(names[0], "{{.State.Status}}") == "running")
+            {
+                return names[0];
+            }
+
+            Thread.Sleep(20);
+        }
+
+        throw new TimeoutException("The job's container never started.");
+    }
+
+    protected void Log(string message) => Output.WriteLine(message);
+
+    public virtual void Dispose()
+    {
+        foreach (var name in _unlabelled)
+        {
+            DockerCli.Run("rm", "-f", name);
+        }
+
+        Session.Dispose();
+        Project.Delete(recursive: true);
+
+        // Remove before asserting, so one leak fails one test and not every test after it.
+        var leaked = DockerCli.ManagedNames();
+        foreach (var name in leaked)
+        {
+            DockerCli.Run("rm", "-f", name);
+        }
+
+        Assert.True(leaked.Count == 0, "Labelled containers were left behind: " + string.Join(", ", leaked));
+    }
+}
