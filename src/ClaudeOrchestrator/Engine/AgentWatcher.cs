@@ -18,9 +18,10 @@ namespace ClaudeOrchestrator.Engine
 
         internal const string Shell = "/bin/sh";
 
-        public static List<string> Wrap(IEnumerable<string> agentArgv)
+        /// <summary>The shell's arguments: the watcher script, then the agent's argv verbatim.</summary>
+        public static List<string> Arguments(IEnumerable<string> agentArgv)
         {
-            var argv = new List<string> { Shell, "-c", Script, "claude-orchestrator-watch" };
+            var argv = new List<string> { "-c", Script, "claude-orchestrator-watch" };
             argv.AddRange(agentArgv);
             return argv;
         }

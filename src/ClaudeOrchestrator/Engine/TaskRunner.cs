@@ -125,7 +125,9 @@ namespace ClaudeOrchestrator.Engine
             {
                 Name = name,
                 Image = spec.Image,
-                Cmd = AgentWatcher.Wrap(argv),
+                // Both set: an ENTRYPOINT in the image must not swallow the watcher.
+                Entrypoint = new List<string> { AgentWatcher.Shell },
+                Cmd = AgentWatcher.Arguments(argv),
                 WorkingDir = WorkspacePath,
                 Env = spec.Environment.Select(pair => pair.Key + "=" + pair.Value).ToList(),
                 Labels = BuildLabels(spec),

@@ -46,9 +46,17 @@ public sealed class DockerFixture : IDisposable
             var localBin = Directory.CreateDirectory(Path.Combine(rootfs.FullName, "usr", "local", "bin"));
             var agent = Path.Combine(localBin.FullName, "claude");
             File.Copy(Path.Combine(AppContext.BaseDirectory, "Assets", "claude"), agent);
-            File.SetUnixFileMode(agent, (UnixFileMode)0b111_101_101);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(agent, (UnixFileMode)0b111_101_101);
+            }
+
             var tmp = Directory.CreateDirectory(Path.Combine(rootfs.FullName, "tmp"));
-            File.SetUnixFileMode(tmp.FullName, (UnixFileMode)0b1_111_111_111);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(tmp.FullName, (UnixFileMode)0b1_111_111_111);
+            }
+
             Directory.CreateDirectory(Path.Combine(rootfs.FullName, "workspace"));
 
             DockerCli.Exec("sh", "-c",

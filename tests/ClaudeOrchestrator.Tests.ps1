@@ -1,0 +1,116 @@
+#requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0.0' }
+# Pester 5 mirror of the main xunit scenarios, for contributors with pwsh. Needs a Docker
+# engine, /bin/busybox (busybox-static) and a built module (dotnet build -c Release).
+
+BeforeAll {
+    $script:Root = Split-Path $PSScriptRoot -Parent
+    $script:Image = 'claude-orchestrator-pester:latest'
+    $script:Label = 'io.claude-orchestrator.managed=true'
+    Import-Module (Join-Path $Root 'out/ClaudeOrchestrator/ClaudeOrchestrator.psd1') -Force
+
+    docker version --format '{{.Server.Version}}' | Out-Null
+    if ($LASTEXITCODE -ne 0) { throw 'These tests need a running Docker engine.' }
+
+    # The same test image as the xunit fixture: busybox plus the stand-in claude script.
+    $rootfs = Join-Path ([IO.Path]::GetTempPath()) ("co-pester-" + [guid]::NewGuid())
+    New-Item -ItemType Directory -Path "$rootfs/bin", "$rootfs/usr/local/bin", "$rootfs/tmp", "$rootfs/workspace" | Out-Null
+    Copy-Item /bin/busybox "$rootfs/bin/busybox"
+    foreach ($applet in (& /bin/busybox --list)) {
+        if ($applet -ne 'busybox') { New-Item -ItemType SymbolicLink -Path "$rootfs/bin/$applet" -Target busybox | Out-Null }
+    }
+    Copy-Item (Join-Path $Root 'tests/ClaudeOrchestrator.Tests/Assets/claude') "$rootfs/usr/local/bin/claude"
+    chmod 755 "$rootfs/usr/local/bin/claude"
+    chmod 1777 "$rootfs/tmp"
+    sh -c "tar -C '$rootfs' -c . | docker import --change 'ENV PATH=/usr/local/bin:/bin' - $Image" | Out-Null
+    Remove-Item -Recurse -Force $rootfs
+
+    function script:Get-LabelledName { docker ps -a --filter "label=$Label" --format '{{.Names}}' }
+}
+
+AfterAll {
+    docker rmi $Image 2>$null | Out-Null
+}
+
+Describe 'Manifest' {
+    It 'passes Test-ModuleManifest and exports exactly the cmdlets' {
+        $manifest = Test-ModuleManifest (Join-Path $Root 'out/ClaudeOrchestrator/ClaudeOrchestrator.psd1')
+        $manifest.ExportedCmdlets.Keys | Sort-Object | Should -Be @('Get-ClaudeContainer', 'Remove-ClaudeContainer', 'Start-ClaudeTask')
+        (Get-Command -Module ClaudeOrchestrator).Name | Sort-Object | Should -Be @('Get-ClaudeContainer', 'Remove-ClaudeContainer', 'Start-ClaudeTask')
+    }
+}
+
+Describe 'Start-ClaudeTask' {
+    BeforeEach { $script:Project = New-Item -ItemType Directory -Path (Join-Path ([IO.Path]::GetTempPath()) ("co-p-" + [guid]::NewGuid())) }
+    AfterEach {
+        Remove-Item -Recurse -Force $Project
+        Get-LabelledName | Should -BeNullOrEmpty
+    }
+
+    It 'succeeds, streams output and leaves no container' {
+        $result = Start-ClaudeTask -Path $Project -Description 'succeed' -Image $Image -InformationVariable lines
+        $result.Status | Should -Be 'Succeeded'
+        $result.ExitCode | Should -Be 0
+        $lines.MessageData.Message | Should -Contain 'agent: done'
+        docker inspect $result.ContainerName 2>$null | Out-Null
+        $LASTEXITCODE | Should -Not -Be 0
+    }
+
+    It 'reports a failing agent as Failed with a non-terminating error' {
+        $result = Start-ClaudeTask -Path $Project -Description 'fail 3' -Image $Image -ErrorVariable err -ErrorAction SilentlyContinue
+        $result.Status | Should -Be 'Failed'
+        $result.ExitCode | Should -Be 3
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'ClaudeTaskFailed*'
+    }
+
+    It 'times out and removes the container' {
+        $result = Start-ClaudeTask -Path $Project -Description 'ignore-term 600' -Image $Image -Timeout 2s -ErrorAction SilentlyContinue
+        $result.Status | Should -Be 'TimedOut'
+    }
+
+    It 'passes the description verbatim' {
+        $description = "echo it's `"quoted`" `$(touch /tmp/x) ; `nsecond line"
+        (Start-ClaudeTask -Path $Project -Description $description -Image $Image).Output | Should -BeExactly $description
+    }
+
+    It 'refuses a missing path before creating anything' {
+        { Start-ClaudeTask -Path (Join-Path $Project 'missing') -Description 'succeed' -Image $Image -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ProjectPathNotFound*'
+    }
+
+    It 'Stop-Job removes the container of an -AsJob task' {
+        $job = Start-ClaudeTask -Path $Project -Description 'ignore-term 600' -Image $Image -AsJob
+        while (-not (Get-ClaudeContainer | Where-Object State -eq running)) { Start-Sleep -Milliseconds 50 }
+        $job | Stop-Job
+        $job.State | Should -Be 'Stopped'
+        $job | Remove-Job
+    }
+}
+
+Describe 'Remove-ClaudeContainer' {
+    BeforeEach {
+        $script:Suffix = [guid]::NewGuid().ToString('N').Substring(0, 6)
+        docker run -d --name "my-claude-db-$Suffix" $Image sleep 600 | Out-Null
+        docker run -d --name "claude-foreign-$Suffix" --label $Label --label 'io.claude-orchestrator.session-id=other' $Image sleep 600 | Out-Null
+    }
+    AfterEach { docker rm -f "my-claude-db-$Suffix" "claude-foreign-$Suffix" 2>$null | Out-Null }
+
+    It '-WhatIf removes nothing' {
+        Remove-ClaudeContainer -All -WhatIf
+        Get-LabelledName | Should -Contain "claude-foreign-$Suffix"
+    }
+
+    It '-All removes labelled containers and spares unlabelled ones' {
+        Remove-ClaudeContainer -All -Confirm:$false
+        Get-LabelledName | Should -BeNullOrEmpty
+        docker ps -a --format '{{.Names}}' | Should -Contain "my-claude-db-$Suffix"
+    }
+
+    It 'takes Get-ClaudeContainer objects from the pipeline' {
+        $removed = Get-ClaudeContainer -All | Where-Object Name -eq "claude-foreign-$Suffix" | Remove-ClaudeContainer -PassThru -Confirm:$false
+        $removed.Name | Should -Be "claude-foreign-$Suffix"
+    }
+
+    It 'refuses an unlabelled container by name' {
+        { Remove-ClaudeContainer -Name "my-claude-db-$Suffix" -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'ContainerNotManaged*'
+    }
+}

@@ -1,0 +1,107 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace ClaudeOrchestrator.Tests.Infrastructure;
+
+/// <summary>
+/// The test host (a stand-in for pwsh) as a real child process, in its own session and process
+/// group so a signal can go to the whole group the way a terminal sends Ctrl+C.
+/// </summary>
+public sealed class HostProcess : IDisposable
+{
+    public const int SIGHUP = 1;
+    public const int SIGINT = 2;
+    public const int SIGKILL = 9;
+    public const int SIGTERM = 15;
+
+    private readonly Process _process;
+    private readonly BlockingCollection<string> _lines = new();
+    private readonly ConcurrentQueue<string> _all = new();
+
+    private HostProcess(Process process)
+    {
+        _process = process;
+        _process.OutputDataReceived += (s, e) => Add(e.Data);
+        _process.ErrorDataReceived += (s, e) => Add(e.Data == null ? null : "STDERR: " + e.Data);
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public int Id => _process.Id;
+
+    public string Transcript => string.Join("\n", _all);
+
+    public static HostProcess Start(string script)
+    {
+        var hostDll = Path.Combine(AppContext.BaseDirectory, "ClaudeOrchestrator.TestHost.dll");
+        var start = new ProcessStartInfo("setsid")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { "dotnet", hostDll, Repo.Manifest, script })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        return new HostProcess(Process.Start(start)!);
+    }
+
+    private void Add(string line)
+    {
+        if (line != null)
+        {
+            _all.Enqueue(line);
+            _lines.Add(line);
+        }
+    }
+
+    /// <summary>Reads lines until one matches; returns it.</summary>
+    public string WaitForLine(Func<string, bool> predicate, TimeSpan limit)
+    {
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < limit)
+        {
+            if (_lines.TryTake(out var line, TimeSpan.FromMilliseconds(50)) && predicate(line))
+            {
+                return line;
+            }
+        }
+
+        throw new TimeoutException("The host never printed the expected line. Transcript:\n" + Transcript);
+    }
+
+    public void Signal(int signal) => Check(kill(_process.Id, signal));
+
+    /// <summary>Signals the host's whole process group, as a terminal does for Ctrl+C.</summary>
+    public void SignalGroup(int signal) => Check(kill(-_process.Id, signal));
+
+    public bool WaitForExit(TimeSpan limit) => _process.WaitForExit(limit);
+
+    public int ExitCode => _process.ExitCode;
+
+    private static void Check(int result)
+    {
+        if (result != 0)
+        {
+            throw new InvalidOperationException("kill failed: errno " + Marshal.GetLastPInvokeError());
+        }
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int sig);
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            kill(_process.Id, SIGKILL);
+            _process.WaitForExit(5000);
+        }
+
+        _process.Dispose();
+    }
+}
