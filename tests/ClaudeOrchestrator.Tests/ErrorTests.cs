@@ -69,6 +69,23 @@ public class ErrorTests : TaskTestBase
     }
 
     [Fact]
+    public void PermissionDeniedOnTheSocketSaysSo()
+    {
+        Assert.True(Environment.UserName == "root", "this test switches to the unprivileged user 'nobody' and so must run as root");
+        var before = DockerCli.Run("ps", "-aq").Stdout;
+
+        using var host = HostProcess.Start(StartTask("succeed"), user: "nobody");
+
+        var line = host.WaitForLine(l => l.StartsWith("ERROR: "), TimeSpan.FromSeconds(60));
+        Assert.StartsWith("ERROR: DockerEnginePermissionDenied,", line);
+        Assert.Contains("Permission denied", line);
+        Assert.Contains("unix:///var/run/docker.sock", line);
+        Assert.True(host.WaitForExit(TimeSpan.FromSeconds(30)));
+        Assert.Equal(1, host.ExitCode);
+        Assert.Equal(before, DockerCli.Run("ps", "-aq").Stdout);
+    }
+
+    [Fact]
     public void MissingProjectPathIsItemNotFoundAndCreatesNothing()
     {
         var missing = Path.Combine(Project.FullName, "does-not-exist");

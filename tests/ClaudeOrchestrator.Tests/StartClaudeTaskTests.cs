@@ -65,12 +65,13 @@ public class StartClaudeTaskTests : TaskTestBase
     public void TimeoutKillsAndRemovesTheContainer()
     {
         var watch = Stopwatch.StartNew();
-        var r = Session.Invoke(StartTask("ignore-term 600", "-Timeout 2s"));
+        var r = Session.Invoke(StartTask("ignore-term 600", "-Timeout 2"));
         watch.Stop();
 
         var result = r.Single<ClaudeTaskResult>();
         Assert.Equal(ClaudeTaskStatus.TimedOut, result.Status);
         Assert.Null(result.ExitCode);
+        Assert.InRange(result.Duration, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(5));
         Assert.Contains(r.ErrorIds, id => id.StartsWith("ClaudeTaskTimedOut,"));
         Assert.Contains("agent: ignoring SIGTERM", result.Output);
         Assert.False(DockerCli.Exists(result.ContainerName));

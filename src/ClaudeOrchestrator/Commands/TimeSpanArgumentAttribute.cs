@@ -20,18 +20,20 @@ namespace ClaudeOrchestrator.Commands
             {
                 case TimeSpan span:
                     return span;
-                case int seconds:
-                    return TimeSpan.FromSeconds(seconds);
-                case long seconds:
-                    return TimeSpan.FromSeconds(seconds);
-                case double seconds:
-                    return TimeSpan.FromSeconds(seconds);
                 case string text:
                     return Parse(text);
                 default:
-                    return inputData;
+                    // Every numeric type means seconds. In pwsh 7, "30s" is even a literal of
+                    // type short (the 's' suffix), so it arrives here as the number 30.
+                    return IsNumber(value)
+                        ? TimeSpan.FromSeconds(Convert.ToDouble(value, CultureInfo.InvariantCulture))
+                        : inputData;
             }
         }
+
+        private static bool IsNumber(object value) =>
+            value is sbyte || value is byte || value is short || value is ushort || value is int || value is uint ||
+            value is long || value is ulong || value is float || value is double || value is decimal;
 
         internal static TimeSpan Parse(string text)
         {

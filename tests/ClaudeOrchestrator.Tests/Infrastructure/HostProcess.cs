@@ -32,7 +32,9 @@ public sealed class HostProcess : IDisposable
 
     public string Transcript => string.Join("\n", _all);
 
-    public static HostProcess Start(string script)
+    /// <param name="script">The PowerShell script the host runs after importing the module.</param>
+    /// <param name="user">Run as this (unprivileged) user instead; needs root.</param>
+    public static HostProcess Start(string script, string user = null)
     {
         var hostDll = Path.Combine(AppContext.BaseDirectory, "ClaudeOrchestrator.TestHost.dll");
         var start = new ProcessStartInfo("setsid")
@@ -42,7 +44,14 @@ public sealed class HostProcess : IDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "dotnet", hostDll, Repo.Manifest, script })
+        var command = new List<string>();
+        if (user != null)
+        {
+            command.AddRange(new[] { "runuser", "-u", user, "--", "env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp" });
+        }
+
+        command.AddRange(new[] { "dotnet", hostDll, Repo.Manifest, script });
+        foreach (var arg in command)
         {
             start.ArgumentList.Add(arg);
         }
