@@ -10,25 +10,21 @@ namespace ClaudeOrchestrator
 {
     /// <summary>
     /// Import and removal hooks. Removing the module removes the containers its runspace started;
-    /// process exit and crashes remove every container the process still tracks.
+    /// process exit, signals and crashes remove every container the process still tracks.
     /// </summary>
     public sealed class ModuleLifecycle : IModuleAssemblyInitializer, IModuleAssemblyCleanup
     {
-        internal static readonly TimeSpan ShutdownBudget = TimeSpan.FromSeconds(10);
-
-        private static int _processHooksInstalled;
+        private static int _resolverInstalled;
         private static readonly string ModuleDirectory = Path.GetDirectoryName(typeof(ModuleLifecycle).Assembly.Location);
 
         public void OnImport()
         {
-            if (Interlocked.Exchange(ref _processHooksInstalled, 1) == 1)
+            if (Interlocked.Exchange(ref _resolverInstalled, 1) == 0)
             {
-                return;
+                AppDomain.CurrentDomain.AssemblyResolve += ResolveFromModuleDirectory;
             }
 
-            AppDomain.CurrentDomain.AssemblyResolve += ResolveFromModuleDirectory;
-            AppDomain.CurrentDomain.ProcessExit += (sender, args) => FlushEverything();
-            AppDomain.CurrentDomain.UnhandledException += (sender, args) => FlushEverything();
+            ShutdownHooks.Install();
         }
 
         public void OnRemove(PSModuleInfo psModuleInfo)
@@ -40,19 +36,7 @@ namespace ClaudeOrchestrator
             }
 
             // Other runspaces in this process keep their containers: they are still using them.
-            ContainerTracker.Flush(c => c.RunspaceId == runspace.Value, ShutdownBudget);
-        }
-
-        private static void FlushEverything()
-        {
-            try
-            {
-                ContainerTracker.Flush(_ => true, ShutdownBudget);
-            }
-            catch (Exception)
-            {
-                // The process is going away; the in-container watcher still removes what is left.
-            }
+            ContainerTracker.Flush(c => c.RunspaceId == runspace.Value, ShutdownHooks.Budget);
         }
 
         /// <summary>

@@ -12,6 +12,7 @@ namespace ClaudeOrchestrator.Commands
     {
         private const string TrackedSet = "Tracked";
         private const string AllSet = "All";
+        private const string OrphanedSet = "Orphaned";
 
         [Parameter(Position = 0)]
         [SupportsWildcards]
@@ -25,14 +26,17 @@ namespace ClaudeOrchestrator.Commands
         [Parameter(ParameterSetName = AllSet, Mandatory = true)]
         public SwitchParameter All { get; set; }
 
+        [Parameter(ParameterSetName = OrphanedSet, Mandatory = true)]
+        public SwitchParameter Orphaned { get; set; }
+
+        private ContainerScope Scope => All ? ContainerScope.All : Orphaned ? ContainerScope.Orphaned : ContainerScope.Tracked;
+
         protected override void EndProcessing()
         {
             var containers = Run(async cancel =>
             {
                 var connection = await DockerConnection.ReachAsync(cancel).ConfigureAwait(false);
-                return All
-                    ? await ContainerQuery.ListAllAsync(connection, cancel).ConfigureAwait(false)
-                    : await ContainerQuery.ListTrackedAsync(connection, cancel).ConfigureAwait(false);
+                return await ContainerQuery.ListAsync(connection, Scope, cancel).ConfigureAwait(false);
             });
 
             var selection = new ContainerSelection(Name, Id);
@@ -44,7 +48,7 @@ namespace ClaudeOrchestrator.Commands
             foreach (var missing in selection.UnmatchedLiterals(containers))
             {
                 WriteError(new ErrorRecord(
-                    new ItemNotFoundException($"No {(All ? "" : "tracked ")}ClaudeOrchestrator container matches '{missing}'."),
+                    new ItemNotFoundException($"No {Scope.ToString().ToLowerInvariant()} ClaudeOrchestrator container matches '{missing}'."),
                     ErrorIds.ContainerNotFound, ErrorCategory.ObjectNotFound, missing));
             }
         }

@@ -17,6 +17,7 @@ namespace ClaudeOrchestrator.Commands
     {
         private const string TrackedSet = "Tracked";
         private const string AllSet = "All";
+        private const string OrphanedSet = "Orphaned";
         private const string IdSet = "Id";
         private const string NameSet = "Name";
 
@@ -35,6 +36,9 @@ namespace ClaudeOrchestrator.Commands
 
         [Parameter(ParameterSetName = AllSet, Mandatory = true)]
         public SwitchParameter All { get; set; }
+
+        [Parameter(ParameterSetName = OrphanedSet, Mandatory = true)]
+        public SwitchParameter Orphaned { get; set; }
 
         [Parameter]
         public SwitchParameter PassThru { get; set; }
@@ -55,9 +59,10 @@ namespace ClaudeOrchestrator.Commands
         protected override void EndProcessing()
         {
             var connection = Run(DockerConnection.ReachAsync);
-            var candidates = Run(cancel => ParameterSetName == TrackedSet
-                ? ContainerQuery.ListTrackedAsync(connection, cancel)
-                : ContainerQuery.ListAllAsync(connection, cancel));
+            var scope = ParameterSetName == TrackedSet ? ContainerScope.Tracked
+                : ParameterSetName == OrphanedSet ? ContainerScope.Orphaned
+                : ContainerScope.All;
+            var candidates = Run(cancel => ContainerQuery.ListAsync(connection, scope, cancel));
 
             var targets = SelectTargets(connection, candidates)
                 .Where(c => ShouldProcess($"{c.Name} ({c.State}, project '{c.Project}')", "Remove container"))
@@ -98,7 +103,7 @@ namespace ClaudeOrchestrator.Commands
 
         private IEnumerable<ClaudeContainer> SelectTargets(DockerConnection connection, IReadOnlyList<ClaudeContainer> candidates)
         {
-            if (ParameterSetName == TrackedSet || ParameterSetName == AllSet)
+            if (ParameterSetName != IdSet && ParameterSetName != NameSet)
             {
                 return candidates;
             }

@@ -35,6 +35,19 @@ namespace ClaudeOrchestrator.Engine
             return listed.Select(ToClaudeContainer).OrderBy(c => c.Created).ToList();
         }
 
+        public static async Task<IReadOnlyList<ClaudeContainer>> ListAsync(DockerConnection connection, ContainerScope scope, CancellationToken cancel)
+        {
+            switch (scope)
+            {
+                case ContainerScope.Tracked:
+                    return await ListTrackedAsync(connection, cancel).ConfigureAwait(false);
+                case ContainerScope.Orphaned:
+                    return (await ListAllAsync(connection, cancel).ConfigureAwait(false)).Where(OwnerLiveness.IsOrphan).ToList();
+                default:
+                    return await ListAllAsync(connection, cancel).ConfigureAwait(false);
+            }
+        }
+
         /// <summary>Every container carrying the module's label, from any session.</summary>
         public static Task<IReadOnlyList<ClaudeContainer>> ListAllAsync(DockerConnection connection, CancellationToken cancel) =>
             ListAsync(connection, ContainerLabels.ManagedFilter, cancel);
@@ -70,6 +83,7 @@ namespace ClaudeOrchestrator.Engine
                 SessionId = Label(labels, ContainerLabels.SessionId),
                 OwnerPid = int.TryParse(Label(labels, ContainerLabels.OwnerPid), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pid) ? pid : (int?)null,
                 OwnerHost = Label(labels, ContainerLabels.OwnerHost),
+                OwnerStartTime = OwnerLiveness.ParseStart(Label(labels, ContainerLabels.OwnerStart)),
                 IsTracked = ContainerTracker.IsTracked(listed.ID),
             };
         }

@@ -24,6 +24,9 @@ namespace ClaudeOrchestrator
         public int? OwnerPid { get; set; }
         public string OwnerHost { get; set; }
 
+        /// <summary>When the owning process started (UTC); tells a live owner from a reused pid.</summary>
+        public DateTime? OwnerStartTime { get; set; }
+
         /// <summary>True when this process started it and is still responsible for it.</summary>
         public bool IsTracked { get; set; }
 

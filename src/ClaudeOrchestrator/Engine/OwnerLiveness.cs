@@ -1,0 +1,65 @@
+using System;
+using System.Diagnostics;
+using System.Globalization;
+
+namespace ClaudeOrchestrator.Engine
+{
+    /// <summary>
+    /// Decides whether a labelled container's owning process is gone. Only a provable death
+    /// counts: a container owned by another host, or by a process we may not inspect, is not an
+    /// orphan, so a live session's containers are never swept.
+    /// </summary>
+    internal static class OwnerLiveness
+    {
+        // Process start times read twice can differ by rounding; pid reuse within a second is not a concern.
+        private static readonly TimeSpan StartTolerance = TimeSpan.FromSeconds(1);
+
+        public static bool IsOrphan(ClaudeContainer container)
+        {
+            if (container.SessionId == SessionIdentity.SessionId ||
+                !string.Equals(container.OwnerHost, SessionIdentity.HostName, StringComparison.OrdinalIgnoreCase) ||
+                container.OwnerPid == null)
+            {
+                return false;
+            }
+
+            return !IsAlive(container.OwnerPid.Value, container.OwnerStartTime);
+        }
+
+        public static DateTime? ParseStart(string label) =>
+            DateTime.TryParse(label, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var start)
+                ? start
+                : (DateTime?)null;
+
+        private static bool IsAlive(int pid, DateTime? ownerStartUtc)
+        {
+            try
+            {
+                using (var process = Process.GetProcessById(pid))
+                {
+                    if (process.HasExited)
+                    {
+                        return false;
+                    }
+
+                    // Same pid, different start time: the owner died and the pid was reused.
+                    return ownerStartUtc == null ||
+                           (process.StartTime.ToUniversalTime() - ownerStartUtc.Value).Duration() <= StartTolerance;
+                }
+            }
+            catch (ArgumentException)
+            {
+                return false;
+            }
+            catch (InvalidOperationException)
+            {
+                return false;
+            }
+            catch (Exception)
+            {
+                // Access denied and the like: the process exists, so the owner may be alive.
+                return true;
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+using System.Diagnostics;
+using ClaudeOrchestrator.Tests.Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ClaudeOrchestrator.Tests;
+
+public class OrphanTests : TaskTestBase
+{
+    public OrphanTests(DockerFixture docker, ITestOutputHelper output) : base(docker, output)
+    {
+    }
+
+    private string CreateOwned(string tag, int pid, DateTime start, string host = null) =>
+        CreateUnlabelled($"claude-orphan-{tag}-{Guid.NewGuid().ToString("N")[..6]}",
+            "io.claude-orchestrator.managed=true",
+            "io.claude-orchestrator.session-id=" + Guid.NewGuid().ToString("N"),
+            "io.claude-orchestrator.owner-host=" + (host ?? Environment.MachineName),
+            "io.claude-orchestrator.owner-pid=" + pid,
+            "io.claude-orchestrator.owner-start=" + start.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ss.fffZ"));
+
+    private static (int Pid, DateTime Start) DeadProcess()
+    {
+        using var p = Process.Start("true")!;
+        var start = p.StartTime;
+        p.WaitForExit();
+        return (p.Id, start);
+    }
+
+    [Fact]
+    public void OrphanedMeansProvablyDeadOwnerOnThisHost()
+    {
+        var dead = DeadProcess();
+        using var self = Process.GetCurrentProcess();
+        var orphan = CreateOwned("dead", dead.Pid, dead.Start);
+        var reused = CreateOwned("reused", self.Id, self.StartTime.AddHours(-3));
+        var live = CreateOwned("live", self.Id, self.StartTime);
+        var remote = CreateOwned("remote", dead.Pid, dead.Start, host: "some-other-host");
+
+        var listed = Session.Invoke("Get-ClaudeContainer -Orphaned").ThrowIfFailed()
+            .Output.Select(o => ((ClaudeContainer)o.BaseObject).Name).ToList();
+
+        Assert.Contains(orphan, listed);
+        Assert.Contains(reused, listed);
+        Assert.DoesNotContain(live, listed);
+        Assert.DoesNotContain(remote, listed);
+
+        var r = Session.Invoke("Remove-ClaudeContainer -Orphaned -Confirm:$false").ThrowIfFailed();
+
+        Assert.False(DockerCli.Exists(orphan));
+        Assert.False(DockerCli.Exists(reused));
+        Assert.True(DockerCli.Exists(live));
+        Assert.True(DockerCli.Exists(remote));
+        Assert.Contains("Cleaned up 2 container(s)", r.InformationText);
+    }
+
+    [Fact]
+    public void ALiveSessionsRunningTaskIsNeverAnOrphan()
+    {
+        using var other = new PsSession();
+        other.Invoke(StartTask("sleep 60", "-AsJob")).ThrowIfFailed();
+        var name = WaitForJobContainer();
+
+        Session.Invoke("Remove-ClaudeContainer -Orphaned -Confirm:$false").ThrowIfFailed();
+        Assert.Empty(Session.Invoke("Get-ClaudeContainer -Orphaned").ThrowIfFailed().Output);
+
+        Assert.True(DockerCli.Exists(name));
+        other.Invoke("Get-Job | Stop-Job").ThrowIfFailed();
+    }
+}
