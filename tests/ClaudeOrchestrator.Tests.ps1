@@ -18,7 +18,7 @@ BeforeAll {
     foreach ($applet in (& /bin/busybox --list)) {
         if ($applet -ne 'busybox') { New-Item -ItemType SymbolicLink -Path "$rootfs/bin/$applet" -Target busybox | Out-Null }
     }
-    Copy-Item (Join-Path $Root 'tests/ClaudeOrchestrator.Tests/Assets/claude') "$rootfs/usr/local/bin/claude"
+    Copy-Item (Join-Path $Root 'tests/Shared/claude') "$rootfs/usr/local/bin/claude"
     chmod 755 "$rootfs/usr/local/bin/claude"
     chmod 1777 "$rootfs/tmp"
     sh -c "tar -C '$rootfs' -c . | docker import --change 'ENV PATH=/usr/local/bin:/bin' - $Image" | Out-Null

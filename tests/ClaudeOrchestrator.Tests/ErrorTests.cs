@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Management.Automation;
+using ClaudeOrchestrator.Testing;
 using ClaudeOrchestrator.Tests.Infrastructure;
 using Xunit;
 using Xunit.Abstractions;

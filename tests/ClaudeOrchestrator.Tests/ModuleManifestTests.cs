@@ -1,3 +1,4 @@
+using ClaudeOrchestrator.Testing;
 using ClaudeOrchestrator.Tests.Infrastructure;
 using Xunit;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ClaudeOrchestrator.Testing;
 using ClaudeOrchestrator.Tests.Infrastructure;
 using Xunit;
 using Xunit.Abstractions;

@@ -1,3 +1,4 @@
+using ClaudeOrchestrator.Testing;
 using Xunit;
 
 namespace ClaudeOrchestrator.Tests.Infrastructure;
@@ -9,7 +10,6 @@ namespace ClaudeOrchestrator.Tests.Infrastructure;
 public sealed class DockerFixture : IDisposable
 {
     public const string Image = "claude-orchestrator-test:latest";
-    private const string BusyboxPath = "/bin/busybox";
 
     public DockerFixture()
     {
@@ -20,54 +20,10 @@ public sealed class DockerFixture : IDisposable
         }
 
         EngineVersion = version.Stdout.Trim();
-        BuildImage();
+        TestImage.Build(Image);
     }
 
     public string EngineVersion { get; }
-
-    private static void BuildImage()
-    {
-        if (!File.Exists(BusyboxPath))
-        {
-            throw new InvalidOperationException($"{BusyboxPath} is missing: install the busybox-static package.");
-        }
-
-        var rootfs = Directory.CreateTempSubdirectory("co-rootfs-");
-        try
-        {
-            var bin = Directory.CreateDirectory(Path.Combine(rootfs.FullName, "bin"));
-            File.Copy(BusyboxPath, Path.Combine(bin.FullName, "busybox"));
-            var applets = DockerCli.Exec(BusyboxPath, "--list").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            foreach (var applet in applets.Where(a => a != "busybox"))
-            {
-                File.CreateSymbolicLink(Path.Combine(bin.FullName, applet), "busybox");
-            }
-
-            var localBin = Directory.CreateDirectory(Path.Combine(rootfs.FullName, "usr", "local", "bin"));
-            var agent = Path.Combine(localBin.FullName, "claude");
-            File.Copy(Path.Combine(AppContext.BaseDirectory, "Assets", "claude"), agent);
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(agent, (UnixFileMode)0b111_101_101);
-            }
-
-            var tmp = Directory.CreateDirectory(Path.Combine(rootfs.FullName, "tmp"));
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(tmp.FullName, (UnixFileMode)0b1_111_111_111);
-            }
-
-            Directory.CreateDirectory(Path.Combine(rootfs.FullName, "workspace"));
-
-            DockerCli.Exec("sh", "-c",
-                $"tar -C '{rootfs.FullName}' -c . | docker import --change 'ENV PATH=/usr/local/bin:/bin' - {Image}")
-                .EnsureSuccess();
-        }
-        finally
-        {
-            rootfs.Delete(recursive: true);
-        }
-    }
 
     public void Dispose()
     {

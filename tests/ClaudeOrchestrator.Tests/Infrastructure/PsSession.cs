@@ -1,3 +1,4 @@
+using ClaudeOrchestrator.Testing;
 using System.Collections.ObjectModel;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;

@@ -1,3 +1,4 @@
+using ClaudeOrchestrator.Testing;
 using System.Diagnostics;
 using Xunit;
 using Xunit.Abstractions;

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 
-namespace ClaudeOrchestrator.Tests.Infrastructure;
+namespace ClaudeOrchestrator.Testing;
 
 /// <summary>
 /// The test host (a stand-in for pwsh) as a real child process, in its own session and process

@@ -1,4 +1,4 @@
-namespace ClaudeOrchestrator.Tests.Infrastructure;
+namespace ClaudeOrchestrator.Testing;
 
 /// <summary>Paths of the repository and of the module folder the build staged.</summary>
 public static class Repo

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace ClaudeOrchestrator.Tests.Infrastructure;
+namespace ClaudeOrchestrator.Testing;
 
 /// <summary>
 /// The docker CLI, used by tests to prepare and inspect the engine independently of the module

@@ -1,0 +1,59 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using ClaudeOrchestrator.Testing;
+
+namespace ClaudeOrchestrator.Bench;
+
+/// <summary>Import-Module measured in a process that has never loaded the module.</summary>
+public static class ImportProbe
+{
+    /// <summary>Prints the cold import time in ms (run as "import-probe" in a fresh process).</summary>
+    public static int Run()
+    {
+        using var runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
+        runspace.Open();
+        using var warmup = PowerShell.Create();
+        warmup.Runspace = runspace;
+        warmup.AddScript("$null = Get-Command Get-Command").Invoke();
+
+        using var ps = PowerShell.Create();
+        ps.Runspace = runspace;
+        ps.AddScript($"Import-Module '{Repo.Manifest}' -ErrorAction Stop");
+        var watch = Stopwatch.StartNew();
+        ps.Invoke();
+        watch.Stop();
+        Console.WriteLine(watch.Elapsed.TotalMilliseconds.ToString("0.0", CultureInfo.InvariantCulture) + " ms");
+        return ps.HadErrors ? 1 : 0;
+    }
+
+    /// <summary>Managed heap growth caused by a first import plus one Get-ClaudeContainer, in MB.</summary>
+    public static double MeasureMemoryMb()
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ClaudeOrchestrator.Bench.dll"));
+        start.ArgumentList.Add("memory-probe");
+        using var probe = Process.Start(start)!;
+        var text = probe.StandardOutput.ReadToEnd();
+        probe.WaitForExit();
+        return double.Parse(text.Trim(), CultureInfo.InvariantCulture);
+    }
+
+    public static int RunMemory()
+    {
+        using var runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
+        runspace.Open();
+        using var warmup = PowerShell.Create();
+        warmup.Runspace = runspace;
+        warmup.AddScript("$null = Get-Command Get-Command").Invoke();
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+
+        using var ps = PowerShell.Create();
+        ps.Runspace = runspace;
+        ps.AddScript($"Import-Module '{Repo.Manifest}' -ErrorAction Stop; $null = Get-ClaudeContainer -All").Invoke();
+        var after = GC.GetTotalMemory(forceFullCollection: true);
+        Console.WriteLine(((after - before) / 1024.0 / 1024.0).ToString("0.00", CultureInfo.InvariantCulture));
+        return 0;
+    }
+}

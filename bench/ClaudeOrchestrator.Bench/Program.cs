@@ -1,0 +1,34 @@
+using ClaudeOrchestrator.Bench;
+using ClaudeOrchestrator.Testing;
+
+// dotnet run --project bench/ClaudeOrchestrator.Bench -c Release -- soak [N]
+// dotnet run --project bench/ClaudeOrchestrator.Bench -c Release -- bench [runs]
+const string Image = "claude-orchestrator-bench:latest";
+var command = args.Length > 0 ? args[0] : "bench";
+var count = args.Length > 1 ? int.Parse(args[1]) : 0;
+
+// Helper modes the benchmark starts in fresh processes.
+if (command == "import-probe")
+{
+    return ImportProbe.Run();
+}
+
+if (command == "memory-probe")
+{
+    return ImportProbe.RunMemory();
+}
+
+TestImage.Build(Image);
+try
+{
+    return command switch
+    {
+        "soak" => await Soak.RunAsync(count > 0 ? count : 200, Image),
+        "bench" => await Benchmarks.RunAsync(count > 0 ? count : 5, Image),
+        _ => throw new ArgumentException("usage: soak [N] | bench [runs]"),
+    };
+}
+finally
+{
+    DockerCli.Run("rmi", Image);
+}

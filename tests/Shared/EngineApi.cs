@@ -1,0 +1,111 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace ClaudeOrchestrator.Testing;
+
+/// <summary>
+/// The Docker engine API spoken directly over its unix socket: precise polling for tests and
+/// benchmarks, and the "raw API" anchor that the module's own removals are compared with.
+/// </summary>
+public sealed class EngineApi : IDisposable
+{
+    private readonly HttpClient _http;
+
+    public EngineApi(string socketPath = "/var/run/docker.sock")
+    {
+        var handler = new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = 64,
+            ConnectCallback = async (_, cancel) =>
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancel);
+                return new NetworkStream(socket, ownsSocket: true);
+            },
+        };
+        _http = new HttpClient(handler) { BaseAddress = new Uri("http://docker/") };
+    }
+
+    public async Task<bool> ExistsAsync(string nameOrId)
+    {
+        using var response = await _http.GetAsync($"containers/{nameOrId}/json");
+        return response.StatusCode != HttpStatusCode.NotFound;
+    }
+
+    public async Task ForceRemoveAsync(string nameOrId)
+    {
+        using var response = await _http.DeleteAsync($"containers/{nameOrId}?force=true");
+        if (!response.IsSuccessStatusCode && response.StatusCode != HttpStatusCode.NotFound)
+        {
+            throw new InvalidOperationException($"DELETE {nameOrId}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    /// <summary>Creates (and optionally starts) a container; returns its id.</summary>
+    public async Task<string> CreateAsync(string name, string image, string[] cmd, IDictionary<string, string> labels, bool start)
+    {
+        var body = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["Image"] = image,
+            ["Cmd"] = cmd,
+            ["Labels"] = labels,
+            ["HostConfig"] = new Dictionary<string, object> { ["Init"] = true },
+        });
+        using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
+        using var created = await _http.PostAsync($"containers/create?name={name}", content);
+        var text = await created.Content.ReadAsStringAsync();
+        if (!created.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"create {name}: {(int)created.StatusCode} {text}");
+        }
+
+        var id = System.Text.Json.JsonDocument.Parse(text).RootElement.GetProperty("Id").GetString();
+        if (start)
+        {
+            using var started = await _http.PostAsync($"containers/{id}/start", null);
+            if (!started.IsSuccessStatusCode)
+            {
+                throw new InvalidOperationException($"start {name}: {(int)started.StatusCode}");
+            }
+        }
+
+        return id;
+    }
+
+    /// <summary>Runs <paramref name="work"/> for each item with at most <paramref name="parallel"/> at once.</summary>
+    public static async Task ForEachAsync<T>(IEnumerable<T> items, int parallel, Func<T, Task> work)
+    {
+        using var slots = new SemaphoreSlim(parallel);
+        await Task.WhenAll(items.Select(async item =>
+        {
+            await slots.WaitAsync();
+            try
+            {
+                await work(item);
+            }
+            finally
+            {
+                slots.Release();
+            }
+        }));
+    }
+
+    /// <summary>Polls every millisecond or so until the container is gone; returns how long that took.</summary>
+    public async Task<TimeSpan?> WaitGoneAsync(string nameOrId, TimeSpan limit)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (watch.Elapsed < limit)
+        {
+            if (!await ExistsAsync(nameOrId))
+            {
+                return watch.Elapsed;
+            }
+
+            await Task.Delay(2);
+        }
+
+        return null;
+    }
+
+    public void Dispose() => _http.Dispose();
+}
