@@ -44,7 +44,9 @@ public sealed class HostProcess : IDisposable
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        var command = new List<string>();
+        // A parent started in the background (nohup, "&" in a script) hands down SIGHUP or SIGINT
+        // as ignored; pwsh started from a terminal has them at their defaults, so restore those.
+        var command = new List<string> { "env", "--default-signal=HUP,INT,TERM,QUIT" };
         if (user != null)
         {
             command.AddRange(new[] { "runuser", "-u", user, "--", "env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp" });

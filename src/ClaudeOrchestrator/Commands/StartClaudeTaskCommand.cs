@@ -47,6 +47,26 @@ namespace ClaudeOrchestrator.Commands
         public string[] AgentCommand { get; set; }
 
         [Parameter]
+        [ValidateMemorySize]
+        public string Memory { get; set; }
+
+        [Parameter]
+        [ValidateRange(0.01, 1024.0)]
+        public double Cpus { get; set; }
+
+        [Parameter]
+        [ValidateRange(16L, 4194304L)]
+        public long PidsLimit { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string Network { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string User { get; set; }
+
+        [Parameter]
         public SwitchParameter AsJob { get; set; }
 
         protected override void BeginProcessing()
@@ -58,7 +78,7 @@ namespace ClaudeOrchestrator.Commands
                     ErrorIds.DescriptionEmpty, ErrorCategory.InvalidArgument, Description));
             }
 
-            if (MyInvocation.BoundParameters.ContainsKey(nameof(Timeout)) && Timeout <= TimeSpan.Zero)
+            if (IsBound(nameof(Timeout)) && Timeout <= TimeSpan.Zero)
             {
                 ThrowTerminatingError(new ErrorRecord(
                     new ArgumentOutOfRangeException(nameof(Timeout), Timeout, "The timeout must be positive."),
@@ -114,35 +134,52 @@ namespace ClaudeOrchestrator.Commands
 
         private TaskSpec BuildSpec()
         {
-            string path;
-            string projectName;
-            if (ParameterSetName == ProjectSet)
+            var requested = ParameterSetName == ProjectSet
+                ? ProjectLocator.PathForName(Project)
+                : ResolveFileSystemPath(Path);
+            // Mount exactly what was checked: the directory with every symlink resolved.
+            var path = MountGuard.Check(ProjectLocator.RequireDirectory(requested));
+            var projectName = ParameterSetName == ProjectSet ? Project : System.IO.Path.GetFileName(path);
+
+            var sandbox = new Sandbox
             {
-                path = ProjectLocator.RequireDirectory(ProjectLocator.PathForName(Project));
-                projectName = Project;
+                Network = Sandbox.CheckNetwork(Network),
+            };
+            if (Memory != null)
+            {
+                sandbox.MemoryBytes = Sandbox.ParseMemory(Memory);
             }
-            else
+
+            if (IsBound(nameof(Cpus)))
             {
-                path = ProjectLocator.RequireDirectory(ResolveFileSystemPath(Path));
-                projectName = System.IO.Path.GetFileName(path);
-                if (string.IsNullOrEmpty(projectName))
-                {
-                    projectName = path;
-                }
+                sandbox.Cpus = Cpus;
+            }
+
+            if (IsBound(nameof(PidsLimit)))
+            {
+                sandbox.PidsLimit = PidsLimit;
+            }
+
+            if (User != null)
+            {
+                sandbox.User = User;
             }
 
             return new TaskSpec
             {
-                ProjectName = projectName,
+                ProjectName = string.IsNullOrEmpty(projectName) ? path : projectName,
                 ProjectPath = path,
                 Description = Description,
                 Image = TaskDefaults.Image(Image),
-                Timeout = MyInvocation.BoundParameters.ContainsKey(nameof(Timeout)) ? Timeout : (TimeSpan?)null,
+                Timeout = IsBound(nameof(Timeout)) ? Timeout : (TimeSpan?)null,
                 Environment = TaskEnvironment.Build(Environment, System.Environment.GetEnvironmentVariable),
                 AgentCommand = (AgentCommand ?? TaskDefaults.DefaultAgentCommand.ToArray()).ToList(),
+                Sandbox = sandbox,
                 RunspaceId = Runspace.DefaultRunspace?.InstanceId ?? Guid.Empty,
             };
         }
+
+        private bool IsBound(string parameter) => MyInvocation.BoundParameters.ContainsKey(parameter);
 
         private string ResolveFileSystemPath(string path)
         {

@@ -10,6 +10,8 @@ namespace ClaudeOrchestrator.Engine
         public const string ProjectPathNotFound = "ProjectPathNotFound";
         public const string ProjectPathNotDirectory = "ProjectPathNotDirectory";
         public const string ProjectNameInvalid = "ProjectNameInvalid";
+        public const string ProjectPathRefused = "ProjectPathRefused";
+        public const string NetworkRefused = "NetworkModeRefused";
         public const string DescriptionEmpty = "DescriptionEmpty";
         public const string EnvironmentNameInvalid = "EnvironmentNameInvalid";
         public const string ContainerStartFailed = "ContainerStartFailed";

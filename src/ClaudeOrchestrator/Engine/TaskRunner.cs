@@ -121,6 +121,18 @@ namespace ClaudeOrchestrator.Engine
         internal static CreateContainerParameters BuildCreateParameters(TaskSpec spec, string name)
         {
             var argv = new List<string>(spec.AgentCommand) { spec.Description };
+            var environment = spec.Environment.Select(pair => pair.Key + "=" + pair.Value).ToList();
+            var host = new HostConfig
+            {
+                Init = true,
+                AutoRemove = true,
+                // The project is the only host path the agent sees, and the only writable one.
+                Mounts = new List<Mount>
+                {
+                    new Mount { Type = "bind", Source = spec.ProjectPath, Target = WorkspacePath },
+                },
+            };
+            spec.Sandbox.Apply(host, environment);
             return new CreateContainerParameters
             {
                 Name = name,
@@ -129,7 +141,8 @@ namespace ClaudeOrchestrator.Engine
                 Entrypoint = new List<string> { AgentWatcher.Shell },
                 Cmd = AgentWatcher.Arguments(argv),
                 WorkingDir = WorkspacePath,
-                Env = spec.Environment.Select(pair => pair.Key + "=" + pair.Value).ToList(),
+                User = spec.Sandbox.User,
+                Env = environment,
                 Labels = BuildLabels(spec),
                 AttachStdin = true,
                 AttachStdout = true,
@@ -137,15 +150,7 @@ namespace ClaudeOrchestrator.Engine
                 OpenStdin = true,
                 StdinOnce = true,
                 Tty = false,
-                HostConfig = new HostConfig
-                {
-                    Init = true,
-                    AutoRemove = true,
-                    Mounts = new List<Mount>
-                    {
-                        new Mount { Type = "bind", Source = spec.ProjectPath, Target = WorkspacePath },
-                    },
-                },
+                HostConfig = host,
             };
         }
 

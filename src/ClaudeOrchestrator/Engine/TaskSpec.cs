@@ -22,6 +22,9 @@ namespace ClaudeOrchestrator.Engine
         /// <summary>The agent's argv; the description is appended as one more element.</summary>
         public IList<string> AgentCommand { get; set; }
 
+        /// <summary>Limits and hardening of the task container.</summary>
+        public Sandbox Sandbox { get; set; } = new Sandbox();
+
         /// <summary>The runspace that owns the task; module removal flushes by it.</summary>
         public Guid RunspaceId { get; set; }
     }

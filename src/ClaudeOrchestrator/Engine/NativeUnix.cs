@@ -1,0 +1,61 @@
+using System;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace ClaudeOrchestrator.Engine
+{
+    /// <summary>The few libc calls the module needs on Linux and macOS.</summary>
+    internal static class NativeUnix
+    {
+        public static bool IsUnix =>
+            RuntimeInformation.IsOSPlatform(OSPlatform.Linux) || RuntimeInformation.IsOSPlatform(OSPlatform.OSX);
+
+        /// <summary>"uid:gid" of this process, so files the agent writes belong to the caller.</summary>
+        public static string CallerUserSpec() => getuid() + ":" + getgid();
+
+        /// <summary>The canonical path with every symlink resolved, or null if it cannot be resolved.</summary>
+        public static string RealPath(string path)
+        {
+            var bytes = Encoding.UTF8.GetBytes(path + "\0");
+            var resolved = realpath(bytes, IntPtr.Zero);
+            if (resolved == IntPtr.Zero)
+            {
+                return null;
+            }
+
+            try
+            {
+                return PtrToUtf8(resolved);
+            }
+            finally
+            {
+                free(resolved);
+            }
+        }
+
+        private static string PtrToUtf8(IntPtr p)
+        {
+            var length = 0;
+            while (Marshal.ReadByte(p, length) != 0)
+            {
+                length++;
+            }
+
+            var bytes = new byte[length];
+            Marshal.Copy(p, bytes, 0, length);
+            return Encoding.UTF8.GetString(bytes);
+        }
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern uint getuid();
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern uint getgid();
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern IntPtr realpath(byte[] path, IntPtr resolved);
+
+        [DllImport("libc")]
+        private static extern void free(IntPtr p);
+    }
+}
