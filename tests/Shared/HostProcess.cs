@@ -34,7 +34,8 @@ public sealed class HostProcess : IDisposable
 
     /// <param name="script">The PowerShell script the host runs after importing the module.</param>
     /// <param name="user">Run as this (unprivileged) user instead; needs root.</param>
-    public static HostProcess Start(string script, string user = null)
+    /// <param name="group">With <paramref name="user"/>: its primary group (e.g. docker, for socket access).</param>
+    public static HostProcess Start(string script, string user = null, string group = null)
     {
         var hostDll = Path.Combine(AppContext.BaseDirectory, "ClaudeOrchestrator.TestHost.dll");
         var start = new ProcessStartInfo("setsid")
@@ -49,7 +50,13 @@ public sealed class HostProcess : IDisposable
         var command = new List<string> { "env", "--default-signal=HUP,INT,TERM,QUIT" };
         if (user != null)
         {
-            command.AddRange(new[] { "runuser", "-u", user, "--", "env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp" });
+            command.AddRange(new[] { "runuser", "-u", user });
+            if (group != null)
+            {
+                command.AddRange(new[] { "-g", group });
+            }
+
+            command.AddRange(new[] { "--", "env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp" });
         }
 
         command.AddRange(new[] { "dotnet", hostDll, Repo.Manifest, script });

@@ -1,0 +1,218 @@
+using ClaudeOrchestrator.Testing;
+using ClaudeOrchestrator.Tests.Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ClaudeOrchestrator.Tests;
+
+/// <summary>The task container is the security boundary: every setting is inspected on the engine.</summary>
+public class SandboxTests : TaskTestBase
+{
+    public SandboxTests(DockerFixture docker, ITestOutputHelper output) : base(docker, output)
+    {
+    }
+
+    private string StartAndInspect(string extra, out RunningScript running)
+    {
+        running = Session.Start(StartTask("sleep 30", extra));
+        return WaitForSessionContainer(running, TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
+    public void DefaultsAreHardened()
+    {
+        var name = StartAndInspect("", out var running);
+        using (running)
+        {
+            string Get(string format) => DockerCli.Inspect(name, format);
+            Assert.Equal((4L << 30).ToString(), Get("{{.HostConfig.Memory}}"));
+            Assert.Equal((4L << 30).ToString(), Get("{{.HostConfig.MemorySwap}}"));
+            Assert.Equal("2000000000", Get("{{.HostConfig.NanoCpus}}"));
+            Assert.Equal("512", Get("{{.HostConfig.PidsLimit}}"));
+            Assert.Equal("true", Get("{{.HostConfig.ReadonlyRootfs}}"));
+            Assert.Equal("false", Get("{{.HostConfig.Privileged}}"));
+            Assert.Equal("[no-new-privileges]", Get("{{.HostConfig.SecurityOpt}}"));
+            Assert.Equal("[ALL]", Get("{{.HostConfig.CapDrop}}"));
+            Assert.Equal("[CHOWN DAC_OVERRIDE FOWNER FSETID KILL]", Get("{{.HostConfig.CapAdd}}"));
+            Assert.Equal("bridge", Get("{{.HostConfig.NetworkMode}}"));
+            Assert.Equal("", Get("{{.HostConfig.PidMode}}"));
+            Assert.Equal("private", Get("{{.HostConfig.IpcMode}}"));
+            Assert.Equal("[]", Get("{{.HostConfig.Devices}}"));
+            Assert.Equal("0:0", Get("{{.Config.User}}")); // the tests run as root: the caller's uid:gid
+            var tmpfs = Get("{{json .HostConfig.Tmpfs}}");
+            Assert.Contains("\"/tmp\":\"rw,noexec,nosuid,nodev,size=512m\"", tmpfs);
+            Assert.Contains("\"/home/agent\":", tmpfs);
+            Assert.Contains("HOME=/home/agent", Get("{{json .Config.Env}}"));
+            Assert.Equal($"bind:{Project.FullName}->/workspace;", Get("{{range .Mounts}}{{.Type}}:{{.Source}}->{{.Destination}};{{end}}"));
+            running.Stop();
+        }
+    }
+
+    [Fact]
+    public void ParametersAdjustTheLimits()
+    {
+        var name = StartAndInspect("-Memory 512m -Cpus 0.5 -PidsLimit 64 -Network none -User 1234:1234", out var running);
+        using (running)
+        {
+            Assert.Equal((512L << 20).ToString(), DockerCli.Inspect(name, "{{.HostConfig.Memory}}"));
+            Assert.Equal((512L << 20).ToString(), DockerCli.Inspect(name, "{{.HostConfig.MemorySwap}}"));
+            Assert.Equal("500000000", DockerCli.Inspect(name, "{{.HostConfig.NanoCpus}}"));
+            Assert.Equal("64", DockerCli.Inspect(name, "{{.HostConfig.PidsLimit}}"));
+            Assert.Equal("none", DockerCli.Inspect(name, "{{.HostConfig.NetworkMode}}"));
+            Assert.Equal("1234:1234", DockerCli.Inspect(name, "{{.Config.User}}"));
+            running.Stop();
+        }
+    }
+
+    [Theory]
+    [InlineData("-Memory 4x", "Memory")]
+    [InlineData("-Memory -1g", "Memory")]
+    [InlineData("-Memory 1k", "Memory")]
+    [InlineData("-Cpus -1", "Cpus")]
+    [InlineData("-Cpus 0", "Cpus")]
+    [InlineData("-PidsLimit -5", "PidsLimit")]
+    public void InvalidLimitsAreParameterErrors(string extra, string parameter)
+    {
+        var before = DockerCli.Run("ps", "-aq").Stdout;
+
+        var r = Session.Invoke(StartTask("succeed", extra));
+
+        var error = r.FirstError;
+        Assert.StartsWith("ParameterArgumentValidationError,", error.FullyQualifiedErrorId);
+        Assert.Contains(parameter, error.Exception.Message);
+        Assert.Empty(r.Output);
+        Assert.Equal(before, DockerCli.Run("ps", "-aq").Stdout);
+    }
+
+    [Theory]
+    [InlineData("host")]
+    [InlineData("container:something")]
+    public void NetworkModesSharingANamespaceAreRefused(string network)
+    {
+        var r = Session.Invoke(StartTask("succeed", $"-Network '{network}'"));
+
+        Assert.StartsWith("NetworkModeRefused,", r.FirstError.FullyQualifiedErrorId);
+        Assert.Empty(r.Output);
+    }
+
+    [Fact]
+    public void OfflineTaskHasNoNetwork()
+    {
+        var r = Session.Invoke(StartTask("x", "-Network none -AgentCommand '/bin/sh','-c','ls /sys/class/net; echo'"));
+
+        Assert.Equal("lo\n\n", r.Single<ClaudeTaskResult>().Output);
+    }
+
+    [Fact]
+    public void PidsLimitStopsAForkBomb()
+    {
+        var r = Session.Invoke(StartTask("fork 200", "-PidsLimit 32"));
+
+        var result = r.Output.Select(o => o.BaseObject).OfType<ClaudeTaskResult>().Single();
+        Assert.Equal(ClaudeTaskStatus.Failed, result.Status);
+        Assert.DoesNotContain("agent: forked 200", result.Output);
+        Log("fork bomb stderr: " + result.ErrorOutput.Trim());
+
+        var allowed = Session.Invoke(StartTask("fork 20", "-PidsLimit 64")).Single<ClaudeTaskResult>();
+        Assert.Equal("agent: forked 20\n", allowed.Output);
+    }
+
+    [Fact]
+    public void OnlyTheWorkspaceAndTmpAreWritableAndTmpIsNoExec()
+    {
+        const string script = """
+            touch /usr/evil 2>/dev/null && echo root-writable || echo root-readonly
+            touch /etc/evil 2>/dev/null && echo etc-writable || echo etc-readonly
+            touch /tmp/ok && echo tmp-writable
+            touch "$HOME/ok" && echo home-writable
+            touch /workspace/ok && echo workspace-writable
+            cp /bin/busybox /tmp/bb && /tmp/bb true 2>/dev/null && echo tmp-exec || echo tmp-noexec
+            """;
+        var r = Session.Invoke($"Start-ClaudeTask -Path '{Project.FullName}' -Description x -Image {Image} -AgentCommand '/bin/sh','-c',$script",
+            new Dictionary<string, object> { ["script"] = script });
+
+        Assert.Equal("root-readonly\netc-readonly\ntmp-writable\nhome-writable\nworkspace-writable\ntmp-noexec\n",
+            r.Single<ClaudeTaskResult>().Output);
+        Assert.True(File.Exists(Path.Combine(Project.FullName, "ok")));
+    }
+
+    [Fact]
+    public void FilesWrittenInTheWorkspaceBelongToTheCaller()
+    {
+        // An unprivileged caller (nobody, with the docker group for the socket).
+        var gid = DockerCli.Exec("getent", "group", "docker").Stdout.Split(':')[2];
+        File.SetUnixFileMode(Project.FullName, (UnixFileMode)0b111_111_111);
+        using var host = HostProcess.Start(StartTask("write made-by-agent.txt hello"), user: "nobody", group: "docker");
+        Assert.True(host.WaitForExit(TimeSpan.FromSeconds(60)), host.Transcript);
+        Assert.True(host.ExitCode == 0, host.Transcript);
+
+        var stat = DockerCli.Exec("stat", "-c", "%u:%g", Path.Combine(Project.FullName, "made-by-agent.txt")).Stdout.Trim();
+        Assert.Equal("65534:" + gid, stat);
+
+        var overridden = Session.Invoke(StartTask("write by-override.txt x", "-User 1234:4321")).Single<ClaudeTaskResult>();
+        Assert.Equal(ClaudeTaskStatus.Succeeded, overridden.Status);
+        Assert.Equal("1234:4321", DockerCli.Exec("stat", "-c", "%u:%g", Path.Combine(Project.FullName, "by-override.txt")).Stdout.Trim());
+    }
+
+    public static TheoryData<string> RefusedPaths() => new()
+    {
+        "/",
+        "/var/run",
+        "/run",
+        "/var",
+    };
+
+    [Theory]
+    [MemberData(nameof(RefusedPaths))]
+    public void DangerousProjectPathsAreRefusedBeforeAnyContainerExists(string path)
+    {
+        var before = DockerCli.Run("ps", "-aq").Stdout;
+
+        var r = Session.Invoke($"Start-ClaudeTask -Path '{path}' -Description succeed -Image {Image}");
+
+        var error = r.FirstError;
+        Assert.StartsWith("ProjectPathRefused,", error.FullyQualifiedErrorId);
+        Assert.Equal(System.Management.Automation.ErrorCategory.SecurityError, error.CategoryInfo.Category);
+        Assert.Equal(before, DockerCli.Run("ps", "-aq").Stdout);
+    }
+
+    [Fact]
+    public void HomeItsParentsTheStateDirectoryAndSymlinksToThemAreRefused()
+    {
+        var home = Directory.CreateDirectory(Path.Combine(Project.FullName, "users", "alice"));
+        var state = Directory.CreateDirectory(Path.Combine(Project.FullName, "state"));
+        var link = Path.Combine(Project.FullName, "innocent-looking");
+        File.CreateSymbolicLink(link, home.FullName);
+        var rootLink = Path.Combine(Project.FullName, "root-link");
+        File.CreateSymbolicLink(rootLink, "/");
+        var oldHome = Environment.GetEnvironmentVariable("HOME");
+        Environment.SetEnvironmentVariable("HOME", home.FullName);
+        Environment.SetEnvironmentVariable("XDG_STATE_HOME", state.FullName);
+        try
+        {
+            foreach (var (path, reason) in new[]
+            {
+                (home.FullName, "your home directory"),
+                (Path.Combine(Project.FullName, "users"), "contains your home directory"),
+                (link, "your home directory"),
+                (rootLink, "root of the file system"),
+                (Path.Combine(state.FullName, "claude-orchestrator"), "module's own directory"),
+            })
+            {
+                Directory.CreateDirectory(path);
+                var r = Session.Invoke($"Start-ClaudeTask -Path '{path}' -Description succeed -Image {Image}");
+                var error = r.FirstError;
+                Assert.StartsWith("ProjectPathRefused,", error.FullyQualifiedErrorId);
+                Assert.Contains(reason, error.Exception.Message);
+            }
+
+            var fine = Directory.CreateDirectory(Path.Combine(home.FullName, "src", "app"));
+            Assert.Equal(ClaudeTaskStatus.Succeeded, Session.Invoke($"Start-ClaudeTask -Path '{fine.FullName}' -Description succeed -Image {Image}").Single<ClaudeTaskResult>().Status);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("HOME", oldHome);
+            Environment.SetEnvironmentVariable("XDG_STATE_HOME", null);
+        }
+    }
+}
