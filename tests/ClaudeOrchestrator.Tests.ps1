@@ -34,8 +34,8 @@ AfterAll {
 Describe 'Manifest' {
     It 'passes Test-ModuleManifest and exports exactly the cmdlets' {
         $manifest = Test-ModuleManifest (Join-Path $Root 'out/ClaudeOrchestrator/ClaudeOrchestrator.psd1')
-        $manifest.ExportedCmdlets.Keys | Sort-Object | Should -Be @('Get-ClaudeContainer', 'Remove-ClaudeContainer', 'Start-ClaudeTask')
-        (Get-Command -Module ClaudeOrchestrator).Name | Sort-Object | Should -Be @('Get-ClaudeContainer', 'Remove-ClaudeContainer', 'Start-ClaudeTask')
+        $manifest.ExportedCmdlets.Keys | Sort-Object | Should -Be @('Get-ClaudeCleanupReport', 'Get-ClaudeContainer', 'Get-ClaudeProject', 'New-ClaudeProject', 'Remove-ClaudeContainer', 'Start-ClaudeTask')
+        (Get-Command -Module ClaudeOrchestrator).Name | Sort-Object | Should -Be @('Get-ClaudeCleanupReport', 'Get-ClaudeContainer', 'Get-ClaudeProject', 'New-ClaudeProject', 'Remove-ClaudeContainer', 'Start-ClaudeTask')
     }
 }
 
@@ -112,5 +112,47 @@ Describe 'Remove-ClaudeContainer' {
 
     It 'refuses an unlabelled container by name' {
         { Remove-ClaudeContainer -Name "my-claude-db-$Suffix" -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'ContainerNotManaged*'
+    }
+}
+
+Describe 'Maintenance' {
+    BeforeAll {
+        $script:PreviousState = $env:XDG_STATE_HOME
+        $env:XDG_STATE_HOME = New-Item -ItemType Directory -Path (Join-Path ([IO.Path]::GetTempPath()) ("co-state-" + [guid]::NewGuid()))
+    }
+    AfterAll {
+        Remove-Item -Recurse -Force $env:XDG_STATE_HOME
+        $env:XDG_STATE_HOME = $PreviousState
+    }
+    BeforeEach {
+        $script:Suffix = [guid]::NewGuid().ToString('N').Substring(0, 6)
+        docker create --name "claude-old-$Suffix" --label $Label --label 'io.claude-orchestrator.session-id=other' $Image sleep 600 | Out-Null
+        Start-Sleep -Seconds 4
+        docker run -d --name "claude-busy-$Suffix" --label $Label --label 'io.claude-orchestrator.session-id=other' $Image sleep 600 | Out-Null
+    }
+    AfterEach { docker rm -f "claude-old-$Suffix" "claude-busy-$Suffix" 2>$null | Out-Null }
+
+    It 'filters by -Status and -OlderThan' {
+        (Get-ClaudeContainer -All -Status running).Name | Should -Be "claude-busy-$Suffix"
+        (Get-ClaudeContainer -All -OlderThan 3s).Name | Should -Be "claude-old-$Suffix"
+    }
+
+    It 'reads -OlderThan 1d as a day' {
+        Remove-ClaudeContainer -All -OlderThan 1d -Confirm:$false
+        Get-LabelledName | Should -Contain "claude-old-$Suffix"
+    }
+
+    It 'needs -Force for a running container of another session when nobody can be asked' {
+        Remove-ClaudeContainer -All -Status running -Force
+        Get-LabelledName | Should -Not -Contain "claude-busy-$Suffix"
+    }
+
+    It 'journals removals and reports them' {
+        Remove-ClaudeContainer -All -Status created -Confirm:$false
+        $line = Get-Content (Join-Path $env:XDG_STATE_HOME 'claude-orchestrator/cleanup.jsonl') | ConvertFrom-Json |
+            Where-Object container -eq "claude-old-$Suffix"
+        $line.reason | Should -Be 'Manual'
+        $line.outcome | Should -Be 'Removed'
+        (Get-ClaudeCleanupReport).ByReason['Manual'] | Should -BeGreaterThan 0
     }
 }

@@ -20,18 +20,25 @@ public static class Benchmarks
         var project = Directory.CreateTempSubdirectory("co-bench-");
         using var api = new EngineApi();
         var rows = new List<string>();
+        var clock = Stopwatch.StartNew();
+        void Add(string row)
+        {
+            rows.Add(row);
+            Console.Error.WriteLine($"[{clock.Elapsed:mm\\:ss}] {row}");
+        }
+
         Console.WriteLine($"Engine: {DockerCli.Run("version", "--format", "{{.Server.Version}} (API {{.Server.APIVersion}})").Stdout.Trim()}; " +
                           $"{Environment.ProcessorCount} cores; {runs} runs per figure");
 
         using (var session = Session())
         {
-            rows.Add(Row("Start-ClaudeTask, trivial agent", StartTask(session, project.FullName, image, runs),
+            Add(Row("Start-ClaudeTask, trivial agent", StartTask(session, project.FullName, image, runs),
                 "docker run --rm --init", DockerRun(image, runs)));
-            rows.Add(Row("Ctrl+C to no container (agent ignores SIGTERM)", CtrlC(session, project.FullName, image, runs),
+            Add(Row("Ctrl+C to no container (agent ignores SIGTERM)", CtrlC(session, project.FullName, image, runs),
                 "docker stop (default grace) + rm", DockerStop(image, runs)));
         }
 
-        rows.Add(Row("SIGKILL of host to no container", await KillHost(api, project.FullName, image, runs), null, null));
+        Add(Row("SIGKILL of host to no container", await KillHost(api, project.FullName, image, runs), null, null));
 
         var removeOurs = await RemoveAll(api, image, runs, 100, () =>
         {
@@ -46,15 +53,15 @@ public static class Benchmarks
                 .Split('\n', StringSplitOptions.RemoveEmptyEntries);
             Task.WhenAll(ids.Select(api.ForceRemoveAsync)).GetAwaiter().GetResult();
         });
-        rows.Add(Row("Remove-ClaudeContainer -All, 100 running", removeOurs, "docker ps -aq | xargs docker rm -f", removeCli));
-        rows.Add(Row("Remove-ClaudeContainer -All, 100 running", removeOurs, "raw parallel DELETE ?force=true", removeApi));
+        Add(Row("Remove-ClaudeContainer -All, 100 running", removeOurs, "docker ps -aq \\| xargs docker rm -f", removeCli));
+        Add(Row("Remove-ClaudeContainer -All, 100 running", removeOurs, "raw parallel DELETE ?force=true", removeApi));
 
         var (cold, warm, memoryMb) = ImportModule(runs);
-        rows.Add(Row("Import-Module, first in process", cold, null, null));
-        rows.Add(Row("Import-Module, again in a new runspace", warm, null, null));
+        Add(Row("Import-Module, first in process", cold, null, null));
+        Add(Row("Import-Module, again in a new runspace", warm, null, null));
 
         var (listOurs, listCli) = await ListThousand(api, image, runs);
-        rows.Add(Row("Get-ClaudeContainer -All, 1,000 containers", listOurs, "docker ps -a --filter label=...", listCli));
+        Add(Row("Get-ClaudeContainer -All, 1,000 containers", listOurs, "docker ps -a --filter label=...", listCli));
 
         project.Delete(recursive: true);
         Console.WriteLine();

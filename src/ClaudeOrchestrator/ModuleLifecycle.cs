@@ -36,7 +36,7 @@ namespace ClaudeOrchestrator
             }
 
             // Other runspaces in this process keep their containers: they are still using them.
-            ContainerTracker.Flush(c => c.RunspaceId == runspace.Value, ShutdownHooks.Budget);
+            ContainerTracker.Flush(c => c.RunspaceId == runspace.Value, CleanupReason.ModuleRemoved, ShutdownHooks.Budget);
         }
 
         /// <summary>

@@ -13,7 +13,7 @@ public class ModuleManifestTests
         var r = ps.Invoke($"Test-ModuleManifest -Path '{Repo.Manifest}'").ThrowIfFailed();
 
         var module = (System.Management.Automation.PSModuleInfo)Assert.Single(r.Output).BaseObject;
-        Assert.Equal(new[] { "Get-ClaudeContainer", "Remove-ClaudeContainer", "Start-ClaudeTask" },
+        Assert.Equal(new[] { "Get-ClaudeCleanupReport", "Get-ClaudeContainer", "Get-ClaudeProject", "New-ClaudeProject", "Remove-ClaudeContainer", "Start-ClaudeTask" },
             module.ExportedCmdlets.Keys.OrderBy(k => k));
         Assert.Equal(new[] { "Core", "Desktop" }, module.CompatiblePSEditions.OrderBy(e => e));
         Assert.Equal(new Version(5, 1), module.PowerShellVersion);
@@ -25,7 +25,7 @@ public class ModuleManifestTests
         using var ps = new PsSession();
         var r = ps.Invoke("(Get-Command -Module ClaudeOrchestrator).Name").ThrowIfFailed();
 
-        Assert.Equal(new[] { "Get-ClaudeContainer", "Remove-ClaudeContainer", "Start-ClaudeTask" },
+        Assert.Equal(new[] { "Get-ClaudeCleanupReport", "Get-ClaudeContainer", "Get-ClaudeProject", "New-ClaudeProject", "Remove-ClaudeContainer", "Start-ClaudeTask" },
             r.Output.Select(o => o.ToString()).OrderBy(n => n));
     }
 

@@ -15,6 +15,8 @@ public class TimeSpanArgumentTests
     [InlineData("'10m'", 600)]
     [InlineData("'2h'", 7200)]
     [InlineData("'1d'", 86400)]
+    [InlineData("1d", 86400)]          // pwsh parses 1d as the decimal 1: days, not seconds
+    [InlineData("1.5d", 129600)]
     [InlineData("'250ms'", 0.25)]
     [InlineData("'00:10:00'", 600)]
     [InlineData("([timespan]::FromMinutes(3))", 180)]

@@ -35,7 +35,8 @@ public sealed class HostProcess : IDisposable
     /// <param name="script">The PowerShell script the host runs after importing the module.</param>
     /// <param name="user">Run as this (unprivileged) user instead; needs root.</param>
     /// <param name="group">With <paramref name="user"/>: its primary group (e.g. docker, for socket access).</param>
-    public static HostProcess Start(string script, string user = null, string group = null)
+    /// <param name="environment">Variables to set (or, with a null value, remove) for the host.</param>
+    public static HostProcess Start(string script, string user = null, string group = null, IDictionary<string, string> environment = null)
     {
         var hostDll = Path.Combine(AppContext.BaseDirectory, "ClaudeOrchestrator.TestHost.dll");
         var start = new ProcessStartInfo("setsid")
@@ -57,6 +58,11 @@ public sealed class HostProcess : IDisposable
             }
 
             command.AddRange(new[] { "--", "env", "HOME=/tmp", "DOTNET_CLI_HOME=/tmp" });
+        }
+
+        foreach (var pair in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[pair.Key] = pair.Value;
         }
 
         command.AddRange(new[] { "dotnet", hostDll, Repo.Manifest, script });
@@ -108,6 +114,9 @@ public sealed class HostProcess : IDisposable
             throw new InvalidOperationException("kill failed: errno " + Marshal.GetLastPInvokeError());
         }
     }
+
+    /// <summary>Sends <paramref name="signal"/> to any process by id.</summary>
+    public static void Kill(int pid, int signal) => Check(kill(pid, signal));
 
     [DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int sig);

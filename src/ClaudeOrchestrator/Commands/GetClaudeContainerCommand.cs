@@ -8,7 +8,7 @@ namespace ClaudeOrchestrator.Commands
     /// <summary>Lists the module's containers: this process's active ones, or with -All every labelled one.</summary>
     [Cmdlet(VerbsCommon.Get, "ClaudeContainer", DefaultParameterSetName = TrackedSet)]
     [OutputType(typeof(ClaudeContainer))]
-    public sealed class GetClaudeContainerCommand : ClaudeCmdletBase
+    public sealed class GetClaudeContainerCommand : ContainerCmdletBase
     {
         private const string TrackedSet = "Tracked";
         private const string AllSet = "All";
@@ -33,10 +33,11 @@ namespace ClaudeOrchestrator.Commands
 
         protected override void EndProcessing()
         {
+            var filter = Filter;
             var containers = Run(async cancel =>
             {
                 var connection = await DockerConnection.ReachAsync(cancel).ConfigureAwait(false);
-                return await ContainerQuery.ListAsync(connection, Scope, cancel).ConfigureAwait(false);
+                return await ContainerQuery.ListAsync(connection, Scope, filter, cancel).ConfigureAwait(false);
             });
 
             var selection = new ContainerSelection(Name, Id);

@@ -13,7 +13,7 @@ namespace ClaudeOrchestrator.Commands
     /// </summary>
     [Cmdlet(VerbsCommon.Remove, "ClaudeContainer", DefaultParameterSetName = TrackedSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(ClaudeContainer))]
-    public sealed class RemoveClaudeContainerCommand : ClaudeCmdletBase
+    public sealed class RemoveClaudeContainerCommand : ContainerCmdletBase
     {
         private const string TrackedSet = "Tracked";
         private const string AllSet = "All";
@@ -23,6 +23,8 @@ namespace ClaudeOrchestrator.Commands
 
         private readonly List<string> _ids = new List<string>();
         private readonly List<string> _names = new List<string>();
+        private bool _yesToAll;
+        private bool _noToAll;
 
         [Parameter(ParameterSetName = IdSet, Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [Alias("ContainerId")]
@@ -43,6 +45,10 @@ namespace ClaudeOrchestrator.Commands
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
+        /// <summary>Removes running containers of other live sessions without asking.</summary>
+        [Parameter]
+        public SwitchParameter Force { get; set; }
+
         protected override void ProcessRecord()
         {
             if (Id != null)
@@ -62,10 +68,11 @@ namespace ClaudeOrchestrator.Commands
             var scope = ParameterSetName == TrackedSet ? ContainerScope.Tracked
                 : ParameterSetName == OrphanedSet ? ContainerScope.Orphaned
                 : ContainerScope.All;
-            var candidates = Run(cancel => ContainerQuery.ListAsync(connection, scope, cancel));
+            var filter = Filter;
+            var candidates = Run(cancel => ContainerQuery.ListAsync(connection, scope, filter, cancel));
 
             var targets = SelectTargets(connection, candidates)
-                .Where(c => ShouldProcess($"{c.Name} ({c.State}, project '{c.Project}')", "Remove container"))
+                .Where(c => ShouldProcess($"{c.Name} ({c.State}, project '{c.Project}')", "Remove container") && MayInterrupt(c))
                 .ToList();
             if (targets.Count == 0)
             {
@@ -73,7 +80,8 @@ namespace ClaudeOrchestrator.Commands
             }
 
             WriteVerbose($"Removing {targets.Count} container(s), up to {ContainerRemover.MaxParallelRemovals} at a time.");
-            var outcomes = Run(cancel => ContainerRemover.RemoveManyAsync(connection, targets, cancel));
+            var reason = scope == ContainerScope.Orphaned ? CleanupReason.OrphanSweep : CleanupReason.Manual;
+            var outcomes = Run(cancel => ContainerRemover.RemoveManyAsync(connection, targets, reason, cancel));
 
             var byId = targets.ToDictionary(t => t.Id);
             var removed = 0;
@@ -100,6 +108,43 @@ namespace ClaudeOrchestrator.Commands
                 new HostInformationMessage { Message = $"Cleaned up {removed} container(s)" },
                 new[] { AgentOutputTags.Module, "Summary", AgentOutputTags.Host });
         }
+
+        /// <summary>
+        /// A running task of another live session is someone's work in progress: killing it takes
+        /// -Force, an explicit -Confirm:$false, or a yes at the prompt. This process's own tasks,
+        /// orphans and stopped containers need no such consent.
+        /// </summary>
+        private bool MayInterrupt(ClaudeContainer container)
+        {
+            if (Force || _yesToAll || !string.Equals(container.State, "running", StringComparison.OrdinalIgnoreCase) ||
+                container.IsTracked || OwnerLiveness.IsOrphan(container) || ConfirmDeclinedExplicitly)
+            {
+                return true;
+            }
+
+            if (_noToAll)
+            {
+                return false;
+            }
+
+            try
+            {
+                return ShouldContinue(
+                    $"{container.Name} is running a task of another session (process {container.OwnerPid} on {container.OwnerHost}, project '{container.Project}'). Kill and remove it?",
+                    "Remove running container", ref _yesToAll, ref _noToAll);
+            }
+            catch (Exception e) when (e is PSInvalidOperationException || e is System.Management.Automation.Host.HostException || e is NotImplementedException)
+            {
+                // No one to ask (-NonInteractive, a job, a scheduled task): leave it, and say how.
+                WriteError(new ErrorRecord(
+                    new InvalidOperationException($"{container.Name} is running a task of another live session and was left alone; add -Force to remove it without asking."),
+                    ErrorIds.RemovalNeedsForce, ErrorCategory.ResourceBusy, container));
+                return false;
+            }
+        }
+
+        private bool ConfirmDeclinedExplicitly =>
+            MyInvocation.BoundParameters.TryGetValue("Confirm", out var confirm) && confirm is SwitchParameter flag && !flag.IsPresent;
 
         private IEnumerable<ClaudeContainer> SelectTargets(DockerConnection connection, IReadOnlyList<ClaudeContainer> candidates)
         {

@@ -24,6 +24,7 @@ namespace ClaudeOrchestrator.Commands
 
         [Parameter(ParameterSetName = ProjectSet, Mandatory = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ProjectNameCompleter))]
         public string Project { get; set; }
 
         [Parameter(ParameterSetName = PathSet, Mandatory = true, Position = 1)]
@@ -134,25 +135,31 @@ namespace ClaudeOrchestrator.Commands
 
         private TaskSpec BuildSpec()
         {
-            var requested = ParameterSetName == ProjectSet
-                ? ProjectLocator.PathForName(Project)
-                : ResolveFileSystemPath(Path);
+            var profile = ParameterSetName == ProjectSet ? FindProfile(Project) : null;
+            var requested = profile?.Path
+                ?? (ParameterSetName == ProjectSet ? ProjectDirectoryWithoutProfile(Project) : ResolveFileSystemPath(Path));
             // Mount exactly what was checked: the directory with every symlink resolved.
             var path = MountGuard.Check(ProjectLocator.RequireDirectory(requested));
             var projectName = ParameterSetName == ProjectSet ? Project : System.IO.Path.GetFileName(path);
 
+            // Explicit parameters win over the profile, the profile over the defaults.
             var sandbox = new Sandbox
             {
-                Network = Sandbox.CheckNetwork(Network),
+                Network = Sandbox.CheckNetwork(Network ?? profile?.Network),
             };
-            if (Memory != null)
+            var memory = Memory ?? profile?.Memory;
+            if (memory != null)
             {
-                sandbox.MemoryBytes = Sandbox.ParseMemory(Memory);
+                sandbox.MemoryBytes = Sandbox.ParseMemory(memory);
             }
 
             if (IsBound(nameof(Cpus)))
             {
                 sandbox.Cpus = Cpus;
+            }
+            else if (profile?.Cpus != null)
+            {
+                sandbox.Cpus = profile.Cpus.Value;
             }
 
             if (IsBound(nameof(PidsLimit)))
@@ -170,9 +177,9 @@ namespace ClaudeOrchestrator.Commands
                 ProjectName = string.IsNullOrEmpty(projectName) ? path : projectName,
                 ProjectPath = path,
                 Description = Description,
-                Image = TaskDefaults.Image(Image),
-                Timeout = IsBound(nameof(Timeout)) ? Timeout : (TimeSpan?)null,
-                Environment = TaskEnvironment.Build(Environment, System.Environment.GetEnvironmentVariable),
+                Image = TaskDefaults.Image(Image ?? profile?.Image),
+                Timeout = IsBound(nameof(Timeout)) ? Timeout : profile?.Timeout,
+                Environment = TaskEnvironment.Build(Environment, System.Environment.GetEnvironmentVariable, profile?.Environment),
                 AgentCommand = (AgentCommand ?? TaskDefaults.DefaultAgentCommand.ToArray()).ToList(),
                 Sandbox = sandbox,
                 RunspaceId = Runspace.DefaultRunspace?.InstanceId ?? Guid.Empty,
@@ -180,6 +187,40 @@ namespace ClaudeOrchestrator.Commands
         }
 
         private bool IsBound(string parameter) => MyInvocation.BoundParameters.ContainsKey(parameter);
+
+        /// <summary>The project's profile, or null when it has none; an unusable profile stops here, before any container exists.</summary>
+        private ClaudeProject FindProfile(string name)
+        {
+            var file = ProjectProfiles.FindFile(name);
+            if (file == null)
+            {
+                return null;
+            }
+
+            WriteVerbose($"Project '{name}': profile {file}.");
+            var profile = ProjectProfiles.Load(file, SessionState.Path.CurrentFileSystemLocation.ProviderPath, WriteVerbose);
+            if (!profile.IsValid)
+            {
+                throw new OrchestratorException(ErrorIds.ProjectProfileInvalid, ErrorCategory.InvalidData,
+                    "The project profile is not usable: " + profile.Problem, file);
+            }
+
+            return profile;
+        }
+
+        /// <summary>Without a profile, -Project names a directory under the projects root, as before profiles existed.</summary>
+        private static string ProjectDirectoryWithoutProfile(string name)
+        {
+            var directory = ProjectLocator.PathForName(name);
+            if (!System.IO.Directory.Exists(directory) && !System.IO.File.Exists(directory))
+            {
+                throw new OrchestratorException(ErrorIds.ProjectProfileNotFound, ErrorCategory.ObjectNotFound,
+                    $"No project '{name}': there is no profile {ProjectProfiles.PathFor(name)} and no directory {directory}. " +
+                    "Create one with New-ClaudeProject, or use -Path.", name);
+            }
+
+            return directory;
+        }
 
         private string ResolveFileSystemPath(string path)
         {

@@ -11,7 +11,7 @@ namespace ClaudeOrchestrator.Engine
     /// <summary>Lists the module's containers. The label filter runs in the engine, so other containers are never even returned.</summary>
     internal static class ContainerQuery
     {
-        public static async Task<IReadOnlyList<ClaudeContainer>> ListAsync(DockerConnection connection, string labelFilter, CancellationToken cancel)
+        public static async Task<IReadOnlyList<ClaudeContainer>> ListAsync(DockerConnection connection, string labelFilter, ContainerFilter filter, CancellationToken cancel)
         {
             var parameters = new ContainersListParameters
             {
@@ -21,6 +21,10 @@ namespace ClaudeOrchestrator.Engine
                     ["label"] = new Dictionary<string, bool> { [ContainerLabels.ManagedFilter] = true, [labelFilter] = true },
                 },
             };
+            if (filter.States.Length > 0)
+            {
+                parameters.Filters["status"] = filter.States.ToDictionary(s => s, _ => true);
+            }
 
             IList<ContainerListResponse> listed;
             try
@@ -32,36 +36,27 @@ namespace ClaudeOrchestrator.Engine
                 throw connection.Translate(e);
             }
 
-            return listed.Select(ToClaudeContainer).OrderBy(c => c.Created).ToList();
+            var now = DateTime.Now;
+            return listed.Select(ToClaudeContainer).Where(c => filter.Matches(c, now)).OrderBy(c => c.Created).ToList();
         }
 
-        public static async Task<IReadOnlyList<ClaudeContainer>> ListAsync(DockerConnection connection, ContainerScope scope, CancellationToken cancel)
+        public static async Task<IReadOnlyList<ClaudeContainer>> ListAsync(DockerConnection connection, ContainerScope scope, ContainerFilter filter, CancellationToken cancel)
         {
             switch (scope)
             {
                 case ContainerScope.Tracked:
-                    return await ListTrackedAsync(connection, cancel).ConfigureAwait(false);
+                    if (ContainerTracker.Count == 0)
+                    {
+                        return Array.Empty<ClaudeContainer>();
+                    }
+
+                    var mine = await ListAsync(connection, ContainerLabels.SessionId + "=" + SessionIdentity.SessionId, filter, cancel).ConfigureAwait(false);
+                    return mine.Where(c => c.IsTracked).ToList();
                 case ContainerScope.Orphaned:
-                    return (await ListAllAsync(connection, cancel).ConfigureAwait(false)).Where(OwnerLiveness.IsOrphan).ToList();
+                    return (await ListAsync(connection, ContainerLabels.ManagedFilter, filter, cancel).ConfigureAwait(false)).Where(OwnerLiveness.IsOrphan).ToList();
                 default:
-                    return await ListAllAsync(connection, cancel).ConfigureAwait(false);
+                    return await ListAsync(connection, ContainerLabels.ManagedFilter, filter, cancel).ConfigureAwait(false);
             }
-        }
-
-        /// <summary>Every container carrying the module's label, from any session.</summary>
-        public static Task<IReadOnlyList<ClaudeContainer>> ListAllAsync(DockerConnection connection, CancellationToken cancel) =>
-            ListAsync(connection, ContainerLabels.ManagedFilter, cancel);
-
-        /// <summary>This process's containers that are still tracked.</summary>
-        public static async Task<IReadOnlyList<ClaudeContainer>> ListTrackedAsync(DockerConnection connection, CancellationToken cancel)
-        {
-            if (ContainerTracker.Count == 0)
-            {
-                return Array.Empty<ClaudeContainer>();
-            }
-
-            var mine = await ListAsync(connection, ContainerLabels.SessionId + "=" + SessionIdentity.SessionId, cancel).ConfigureAwait(false);
-            return mine.Where(c => c.IsTracked).ToList();
         }
 
         internal static ClaudeContainer ToClaudeContainer(ContainerListResponse listed)

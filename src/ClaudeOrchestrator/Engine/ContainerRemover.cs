@@ -62,7 +62,7 @@ namespace ClaudeOrchestrator.Engine
         /// Removes many containers at once; the engine is the limit, so keep enough requests in
         /// flight to saturate it without opening hundreds of connections.
         /// </summary>
-        public static async Task<RemovalOutcome[]> RemoveManyAsync(DockerConnection connection, IEnumerable<ClaudeContainer> targets, CancellationToken cancel)
+        public static async Task<RemovalOutcome[]> RemoveManyAsync(DockerConnection connection, IEnumerable<ClaudeContainer> targets, CleanupReason reason, CancellationToken cancel)
         {
             using (var slots = new SemaphoreSlim(MaxParallelRemovals))
             {
@@ -72,15 +72,17 @@ namespace ClaudeOrchestrator.Engine
                     try
                     {
                         // A task of this process owns it: let that task report Cancelled, not Failed.
-                        if (ContainerTracker.TryGet(target.Id, out var tracked))
-                        {
-                            tracked.RequestStop();
-                        }
+                        var isTracked = ContainerTracker.TryGet(target.Id, out var tracked);
+                        tracked?.RequestStop(reason);
 
                         var outcome = await RemoveAsync(connection, target.Id, target.Name, cancel).ConfigureAwait(false);
-                        if (outcome.Removed)
+                        if (isTracked)
                         {
-                            ContainerTracker.Forget(target.Id);
+                            ContainerTracker.Settle(outcome, reason);
+                        }
+                        else if (outcome.WasPresent)
+                        {
+                            CleanupJournal.Append(CleanupRecords.For(outcome, reason, target.TaskId, target.Project));
                         }
 
                         return outcome;

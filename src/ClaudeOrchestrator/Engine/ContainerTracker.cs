@@ -20,7 +20,24 @@ namespace ClaudeOrchestrator.Engine
 
         public static void Add(TrackedContainer container) => Active[container.Id] = container;
 
-        public static void Forget(string id) => Active.TryRemove(id, out _);
+        /// <summary>
+        /// Records how a removal of a tracked container went: a container that is gone leaves the
+        /// tracker, and the journal gets one line for it, whoever got there first.
+        /// </summary>
+        public static void Settle(RemovalOutcome outcome, CleanupReason reason)
+        {
+            if (outcome.Removed)
+            {
+                if (Active.TryRemove(outcome.Id, out var gone))
+                {
+                    CleanupJournal.Append(CleanupRecords.For(outcome, gone.StopReason ?? reason, gone.TaskId, gone.ProjectName));
+                }
+            }
+            else if (Active.TryGetValue(outcome.Id, out var stuck))
+            {
+                CleanupJournal.Append(CleanupRecords.For(outcome, reason, stuck.TaskId, stuck.ProjectName));
+            }
+        }
 
         public static bool IsTracked(string id) => Active.ContainsKey(id);
 
@@ -32,12 +49,12 @@ namespace ClaudeOrchestrator.Engine
         /// Stops the owning tasks and removes the matching containers in parallel; returns the
         /// outcome of each removal. Cleanup never throws: it reports.
         /// </summary>
-        public static async Task<IReadOnlyList<RemovalOutcome>> FlushAsync(Func<TrackedContainer, bool> which, TimeSpan budget)
+        public static async Task<IReadOnlyList<RemovalOutcome>> FlushAsync(Func<TrackedContainer, bool> which, CleanupReason reason, TimeSpan budget)
         {
             var targets = Active.Values.Where(which).ToList();
             foreach (var target in targets)
             {
-                target.RequestStop();
+                target.RequestStop(reason);
             }
 
             using (var deadline = new CancellationTokenSource(budget))
@@ -45,11 +62,7 @@ namespace ClaudeOrchestrator.Engine
                 var removals = targets.Select(async target =>
                 {
                     var outcome = await ContainerRemover.RemoveAsync(target.Connection, target.Id, target.Name, deadline.Token).ConfigureAwait(false);
-                    if (outcome.Removed)
-                    {
-                        Forget(target.Id);
-                    }
-
+                    Settle(outcome, reason);
                     return outcome;
                 });
                 return await Task.WhenAll(removals).ConfigureAwait(false);
@@ -57,7 +70,7 @@ namespace ClaudeOrchestrator.Engine
         }
 
         /// <summary>Blocking flush for shutdown paths (process exit, module removal).</summary>
-        public static IReadOnlyList<RemovalOutcome> Flush(Func<TrackedContainer, bool> which, TimeSpan budget)
+        public static IReadOnlyList<RemovalOutcome> Flush(Func<TrackedContainer, bool> which, CleanupReason reason, TimeSpan budget)
         {
             if (Active.IsEmpty)
             {
@@ -65,7 +78,7 @@ namespace ClaudeOrchestrator.Engine
             }
 
             // Run on the thread pool so no caller's synchronization context can deadlock us.
-            return Task.Run(() => FlushAsync(which, budget)).GetAwaiter().GetResult();
+            return Task.Run(() => FlushAsync(which, reason, budget)).GetAwaiter().GetResult();
         }
     }
 }

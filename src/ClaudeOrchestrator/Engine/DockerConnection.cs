@@ -83,6 +83,27 @@ namespace ClaudeOrchestrator.Engine
             return connection;
         }
 
+        /// <summary>Null when the engine answers a ping within <paramref name="limit"/>, else why not.</summary>
+        public async Task<string> ProblemAsync(TimeSpan limit)
+        {
+            using (var timeout = new CancellationTokenSource(limit))
+            {
+                try
+                {
+                    await Client.System.PingAsync(timeout.Token).ConfigureAwait(false);
+                    return null;
+                }
+                catch (OperationCanceledException)
+                {
+                    return $"the Docker engine at {Endpoint} gave no answer within {limit.TotalSeconds} s";
+                }
+                catch (Exception e)
+                {
+                    return Translate(e).Message;
+                }
+            }
+        }
+
         public async Task EnsureReachableAsync(CancellationToken cancel)
         {
             if (_reached)

@@ -10,6 +10,9 @@ namespace ClaudeOrchestrator.Engine
         public const string ProjectPathNotFound = "ProjectPathNotFound";
         public const string ProjectPathNotDirectory = "ProjectPathNotDirectory";
         public const string ProjectNameInvalid = "ProjectNameInvalid";
+        public const string ProjectProfileNotFound = "ProjectProfileNotFound";
+        public const string ProjectProfileInvalid = "ProjectProfileInvalid";
+        public const string ProjectProfileExists = "ProjectProfileExists";
         public const string ProjectPathRefused = "ProjectPathRefused";
         public const string NetworkRefused = "NetworkModeRefused";
         public const string DescriptionEmpty = "DescriptionEmpty";
@@ -21,5 +24,7 @@ namespace ClaudeOrchestrator.Engine
         public const string ContainerNotManaged = "ContainerNotManaged";
         public const string ContainerNotFound = "ContainerNotFound";
         public const string RemovalFailed = "ContainerRemovalFailed";
+        public const string RemovalNeedsForce = "RunningContainerNeedsForce";
+        public const string OlderThanInvalid = "OlderThanInvalid";
     }
 }

@@ -7,7 +7,13 @@ namespace ClaudeOrchestrator.Engine
     internal static class ProjectLocator
     {
         /// <summary>The directory of a named project under the projects root.</summary>
-        public static string PathForName(string name)
+        public static string PathForName(string name) => Path.Combine(TaskDefaults.ProjectsRoot(), CheckName(name));
+
+        /// <summary>
+        /// A project name becomes part of a file path (profile, projects root): refuse anything
+        /// that could leave the directory it is looked up in.
+        /// </summary>
+        public static string CheckName(string name)
         {
             if (string.IsNullOrWhiteSpace(name) || name == "." || name == ".." || name.Contains("..") ||
                 name.IndexOfAny(new[] { '/', '\\', ':' }) >= 0 || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0)
@@ -16,7 +22,7 @@ namespace ClaudeOrchestrator.Engine
                     $"'{name}' is not a project name: names may not contain path separators or '..'.", name);
             }
 
-            return Path.Combine(TaskDefaults.ProjectsRoot(), name);
+            return name;
         }
 
         /// <summary>Throws unless <paramref name="fullPath"/> is an existing directory.</summary>

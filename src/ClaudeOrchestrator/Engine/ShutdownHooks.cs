@@ -25,16 +25,16 @@ namespace ClaudeOrchestrator.Engine
                 return;
             }
 
-            AppDomain.CurrentDomain.ProcessExit += (sender, args) => FlushEverything();
-            AppDomain.CurrentDomain.UnhandledException += (sender, args) => FlushEverything();
+            AppDomain.CurrentDomain.ProcessExit += (sender, args) => FlushEverything(CleanupReason.ProcessExit);
+            AppDomain.CurrentDomain.UnhandledException += (sender, args) => FlushEverything(CleanupReason.Crash);
             RegisterPosixSignals("SIGHUP", "SIGTERM", "SIGQUIT");
         }
 
-        private static void FlushEverything()
+        private static void FlushEverything(CleanupReason reason)
         {
             try
             {
-                ContainerTracker.Flush(_ => true, Budget);
+                ContainerTracker.Flush(_ => true, reason, Budget);
             }
             catch (Exception)
             {
@@ -74,6 +74,6 @@ namespace ClaudeOrchestrator.Engine
             }
         }
 
-        private static Action<T> Handler<T>() => _ => FlushEverything();
+        private static Action<T> Handler<T>() => _ => FlushEverything(CleanupReason.Signal);
     }
 }

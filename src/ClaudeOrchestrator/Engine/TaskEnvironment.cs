@@ -1,6 +1,7 @@
 using System;
 using System.Collections;
 using System.Collections.Generic;
+using System.Linq;
 using System.Management.Automation;
 
 namespace ClaudeOrchestrator.Engine
@@ -8,10 +9,11 @@ namespace ClaudeOrchestrator.Engine
     /// <summary>Builds the agent's environment. Values are never echoed anywhere, names may be.</summary>
     internal static class TaskEnvironment
     {
-        public static Dictionary<string, string> Build(IDictionary explicitValues, Func<string, string> readHostVariable)
+        /// <param name="alsoPassThrough">More names to copy from the caller's environment (a project profile's).</param>
+        public static Dictionary<string, string> Build(IDictionary explicitValues, Func<string, string> readHostVariable, IEnumerable<string> alsoPassThrough = null)
         {
             var environment = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var name in TaskDefaults.PassThroughVariables)
+            foreach (var name in TaskDefaults.PassThroughVariables.Concat(alsoPassThrough ?? Enumerable.Empty<string>()))
             {
                 var value = readHostVariable(name);
                 if (!string.IsNullOrEmpty(value))

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Linq;
 using System.Management.Automation;
 using System.Threading;
@@ -23,6 +24,7 @@ namespace ClaudeOrchestrator.Engine
         private static readonly TimeSpan AutoRemoveGrace = TimeSpan.FromSeconds(5);
         private static readonly TimeSpan DrainGrace = TimeSpan.FromSeconds(1);
         private static readonly TimeSpan CleanupBudget = TimeSpan.FromSeconds(30);
+        private static readonly TimeSpan EngineCheckLimit = TimeSpan.FromSeconds(2);
 
         public static async Task<ClaudeTaskResult> RunAsync(TaskSpec spec, ITaskObserver observer, CancellationToken cancel)
         {
@@ -36,16 +38,20 @@ namespace ClaudeOrchestrator.Engine
                 ContainerName = name,
                 Image = spec.Image,
                 StartTime = DateTime.Now,
+                // Until an outcome says otherwise: an exception part-way is a failure.
+                Status = ClaudeTaskStatus.Failed,
             };
 
             cancel.ThrowIfCancellationRequested();
             observer.Verbose($"Creating container {name} from image '{spec.Image}' with {spec.ProjectPath} at {WorkspacePath}.");
             var id = await CreateAsync(connection, spec, name).ConfigureAwait(false);
-            var tracked = new TrackedContainer(id, name, spec.TaskId, spec.ProjectPath, spec.RunspaceId, connection);
+            var tracked = new TrackedContainer(id, name, spec.TaskId, spec.ProjectName, spec.ProjectPath, spec.RunspaceId, connection);
             ContainerTracker.Add(tracked);
             observer.ContainerCreated(id, name);
 
             var reader = new AgentOutputReader(observer.AgentOutput);
+            // Restarted when the task ends: the journal reports how long the container outlived it.
+            var cleanupClock = Stopwatch.StartNew();
             var gone = false;
             using (var timeout = new CancellationTokenSource())
             using (var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel, tracked.StopRequested, timeout.Token))
@@ -68,12 +74,21 @@ namespace ClaudeOrchestrator.Engine
                         observer.AgentStarted();
                         var pump = reader.PumpAsync(stream, CancellationToken.None);
                         var stopped = Task.Delay(Timeout.Infinite, stop.Token);
-                        if (await Task.WhenAny(pump, stopped).ConfigureAwait(false) == pump)
+                        var first = await Task.WhenAny(pump, stopped).ConfigureAwait(false);
+                        cleanupClock.Restart();
+                        if (first == pump)
                         {
                             if (pump.Status == TaskStatus.RanToCompletion)
                             {
                                 await CollectExitAsync(connection, id, lifecycle, result).ConfigureAwait(false);
-                                gone = await CompletesWithin(lifecycle.Destroyed, AutoRemoveGrace).ConfigureAwait(false);
+                                if (result.Status != ClaudeTaskStatus.Succeeded)
+                                {
+                                    await ExplainEngineLossAsync(connection, result).ConfigureAwait(false);
+                                }
+
+                                // An event stream that ended means the engine went away: no destroy event will follow.
+                                await Task.WhenAny(lifecycle.Destroyed, lifecycle.Monitor, Task.Delay(AutoRemoveGrace)).ConfigureAwait(false);
+                                gone = lifecycle.Destroyed.IsCompleted;
                             }
                             else
                             {
@@ -85,7 +100,7 @@ namespace ClaudeOrchestrator.Engine
                         {
                             MarkStopped(result, timeout, cancel, spec);
                             observer.Verbose($"Removing {name}: {result.Reason}");
-                            gone = await RemoveAsync(connection, id, name).ConfigureAwait(false);
+                            gone = await RemoveAsync(connection, id, name, result, cleanupClock, tracked).ConfigureAwait(false);
                             // What the agent printed before it died still belongs in the result.
                             await CompletesWithin(pump, DrainGrace).ConfigureAwait(false);
                             Observe(pump);
@@ -100,12 +115,12 @@ namespace ClaudeOrchestrator.Engine
                 {
                     if (!gone)
                     {
-                        gone = await RemoveAsync(connection, id, name).ConfigureAwait(false);
+                        gone = await RemoveAsync(connection, id, name, result, cleanupClock, tracked).ConfigureAwait(false);
                     }
-
-                    if (gone)
+                    else
                     {
-                        ContainerTracker.Forget(id);
+                        // The engine's auto-remove did it.
+                        ContainerTracker.Settle(new RemovalOutcome(id, name, true, true, cleanupClock.Elapsed, null), ReasonFor(result));
                     }
 
                     observer.Verbose(gone ? $"Container {name} removed." : $"Container {name} could not be removed; it stays tracked.");
@@ -246,6 +261,20 @@ namespace ClaudeOrchestrator.Engine
             }
         }
 
+        /// <summary>
+        /// A stopping engine kills its containers (exit 143) after it stops answering requests: a
+        /// failure with the engine gone is the engine's doing, and the reason must say so.
+        /// </summary>
+        private static async Task ExplainEngineLossAsync(DockerConnection connection, ClaudeTaskResult result)
+        {
+            var problem = await connection.ProblemAsync(EngineCheckLimit).ConfigureAwait(false);
+            if (problem != null)
+            {
+                result.Status = ClaudeTaskStatus.Failed;
+                result.Reason = $"{result.Reason} The Docker engine went away during the task (stopped or restarted?): {problem}".Trim();
+            }
+        }
+
         private static void MarkStopped(ClaudeTaskResult result, CancellationTokenSource timeout, CancellationToken cancel, TaskSpec spec)
         {
             if (timeout.IsCancellationRequested && !cancel.IsCancellationRequested)
@@ -262,12 +291,47 @@ namespace ClaudeOrchestrator.Engine
             }
         }
 
-        private static async Task<bool> RemoveAsync(DockerConnection connection, string id, string name)
+        /// <summary>
+        /// A container that could not be removed breaks the promise the task makes, so the result
+        /// says so and is a failure whatever the agent did.
+        /// </summary>
+        private static async Task<bool> RemoveAsync(DockerConnection connection, string id, string name, ClaudeTaskResult result, Stopwatch cleanupClock, TrackedContainer tracked)
         {
+            RemovalOutcome outcome;
             using (var budget = new CancellationTokenSource(CleanupBudget))
             {
-                var outcome = await ContainerRemover.RemoveAsync(connection, id, name, budget.Token).ConfigureAwait(false);
-                return outcome.Removed;
+                outcome = await ContainerRemover.RemoveAsync(connection, id, name, budget.Token).ConfigureAwait(false);
+            }
+
+            outcome = new RemovalOutcome(id, name, outcome.Removed, outcome.WasPresent, cleanupClock.Elapsed, outcome.Error);
+            ContainerTracker.Settle(outcome, tracked.StopReason ?? ReasonFor(result));
+
+            if (!outcome.Removed)
+            {
+                if (result.Status == ClaudeTaskStatus.Succeeded)
+                {
+                    result.Status = ClaudeTaskStatus.Failed;
+                }
+
+                var why = $"The container {name} could not be removed ({outcome.Error?.Message}); it stays tracked, and Remove-ClaudeContainer removes it once the engine answers again.";
+                result.Reason = string.IsNullOrEmpty(result.Reason) ? why : result.Reason + " " + why;
+            }
+
+            return outcome.Removed;
+        }
+
+        private static CleanupReason ReasonFor(ClaudeTaskResult result)
+        {
+            switch (result.Status)
+            {
+                case ClaudeTaskStatus.Succeeded:
+                    return CleanupReason.Finished;
+                case ClaudeTaskStatus.TimedOut:
+                    return CleanupReason.TimedOut;
+                case ClaudeTaskStatus.Cancelled:
+                    return CleanupReason.Cancelled;
+                default:
+                    return CleanupReason.Failed;
             }
         }
 

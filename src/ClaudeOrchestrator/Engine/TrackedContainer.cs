@@ -8,11 +8,14 @@ namespace ClaudeOrchestrator.Engine
     {
         private readonly CancellationTokenSource _stop = new CancellationTokenSource();
 
-        public TrackedContainer(string id, string name, string taskId, string projectPath, Guid runspaceId, DockerConnection connection)
+        private int _stopReason = -1;
+
+        public TrackedContainer(string id, string name, string taskId, string projectName, string projectPath, Guid runspaceId, DockerConnection connection)
         {
             Id = id;
             Name = name;
             TaskId = taskId;
+            ProjectName = projectName;
             ProjectPath = projectPath;
             RunspaceId = runspaceId;
             Connection = connection;
@@ -22,6 +25,7 @@ namespace ClaudeOrchestrator.Engine
         public string Id { get; }
         public string Name { get; }
         public string TaskId { get; }
+        public string ProjectName { get; }
         public string ProjectPath { get; }
 
         /// <summary>The runspace whose Start-ClaudeTask created it; Remove-Module flushes by this.</summary>
@@ -33,8 +37,19 @@ namespace ClaudeOrchestrator.Engine
         /// <summary>Signalled when someone else (flush, Remove-ClaudeContainer) is removing the container.</summary>
         public CancellationToken StopRequested => _stop.Token;
 
-        public void RequestStop()
+        /// <summary>Why the first of those who asked wanted it gone; null while nobody has.</summary>
+        public CleanupReason? StopReason
         {
+            get
+            {
+                var reason = Volatile.Read(ref _stopReason);
+                return reason < 0 ? (CleanupReason?)null : (CleanupReason)reason;
+            }
+        }
+
+        public void RequestStop(CleanupReason reason)
+        {
+            Interlocked.CompareExchange(ref _stopReason, (int)reason, -1);
             try
             {
                 _stop.Cancel();

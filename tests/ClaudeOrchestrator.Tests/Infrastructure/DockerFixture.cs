@@ -21,7 +21,13 @@ public sealed class DockerFixture : IDisposable
 
         EngineVersion = version.Stdout.Trim();
         TestImage.Build(Image);
+
+        // The cleanup journal of this run goes to a directory of its own, not the user's.
+        StateHome = Directory.CreateTempSubdirectory("co-state-");
+        Environment.SetEnvironmentVariable("XDG_STATE_HOME", StateHome.FullName);
     }
+
+    public DirectoryInfo StateHome { get; }
 
     public string EngineVersion { get; }
 
@@ -35,6 +41,7 @@ public sealed class DockerFixture : IDisposable
         }
 
         DockerCli.Run("rmi", Image);
+        StateHome.Delete(recursive: true);
         if (leftovers.Count > 0)
         {
             throw new InvalidOperationException("Labelled containers were left behind: " + string.Join(", ", leftovers));

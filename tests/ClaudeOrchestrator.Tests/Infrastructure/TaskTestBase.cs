@@ -42,9 +42,12 @@ public abstract class TaskTestBase : IDisposable
 
         args.AddRange(new[] { Image, "sleep", "600" });
         DockerCli.Run(args.ToArray()).EnsureSuccess();
-        _unlabelled.Add(name);
+        RegisterForCleanup(name);
         return name;
     }
+
+    /// <summary>A container the test made itself that must not outlive the test.</summary>
+    protected void RegisterForCleanup(string name) => _unlabelled.Add(name);
 
     /// <summary>Waits until the agent's container exists and returns its name.</summary>
     protected static string WaitForSessionContainer(RunningScript running, TimeSpan limit)

@@ -1,0 +1,22 @@
+using System;
+
+namespace ClaudeOrchestrator.Engine
+{
+    internal static class CleanupRecords
+    {
+        public static ClaudeCleanupRecord For(RemovalOutcome outcome, CleanupReason reason, string taskId, string project) => new ClaudeCleanupRecord
+        {
+            Time = DateTime.Now,
+            Container = outcome.Name,
+            ContainerId = outcome.Id != null && outcome.Id.Length > 12 ? outcome.Id.Substring(0, 12) : outcome.Id,
+            TaskId = taskId,
+            Project = project,
+            Reason = reason,
+            Duration = outcome.Duration,
+            Outcome = !outcome.Removed ? "Failed" : outcome.WasPresent ? "Removed" : "AlreadyGone",
+            Error = outcome.Error?.Message,
+            ProcessId = SessionIdentity.ProcessId,
+            HostName = SessionIdentity.HostName,
+        };
+    }
+}

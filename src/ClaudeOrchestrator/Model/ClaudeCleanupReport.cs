@@ -1,0 +1,35 @@
+using System;
+using System.Collections.Specialized;
+
+namespace ClaudeOrchestrator
+{
+    /// <summary>What the cleanup journal says about a period: volumes, causes, speed and leak patterns.</summary>
+    public sealed class ClaudeCleanupReport
+    {
+        public DateTime? Since { get; set; }
+        public DateTime? FirstRemoval { get; set; }
+        public DateTime? LastRemoval { get; set; }
+        public int TotalRemovals { get; set; }
+        public int Failures { get; set; }
+
+        /// <summary>Containers the orphan sweep found and removed.</summary>
+        public int OrphansFound { get; set; }
+
+        /// <summary>Reason name to count, largest first.</summary>
+        public OrderedDictionary ByReason { get; set; } = new OrderedDictionary();
+
+        /// <summary>Project to count, largest first.</summary>
+        public OrderedDictionary ByProject { get; set; } = new OrderedDictionary();
+
+        /// <summary>Day (yyyy-MM-dd, local time) to count, oldest first.</summary>
+        public OrderedDictionary PerDay { get; set; } = new OrderedDictionary();
+
+        public TimeSpan? MedianRemoval { get; set; }
+        public ClaudeCleanupRecord[] SlowestRemovals { get; set; } = Array.Empty<ClaudeCleanupRecord>();
+
+        /// <summary>Warnings about patterns that suggest containers are leaking or tasks are going wrong.</summary>
+        public string[] LeakPatterns { get; set; } = Array.Empty<string>();
+
+        public string JournalPath { get; set; }
+    }
+}

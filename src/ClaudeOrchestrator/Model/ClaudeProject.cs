@@ -1,0 +1,34 @@
+using System;
+
+namespace ClaudeOrchestrator
+{
+    /// <summary>A per-project profile (~/.claude-projects/&lt;name&gt;.yaml), as Get-ClaudeProject reports it.</summary>
+    public sealed class ClaudeProject
+    {
+        /// <summary>The name Start-ClaudeTask -Project takes: the profile's file name without extension.</summary>
+        public string Name { get; set; }
+
+        /// <summary>The project directory, resolved (absolute).</summary>
+        public string Path { get; set; }
+
+        public string Image { get; set; }
+
+        /// <summary>As written in the profile, e.g. 4g.</summary>
+        public string Memory { get; set; }
+
+        public double? Cpus { get; set; }
+        public string Network { get; set; }
+
+        /// <summary>Names of variables passed from the caller's environment to the agent.</summary>
+        public string[] Environment { get; set; } = Array.Empty<string>();
+
+        public TimeSpan? Timeout { get; set; }
+        public string ProfileFile { get; set; }
+        public bool IsValid => Problem == null;
+
+        /// <summary>What is wrong with the profile, naming the field; null when it is usable.</summary>
+        public string Problem { get; set; }
+
+        public override string ToString() => Name;
+    }
+}

@@ -1,0 +1,151 @@
+using ClaudeOrchestrator.Engine;
+using ClaudeOrchestrator.Testing;
+using ClaudeOrchestrator.Tests.Infrastructure;
+using System.Text.Json;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ClaudeOrchestrator.Tests;
+
+/// <summary>-Status, -OlderThan and -Force on containers prepared with known state and age, and scheduled runs.</summary>
+public sealed class CleanupMaintenanceTests : TaskTestBase
+{
+    private const string ForeignSession = "io.claude-orchestrator.session-id=another-session";
+
+    public CleanupMaintenanceTests(DockerFixture docker, ITestOutputHelper output) : base(docker, output)
+    {
+    }
+
+    private string Labelled(string name, string state)
+    {
+        var labels = new[] { "io.claude-orchestrator.managed=true", ForeignSession, "io.claude-orchestrator.project=maintenance" };
+        if (state == "created")
+        {
+            var args = new List<string> { "create", "--name", name };
+            foreach (var label in labels)
+            {
+                args.AddRange(new[] { "--label", label });
+            }
+
+            args.AddRange(new[] { Image, "sleep", "600" });
+            DockerCli.Run(args.ToArray()).EnsureSuccess();
+            RegisterForCleanup(name);
+            return name;
+        }
+
+        CreateUnlabelled(name, labels);
+        if (state == "exited")
+        {
+            DockerCli.Run("kill", name).EnsureSuccess();
+            DockerCli.Run("wait", name).EnsureSuccess();
+        }
+        else if (state == "paused")
+        {
+            DockerCli.Run("pause", name).EnsureSuccess();
+        }
+
+        return name;
+    }
+
+    private IReadOnlyList<string> Names(string script) =>
+        Session.Invoke(script).ThrowIfFailed().Output.Select(o => ((ClaudeContainer)o.BaseObject).Name).OrderBy(n => n).ToList();
+
+    [Fact]
+    public void StatusAndAgeFiltersSelectExactlyThePreparedContainers()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..6];
+        var old = Labelled($"claude-old-created-{tag}", "created");
+        Thread.Sleep(TimeSpan.FromSeconds(6));
+        var running = Labelled($"claude-running-{tag}", "running");
+        var exited = Labelled($"claude-exited-{tag}", "exited");
+        var paused = Labelled($"claude-paused-{tag}", "paused");
+
+        Assert.Equal(new[] { running }, Names("Get-ClaudeContainer -All -Status running"));
+        Assert.Equal(new[] { exited, old }, Names("Get-ClaudeContainer -All -Status exited, created"));
+        Assert.Equal(new[] { paused }, Names("Get-ClaudeContainer -All -Status Paused"));
+        Assert.Equal(new[] { old }, Names("Get-ClaudeContainer -All -OlderThan 5s"));
+        Assert.Equal(new[] { old }, Names("Get-ClaudeContainer -All -OlderThan 5s -Status created, exited"));
+        Assert.Empty(Names("Get-ClaudeContainer -All -OlderThan 5s -Status running"));
+
+        // 1d is PowerShell's decimal literal 1: it must mean a day, so nothing here is old enough.
+        Session.Invoke("Remove-ClaudeContainer -All -OlderThan 1d -Confirm:$false").ThrowIfFailed();
+        Assert.All(new[] { old, running, exited, paused }, n => Assert.True(DockerCli.Exists(n), n));
+
+        var removed = Session.Invoke("Remove-ClaudeContainer -All -Status exited, created -Confirm:$false -PassThru").ThrowIfFailed();
+        Assert.Equal(new[] { exited, old }, removed.Output.Select(o => ((ClaudeContainer)o.BaseObject).Name).OrderBy(n => n));
+        Assert.False(DockerCli.Exists(old));
+        Assert.False(DockerCli.Exists(exited));
+        Assert.True(DockerCli.Exists(running));
+        Assert.True(DockerCli.Exists(paused));
+    }
+
+    [Fact]
+    public void AnotherSessionsRunningContainerNeedsForceWhenNoOneCanBeAsked()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..6];
+        var running = Labelled($"claude-busy-{tag}", "running");
+        var paused = Labelled($"claude-busy-paused-{tag}", "paused");
+
+        // A hosted runspace has no one to answer a prompt, like pwsh -NonInteractive.
+        var refused = Session.Invoke("Remove-ClaudeContainer -All -Status running");
+        var error = Assert.Single(refused.Errors);
+        Assert.Equal("RunningContainerNeedsForce,ClaudeOrchestrator.Commands.RemoveClaudeContainerCommand", error.FullyQualifiedErrorId);
+        Assert.Equal(running, ((ClaudeContainer)error.TargetObject).Name);
+        Assert.Contains("-Force", error.ToString());
+        Assert.True(DockerCli.Exists(running));
+
+        Session.Invoke("Remove-ClaudeContainer -All -Status running -Force").ThrowIfFailed();
+        Assert.False(DockerCli.Exists(running));
+        Assert.True(DockerCli.Exists(paused));
+    }
+
+    [Fact]
+    public void NegativeOlderThanAndUnknownStatusAreParameterErrors()
+    {
+        var negative = Session.Invoke("Get-ClaudeContainer -All -OlderThan '-00:01:00'");
+        Assert.Equal("OlderThanInvalid,ClaudeOrchestrator.Commands.GetClaudeContainerCommand", negative.FirstError.FullyQualifiedErrorId);
+
+        var unknown = Session.Invoke("Remove-ClaudeContainer -All -Status sleeping -Confirm:$false");
+        Assert.StartsWith("ParameterArgumentValidationError", unknown.FirstError.FullyQualifiedErrorId);
+        Assert.Equal(System.Management.Automation.ErrorCategory.InvalidData, unknown.FirstError.CategoryInfo.Category);
+    }
+
+    [Fact]
+    public void ScheduledCommandLineExitCodesTellSuccessFromFailure()
+    {
+        const string command = "Remove-ClaudeContainer -All -OlderThan 2s -Confirm:$false";
+        var tag = Guid.NewGuid().ToString("N")[..6];
+        var stale = Labelled($"claude-stale-{tag}", "exited");
+        Thread.Sleep(TimeSpan.FromSeconds(3));
+
+        using (var ok = HostProcess.Start(command))
+        {
+            Assert.True(ok.WaitForExit(TimeSpan.FromSeconds(60)), ok.Transcript);
+            Log("all removed: exit " + ok.ExitCode + "\n" + ok.Transcript);
+            Assert.Equal(0, ok.ExitCode);
+            Assert.Contains("INFO: Cleaned up 1 container(s)", ok.Transcript);
+        }
+
+        Assert.False(DockerCli.Exists(stale));
+
+        var busy = Labelled($"claude-stale-busy-{tag}", "running");
+        Thread.Sleep(TimeSpan.FromSeconds(3));
+        using (var refused = HostProcess.Start("Remove-ClaudeContainer -All -OlderThan 2s"))
+        {
+            Assert.True(refused.WaitForExit(TimeSpan.FromSeconds(60)), refused.Transcript);
+            Log("running container without -Force: exit " + refused.ExitCode);
+            Assert.Equal(1, refused.ExitCode);
+            Assert.Contains("RunningContainerNeedsForce", refused.Transcript);
+        }
+
+        Assert.True(DockerCli.Exists(busy));
+
+        using (var unreachable = HostProcess.Start(command, environment: new Dictionary<string, string> { ["DOCKER_HOST"] = "unix:///nonexistent/docker.sock" }))
+        {
+            Assert.True(unreachable.WaitForExit(TimeSpan.FromSeconds(60)), unreachable.Transcript);
+            Log("engine unreachable: exit " + unreachable.ExitCode);
+            Assert.NotEqual(0, unreachable.ExitCode);
+            Assert.Contains("DockerEngineUnreachable", unreachable.Transcript);
+        }
+    }
+}

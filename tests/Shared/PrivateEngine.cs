@@ -1,0 +1,113 @@
+using System.Diagnostics;
+
+namespace ClaudeOrchestrator.Testing;
+
+/// <summary>
+/// A second Docker engine of the test's own (own socket, data and exec roots, own bridge), so a
+/// test can stop and start an engine mid-task without disturbing the one everything else uses.
+/// Needs root, like dockerd itself.
+/// </summary>
+public sealed class PrivateEngine : IDisposable
+{
+    // Its own bridge: "--bridge none" would make dockerd delete the shared docker0 on start.
+    private const string Bridge = "coe-br0";
+    private const string BridgeAddress = "172.31.254.1/24";
+
+    private readonly DirectoryInfo _root;
+    private Process _daemon;
+
+    public PrivateEngine()
+    {
+        // Short paths: the socket and containerd's socket under exec-root must fit sun_path.
+        _root = Directory.CreateDirectory(Path.Combine("/tmp", "coe-" + Guid.NewGuid().ToString("N")[..8]));
+        DockerCli.Exec("ip", "link", "del", Bridge);
+        DockerCli.Exec("ip", "link", "add", Bridge, "type", "bridge").EnsureSuccess();
+        DockerCli.Exec("ip", "addr", "add", BridgeAddress, "dev", Bridge).EnsureSuccess();
+        DockerCli.Exec("ip", "link", "set", Bridge, "up").EnsureSuccess();
+        Start();
+    }
+
+    public string Host => "unix://" + Path.Combine(_root.FullName, "d.sock");
+
+    /// <summary>The docker CLI against this engine.</summary>
+    public DockerCli.Result Cli(params string[] args) => DockerCli.Run(new[] { "-H", Host }.Concat(args).ToArray());
+
+    public void Start()
+    {
+        var start = new ProcessStartInfo("dockerd")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[]
+        {
+            "--host", Host,
+            "--data-root", Path.Combine(_root.FullName, "data"),
+            "--exec-root", Path.Combine(_root.FullName, "x"),
+            "--pidfile", Path.Combine(_root.FullName, "d.pid"),
+            "--bridge", Bridge, "--iptables=false", "--ip-masq=false",
+            // Containers that ignore SIGTERM must not stretch every stop to the default 15 s.
+            "--shutdown-timeout", "2",
+        })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        _daemon = Process.Start(start)!;
+        var log = new System.Text.StringBuilder();
+        _daemon.OutputDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
+        _daemon.ErrorDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
+        _daemon.BeginOutputReadLine();
+        _daemon.BeginErrorReadLine();
+
+        var watch = Stopwatch.StartNew();
+        while (Cli("version", "--format", "{{.Server.Version}}").ExitCode != 0)
+        {
+            if (_daemon.HasExited || watch.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                lock (log)
+                {
+                    throw new InvalidOperationException("The private dockerd did not come up: " + log);
+                }
+            }
+
+            Thread.Sleep(100);
+        }
+    }
+
+    /// <summary>Stops the engine the way a service manager does (SIGTERM) and waits for it to exit.</summary>
+    public void Stop()
+    {
+        if (_daemon == null || _daemon.HasExited)
+        {
+            return;
+        }
+
+        HostProcess.Kill(_daemon.Id, HostProcess.SIGTERM);
+        if (!_daemon.WaitForExit(60_000))
+        {
+            _daemon.Kill(entireProcessTree: true);
+            _daemon.WaitForExit();
+        }
+
+        _daemon.Dispose();
+        _daemon = null;
+    }
+
+    public void Dispose()
+    {
+        if (_daemon != null)
+        {
+            foreach (var id in Cli("ps", "-aq").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                Cli("rm", "-f", id);
+            }
+        }
+
+        Stop();
+        DockerCli.Exec("ip", "link", "del", Bridge);
+        // Mounts under the data root are gone with the daemon; what is left is plain files.
+        DockerCli.Exec("rm", "-rf", _root.FullName);
+    }
+}
