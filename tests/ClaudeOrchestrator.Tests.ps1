@@ -156,3 +156,33 @@ Describe 'Maintenance' {
         (Get-ClaudeCleanupReport).ByReason['Manual'] | Should -BeGreaterThan 0
     }
 }
+
+Describe 'Help, completion and streams' {
+    It 'has a synopsis, two examples and every parameter described for <_>' -ForEach @(
+        'Start-ClaudeTask', 'Get-ClaudeContainer', 'Remove-ClaudeContainer', 'Get-ClaudeCleanupReport', 'Get-ClaudeProject', 'New-ClaudeProject') {
+        $help = Get-Help $_ -Full
+        $help.Synopsis | Should -Not -BeNullOrEmpty
+        $help.Synopsis | Should -Not -Match 'CommonParameters'
+        @($help.examples.example).Count | Should -BeGreaterOrEqual 2
+        $common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
+        foreach ($name in (Get-Command $_).Parameters.Keys | Where-Object { $_ -notin $common }) {
+            ($help.parameters.parameter | Where-Object name -eq $name).description.Text | Should -Not -BeNullOrEmpty -Because "-$name needs help"
+        }
+    }
+
+    It 'completes labelled container names only' {
+        $suffix = [guid]::NewGuid().ToString('N').Substring(0, 6)
+        docker run -d --name "claude-compl-$suffix" --label $Label $Image sleep 600 | Out-Null
+        docker run -d --name "claude-compl-$suffix-x" $Image sleep 600 | Out-Null
+        try {
+            $line = "Get-ClaudeContainer -All -Name claude-compl-$suffix"
+            (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be "claude-compl-$suffix"
+        }
+        finally { docker rm -f "claude-compl-$suffix" "claude-compl-$suffix-x" | Out-Null }
+    }
+
+    It 'names the engine and API version on the debug stream' {
+        $debug = Get-ClaudeContainer -All -Debug 5>&1 | Where-Object { $_ -is [System.Management.Automation.DebugRecord] }
+        $debug.Message | Should -Match 'API 1\.\d+'
+    }
+}

@@ -27,6 +27,8 @@ namespace ClaudeOrchestrator.Commands
 
         public void Verbose(string message) => _queue.Post(() => _cmdlet.WriteVerbose(message));
 
+        public void Debug(string message) => _queue.Post(() => _cmdlet.WriteDebug(message));
+
         public void ContainerCreated(string id, string name) => _containerName = name;
 
         public void AgentStarted() => _startedAt = DateTime.Now;

@@ -17,10 +17,12 @@ namespace ClaudeOrchestrator.Commands
         [Parameter(Position = 0)]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ContainerNameCompleter))]
         public string[] Name { get; set; }
 
         [Parameter]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ContainerIdCompleter))]
         public string[] Id { get; set; }
 
         [Parameter(ParameterSetName = AllSet, Mandatory = true)]
@@ -34,11 +36,9 @@ namespace ClaudeOrchestrator.Commands
         protected override void EndProcessing()
         {
             var filter = Filter;
-            var containers = Run(async cancel =>
-            {
-                var connection = await DockerConnection.ReachAsync(cancel).ConfigureAwait(false);
-                return await ContainerQuery.ListAsync(connection, Scope, filter, cancel).ConfigureAwait(false);
-            });
+            var connection = Run(DockerConnection.ReachAsync);
+            WriteDebug(connection.Description);
+            var containers = Run(cancel => ContainerQuery.ListAsync(connection, Scope, filter, cancel));
 
             var selection = new ContainerSelection(Name, Id);
             foreach (var container in containers.Where(selection.Matches))

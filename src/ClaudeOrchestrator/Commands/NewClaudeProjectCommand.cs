@@ -22,6 +22,7 @@ namespace ClaudeOrchestrator.Commands
 
         [Parameter]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ImageNameCompleter))]
         public string Image { get; set; }
 
         [Parameter]

@@ -29,11 +29,13 @@ namespace ClaudeOrchestrator.Commands
         [Parameter(ParameterSetName = IdSet, Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [Alias("ContainerId")]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ContainerIdCompleter))]
         public string[] Id { get; set; }
 
         [Parameter(ParameterSetName = NameSet, Mandatory = true)]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ContainerNameCompleter))]
         public string[] Name { get; set; }
 
         [Parameter(ParameterSetName = AllSet, Mandatory = true)]
@@ -65,6 +67,7 @@ namespace ClaudeOrchestrator.Commands
         protected override void EndProcessing()
         {
             var connection = Run(DockerConnection.ReachAsync);
+            WriteDebug(connection.Description);
             var scope = ParameterSetName == TrackedSet ? ContainerScope.Tracked
                 : ParameterSetName == OrphanedSet ? ContainerScope.Orphaned
                 : ContainerScope.All;

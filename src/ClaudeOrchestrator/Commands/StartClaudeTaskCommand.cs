@@ -34,6 +34,7 @@ namespace ClaudeOrchestrator.Commands
 
         [Parameter]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ImageNameCompleter))]
         public string Image { get; set; }
 
         [Parameter]

@@ -36,6 +36,9 @@ namespace ClaudeOrchestrator.Engine
         /// <summary>The endpoint as the user would write it, e.g. unix:///var/run/docker.sock.</summary>
         public string Endpoint { get; }
 
+        /// <summary>Endpoint, engine version and API version, for Debug output; read once per connection.</summary>
+        public string Description { get; private set; }
+
         /// <summary>The connection for the current environment, without contacting the engine.</summary>
         public static DockerConnection Current()
         {
@@ -104,6 +107,23 @@ namespace ClaudeOrchestrator.Engine
             }
         }
 
+        private async Task<string> DescribeAsync(CancellationToken cancel)
+        {
+            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel))
+            {
+                timeout.CancelAfter(ReachTimeout);
+                try
+                {
+                    var version = await Client.System.GetVersionAsync(timeout.Token).ConfigureAwait(false);
+                    return $"Docker engine at {Endpoint}: version {version.Version}, API {version.APIVersion} (minimum {version.MinAPIVersion}), {version.Os}/{version.Arch}";
+                }
+                catch (Exception e) when (!(e is OperationCanceledException) || !cancel.IsCancellationRequested)
+                {
+                    return $"Docker engine at {Endpoint}: version unknown ({e.GetType().Name})";
+                }
+            }
+        }
+
         public async Task EnsureReachableAsync(CancellationToken cancel)
         {
             if (_reached)
@@ -134,6 +154,11 @@ namespace ClaudeOrchestrator.Engine
                     {
                         throw Translate(e);
                     }
+                }
+
+                if (Description == null)
+                {
+                    Description = await DescribeAsync(cancel).ConfigureAwait(false);
                 }
 
                 _reached = true;

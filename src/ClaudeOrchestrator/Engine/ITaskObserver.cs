@@ -8,6 +8,8 @@ namespace ClaudeOrchestrator.Engine
     {
         void Verbose(string message);
 
+        void Debug(string message);
+
         void ContainerCreated(string id, string name);
 
         void AgentStarted();

@@ -29,6 +29,7 @@ namespace ClaudeOrchestrator.Engine
         public static async Task<ClaudeTaskResult> RunAsync(TaskSpec spec, ITaskObserver observer, CancellationToken cancel)
         {
             var connection = await DockerConnection.ReachAsync(cancel).ConfigureAwait(false);
+            observer.Debug(connection.Description);
             var name = ContainerNames.NewName();
             var result = new ClaudeTaskResult
             {

@@ -31,7 +31,7 @@ namespace ClaudeOrchestrator.Jobs
 
         public override string Location => Environment.MachineName;
 
-        public override bool HasMoreData => Output.Count > 0 || Error.Count > 0 || Information.Count > 0 || Verbose.Count > 0;
+        public override bool HasMoreData => Output.Count > 0 || Error.Count > 0 || Information.Count > 0 || Verbose.Count > 0 || Debug.Count > 0;
 
         public override string StatusMessage => _containerName ?? string.Empty;
 
@@ -84,6 +84,8 @@ namespace ClaudeOrchestrator.Jobs
         }
 
         void ITaskObserver.Verbose(string message) => Verbose.Add(new VerboseRecord(message));
+
+        void ITaskObserver.Debug(string message) => Debug.Add(new DebugRecord(message));
 
         void ITaskObserver.ContainerCreated(string id, string name) => _containerName = name;
 

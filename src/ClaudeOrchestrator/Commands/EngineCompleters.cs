@@ -1,0 +1,74 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using System.Management.Automation.Language;
+using System.Threading;
+using System.Threading.Tasks;
+using ClaudeOrchestrator.Engine;
+using Docker.DotNet.Models;
+
+namespace ClaudeOrchestrator.Commands
+{
+    /// <summary>
+    /// Completion that asks the engine. A prompt must never hang on a slow or absent engine, so
+    /// each completion gets a short budget and offers nothing rather than wait.
+    /// </summary>
+    public abstract class EngineCompleter : IArgumentCompleter
+    {
+        internal static readonly TimeSpan Budget = TimeSpan.FromMilliseconds(1500);
+
+        public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+            CommandAst commandAst, IDictionary fakeBoundParameters)
+        {
+            var prefix = (wordToComplete ?? string.Empty).Trim('\'', '"');
+            IReadOnlyList<string> candidates;
+            try
+            {
+                using (var budget = new CancellationTokenSource(Budget))
+                {
+                    var lookup = Task.Run(() => CandidatesAsync(DockerConnection.Current(), budget.Token));
+                    candidates = lookup.Wait(Budget) ? lookup.Result : Array.Empty<string>();
+                }
+            }
+            catch (Exception)
+            {
+                return Enumerable.Empty<CompletionResult>();
+            }
+
+            return candidates
+                .Where(c => c.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+                .Distinct(StringComparer.Ordinal)
+                .OrderBy(c => c, StringComparer.OrdinalIgnoreCase)
+                .Select(c => new CompletionResult(c, c, CompletionResultType.ParameterValue, c));
+        }
+
+        internal abstract Task<IReadOnlyList<string>> CandidatesAsync(DockerConnection connection, CancellationToken cancel);
+    }
+
+    /// <summary>Names (or, for -Id, ids) of containers carrying the module's label.</summary>
+    public sealed class ContainerNameCompleter : EngineCompleter
+    {
+        internal override async Task<IReadOnlyList<string>> CandidatesAsync(DockerConnection connection, CancellationToken cancel) =>
+            (await ContainerQuery.ListAsync(connection, ContainerScope.All, ContainerFilter.None, cancel).ConfigureAwait(false))
+            .Select(c => c.Name).ToList();
+    }
+
+    public sealed class ContainerIdCompleter : EngineCompleter
+    {
+        internal override async Task<IReadOnlyList<string>> CandidatesAsync(DockerConnection connection, CancellationToken cancel) =>
+            (await ContainerQuery.ListAsync(connection, ContainerScope.All, ContainerFilter.None, cancel).ConfigureAwait(false))
+            .Select(c => c.Id.Substring(0, Math.Min(12, c.Id.Length))).ToList();
+    }
+
+    /// <summary>Local images as repository:tag.</summary>
+    public sealed class ImageNameCompleter : EngineCompleter
+    {
+        internal override async Task<IReadOnlyList<string>> CandidatesAsync(DockerConnection connection, CancellationToken cancel)
+        {
+            var images = await connection.Client.Images.ListImagesAsync(new ImagesListParameters(), cancel).ConfigureAwait(false);
+            return images.SelectMany(i => i.RepoTags ?? new List<string>()).Where(t => t != "<none>:<none>").ToList();
+        }
+    }
+}
