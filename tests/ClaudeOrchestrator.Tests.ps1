@@ -186,3 +186,48 @@ Describe 'Help, completion and streams' {
         $debug.Message | Should -Match 'API 1\.\d+'
     }
 }
+
+Describe 'Projects' {
+    BeforeAll {
+        $script:PreviousProfiles = $env:CLAUDE_PROJECTS_DIR
+        $env:CLAUDE_PROJECTS_DIR = New-Item -ItemType Directory -Path (Join-Path ([IO.Path]::GetTempPath()) ("co-profiles-" + [guid]::NewGuid()))
+        $script:ProjectDir = New-Item -ItemType Directory -Path (Join-Path ([IO.Path]::GetTempPath()) ("co-p-" + [guid]::NewGuid()))
+    }
+    AfterAll {
+        Remove-Item -Recurse -Force $env:CLAUDE_PROJECTS_DIR, $ProjectDir
+        $env:CLAUDE_PROJECTS_DIR = $PreviousProfiles
+    }
+
+    It 'reads a seed-format profile and runs a task by name' {
+        @"
+name: shop
+local_path: $ProjectDir
+git:
+  remote: origin
+docker:
+  image: $Image
+  memory: 256m
+  network_mode: none
+"@ | Set-Content (Join-Path $env:CLAUDE_PROJECTS_DIR 'shop.yaml')
+        $project = Get-ClaudeProject shop
+        $project.IsValid | Should -BeTrue
+        $project.Memory | Should -Be '256m'
+        (Start-ClaudeTask -Project shop -Description 'write by-name.txt ok').Status | Should -Be 'Succeeded'
+        Get-Content (Join-Path $ProjectDir 'by-name.txt') | Should -Be 'ok'
+    }
+
+    It 'names the file and field of a bad value' {
+        "local_path: $ProjectDir`ndocker:`n  memory: 4x" | Set-Content (Join-Path $env:CLAUDE_PROJECTS_DIR 'bad.yaml')
+        (Get-ClaudeProject bad).Problem | Should -Match "bad.yaml: field 'docker.memory'"
+        { Start-ClaudeTask -Project bad -Description 'succeed' -ErrorAction Stop } | Should -Throw -ErrorId 'ProjectProfileInvalid*'
+    }
+
+    It 'refuses names that leave the profiles directory' {
+        { Start-ClaudeTask -Project '../x' -Description 'succeed' -ErrorAction Stop } | Should -Throw -ErrorId 'ProjectNameInvalid*'
+    }
+
+    It 'writes a profile and refuses to overwrite it without -Force' {
+        New-ClaudeProject -Name fresh -Path $ProjectDir -Memory 2g | Select-Object -ExpandProperty IsValid | Should -BeTrue
+        { New-ClaudeProject -Name fresh -Path $ProjectDir -ErrorAction Stop } | Should -Throw -ErrorId 'ProjectProfileExists*'
+    }
+}

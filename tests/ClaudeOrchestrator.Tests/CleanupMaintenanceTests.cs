@@ -80,6 +80,23 @@ public sealed class CleanupMaintenanceTests : TaskTestBase
     }
 
     [Fact]
+    public void RemovingManyReportsProgressToTheEnd()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..6];
+        var names = Enumerable.Range(0, 6).Select(i => Labelled($"claude-progress-{tag}-{i}", "exited")).ToList();
+
+        using var ps = System.Management.Automation.PowerShell.Create();
+        ps.Runspace = Session.Runspace;
+        ps.AddScript($"Remove-ClaudeContainer -Name 'claude-progress-{tag}-*' -Confirm:$false").Invoke();
+
+        Assert.Empty(ps.Streams.Error);
+        var last = ps.Streams.Progress.Last();
+        Assert.Equal(System.Management.Automation.ProgressRecordType.Completed, last.RecordType);
+        Assert.Equal("6 of 6", last.StatusDescription);
+        Assert.All(names, n => Assert.False(DockerCli.Exists(n)));
+    }
+
+    [Fact]
     public void AnotherSessionsRunningContainerNeedsForceWhenNoOneCanBeAsked()
     {
         var tag = Guid.NewGuid().ToString("N")[..6];
@@ -97,6 +114,63 @@ public sealed class CleanupMaintenanceTests : TaskTestBase
         Session.Invoke("Remove-ClaudeContainer -All -Status running -Force").ThrowIfFailed();
         Assert.False(DockerCli.Exists(running));
         Assert.True(DockerCli.Exists(paused));
+    }
+
+    /// <summary>A runspace whose host answers prompts with <paramref name="replies"/>.</summary>
+    private static (System.Management.Automation.PowerShell Shell, AnsweringHost Host) Prompted(params string[] replies)
+    {
+        var host = new AnsweringHost(replies);
+        var runspace = System.Management.Automation.Runspaces.RunspaceFactory.CreateRunspace(host,
+            System.Management.Automation.Runspaces.InitialSessionState.CreateDefault2());
+        runspace.Open();
+        var shell = System.Management.Automation.PowerShell.Create();
+        shell.Runspace = runspace;
+        shell.AddScript($"Import-Module '{Repo.Manifest}'").Invoke();
+        shell.Commands.Clear();
+        return (shell, host);
+    }
+
+    [Fact]
+    public void ConfirmAsksPerContainerAndRemovesOnlyTheAnsweredYes()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..6];
+        var names = Enumerable.Range(0, 3).Select(i => Labelled($"claude-confirm-{tag}-{i}", "exited")).ToList();
+        var (shell, host) = Prompted("Yes", "No", "Yes");
+        using (shell)
+        using (shell.Runspace)
+        {
+            shell.AddScript($"Remove-ClaudeContainer -Name 'claude-confirm-{tag}-*' -Confirm").Invoke();
+            Assert.Empty(shell.Streams.Error);
+        }
+
+        Assert.Equal(3, host.Prompts.Count);
+        Assert.All(names, n => Assert.Contains(host.Prompts, p => p.Contains(n)));
+        var asked = names.OrderBy(n => host.Prompts.ToList().FindIndex(p => p.Contains(n))).ToList();
+        Assert.False(DockerCli.Exists(asked[0]));
+        Assert.True(DockerCli.Exists(asked[1]));
+        Assert.False(DockerCli.Exists(asked[2]));
+    }
+
+    [Fact]
+    public void AnotherSessionsRunningContainerIsRemovedOnlyAfterAYes()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..6];
+        var running = Labelled($"claude-ask-{tag}", "running");
+        var (shell, host) = Prompted("No", "Yes");
+        using (shell)
+        using (shell.Runspace)
+        {
+            shell.AddScript($"Remove-ClaudeContainer -Name '{running}'").Invoke();
+            Assert.True(DockerCli.Exists(running));
+
+            shell.Commands.Clear();
+            shell.AddScript($"Remove-ClaudeContainer -Name '{running}'").Invoke();
+            Assert.Empty(shell.Streams.Error);
+        }
+
+        Assert.Equal(2, host.Prompts.Count);
+        Assert.All(host.Prompts, p => Assert.Contains("running a task of another session", p));
+        Assert.False(DockerCli.Exists(running));
     }
 
     [Fact]

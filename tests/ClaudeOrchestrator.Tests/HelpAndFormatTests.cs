@@ -41,7 +41,7 @@ public class HelpAndFormatTests
         Assert.EndsWith(".", synopsis.Trim());
 
         var description = (object[])PSObject.AsPSObject(help.Properties["description"].Value).BaseObject;
-        Assert.NotEmpty(description.Select(d => PSObject.AsPSObject(d).Properties["Text"].Value as string).Where(t => !string.IsNullOrWhiteSpace(t)));
+        Assert.Contains(description, d => !string.IsNullOrWhiteSpace(PSObject.AsPSObject(d).Properties["Text"].Value as string));
 
         var examples = ps.Invoke($"@((Get-Help {cmdlet} -Examples).examples.example)").ThrowIfFailed().Output;
         Assert.True(examples.Count >= 2, $"{cmdlet} has {examples.Count} example(s)");

@@ -137,6 +137,7 @@ public class SandboxTests : TaskTestBase
     }
 
     [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public void FilesWrittenInTheWorkspaceBelongToTheCaller()
     {
         // An unprivileged caller (nobody, with the docker group for the socket).

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using System.Threading;
 using ClaudeOrchestrator.Engine;
 
 namespace ClaudeOrchestrator.Commands
@@ -20,6 +21,7 @@ namespace ClaudeOrchestrator.Commands
         private const string OrphanedSet = "Orphaned";
         private const string IdSet = "Id";
         private const string NameSet = "Name";
+        private const int ProgressActivityId = 0x434c;
 
         private readonly List<string> _ids = new List<string>();
         private readonly List<string> _names = new List<string>();
@@ -84,7 +86,20 @@ namespace ClaudeOrchestrator.Commands
 
             WriteVerbose($"Removing {targets.Count} container(s), up to {ContainerRemover.MaxParallelRemovals} at a time.");
             var reason = scope == ContainerScope.Orphaned ? CleanupReason.OrphanSweep : CleanupReason.Manual;
-            var outcomes = Run(cancel => ContainerRemover.RemoveManyAsync(connection, targets, reason, cancel));
+            var done = 0;
+            var progress = new ProgressRecord(ProgressActivityId, "Removing ClaudeOrchestrator containers", $"0 of {targets.Count}");
+            var outcomes = RunPumped(
+                _ => ContainerRemover.RemoveManyAsync(connection, targets, reason, CancelToken, __ => Interlocked.Increment(ref done)),
+                () =>
+                {
+                    progress.StatusDescription = $"{Volatile.Read(ref done)} of {targets.Count}";
+                    progress.PercentComplete = Volatile.Read(ref done) * 100 / targets.Count;
+                    WriteProgress(progress);
+                });
+            progress.StatusDescription = $"{done} of {targets.Count}";
+            progress.PercentComplete = 100;
+            progress.RecordType = ProgressRecordType.Completed;
+            WriteProgress(progress);
 
             var byId = targets.ToDictionary(t => t.Id);
             var removed = 0;

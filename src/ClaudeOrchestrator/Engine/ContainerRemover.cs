@@ -62,7 +62,9 @@ namespace ClaudeOrchestrator.Engine
         /// Removes many containers at once; the engine is the limit, so keep enough requests in
         /// flight to saturate it without opening hundreds of connections.
         /// </summary>
-        public static async Task<RemovalOutcome[]> RemoveManyAsync(DockerConnection connection, IEnumerable<ClaudeContainer> targets, CleanupReason reason, CancellationToken cancel)
+        /// <param name="removed">Called after each removal (from engine threads), for progress.</param>
+        public static async Task<RemovalOutcome[]> RemoveManyAsync(DockerConnection connection, IEnumerable<ClaudeContainer> targets, CleanupReason reason,
+            CancellationToken cancel, Action<RemovalOutcome> removed = null)
         {
             using (var slots = new SemaphoreSlim(MaxParallelRemovals))
             {
@@ -85,6 +87,7 @@ namespace ClaudeOrchestrator.Engine
                             CleanupJournal.Append(CleanupRecords.For(outcome, reason, target.TaskId, target.Project));
                         }
 
+                        removed?.Invoke(outcome);
                         return outcome;
                     }
                     finally

@@ -90,6 +90,11 @@ namespace ClaudeOrchestrator.Engine
                                 // An event stream that ended means the engine went away: no destroy event will follow.
                                 await Task.WhenAny(lifecycle.Destroyed, lifecycle.Monitor, Task.Delay(AutoRemoveGrace)).ConfigureAwait(false);
                                 gone = lifecycle.Destroyed.IsCompleted;
+                                if (gone)
+                                {
+                                    // The engine's auto-remove did it.
+                                    ContainerTracker.Settle(new RemovalOutcome(id, name, true, true, cleanupClock.Elapsed, null), ReasonFor(result));
+                                }
                             }
                             else
                             {
@@ -117,11 +122,6 @@ namespace ClaudeOrchestrator.Engine
                     if (!gone)
                     {
                         gone = await RemoveAsync(connection, id, name, result, cleanupClock, tracked).ConfigureAwait(false);
-                    }
-                    else
-                    {
-                        // The engine's auto-remove did it.
-                        ContainerTracker.Settle(new RemovalOutcome(id, name, true, true, cleanupClock.Elapsed, null), ReasonFor(result));
                     }
 
                     observer.Verbose(gone ? $"Container {name} removed." : $"Container {name} could not be removed; it stays tracked.");
