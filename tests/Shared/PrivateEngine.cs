@@ -16,8 +16,17 @@ public sealed class PrivateEngine : IDisposable
     private readonly DirectoryInfo _root;
     private Process _daemon;
 
-    public PrivateEngine()
+    /// <param name="listenOnTcp">Also listen on a loopback TCP port, as a remote engine would be reached.</param>
+    public PrivateEngine(bool listenOnTcp = false)
     {
+        if (listenOnTcp)
+        {
+            var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+            probe.Start();
+            TcpHost = "tcp://127.0.0.1:" + ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+            probe.Stop();
+        }
+
         // Short paths: the socket and containerd's socket under exec-root must fit sun_path.
         _root = Directory.CreateDirectory(Path.Combine("/tmp", "coe-" + Guid.NewGuid().ToString("N")[..8]));
         DockerCli.Exec("ip", "link", "del", Bridge);
@@ -28,6 +37,9 @@ public sealed class PrivateEngine : IDisposable
     }
 
     public string Host => "unix://" + Path.Combine(_root.FullName, "d.sock");
+
+    /// <summary>tcp://127.0.0.1:port when asked for, else null.</summary>
+    public string TcpHost { get; }
 
     /// <summary>The docker CLI against this engine.</summary>
     public DockerCli.Result Cli(params string[] args) => DockerCli.Run(new[] { "-H", Host }.Concat(args).ToArray());
@@ -52,6 +64,12 @@ public sealed class PrivateEngine : IDisposable
         })
         {
             start.ArgumentList.Add(arg);
+        }
+
+        if (TcpHost != null)
+        {
+            start.ArgumentList.Add("--host");
+            start.ArgumentList.Add(TcpHost);
         }
 
         _daemon = Process.Start(start)!;

@@ -7,12 +7,12 @@ using Xunit.Abstractions;
 namespace ClaudeOrchestrator.Tests;
 
 /// <summary>
-/// The engine goes away under a running task. A private dockerd of the test's own is stopped and
-/// started again, so the shared engine the other tests use is never disturbed.
+/// Scenarios that need an engine of their own: one that is stopped and started under a running
+/// task, and one reached over TCP. The shared engine the other tests use is never disturbed.
 /// </summary>
-public sealed class EngineRestartTests : TaskTestBase
+public sealed class PrivateEngineTests : TaskTestBase
 {
-    public EngineRestartTests(DockerFixture docker, ITestOutputHelper output) : base(docker, output)
+    public PrivateEngineTests(DockerFixture docker, ITestOutputHelper output) : base(docker, output)
     {
     }
 
@@ -51,5 +51,26 @@ public sealed class EngineRestartTests : TaskTestBase
         {
             Session.Invoke("$env:DOCKER_HOST = $null");
         }
+    }
+
+    [Fact]
+    public void SigkillOfTheHostIsCleanedUpOnAnEngineReachedOverTcp()
+    {
+        using var engine = new PrivateEngine(listenOnTcp: true);
+        DockerCli.Exec("sh", "-c", $"docker save {Image} | docker -H {engine.Host} load").EnsureSuccess();
+        using var host = HostProcess.Start(StartTask("ignore-term 600", "-Verbose"),
+            environment: new Dictionary<string, string> { ["DOCKER_HOST"] = engine.TcpHost });
+        var name = host.WaitForLine(l => l.StartsWith("VERBOSE: Creating container "), TimeSpan.FromSeconds(60)).Split(' ')[3];
+        host.WaitForLine(l => l == "INFO: agent: ignoring SIGTERM", TimeSpan.FromSeconds(30));
+
+        host.Signal(HostProcess.SIGKILL);
+        var watch = Stopwatch.StartNew();
+        while (engine.Cli("inspect", "--type", "container", name).ExitCode == 0)
+        {
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"{name} still exists {watch.ElapsedMilliseconds} ms after SIGKILL");
+            Thread.Sleep(20);
+        }
+
+        Log($"over {engine.TcpHost}: container gone {watch.ElapsedMilliseconds} ms after SIGKILL of the host");
     }
 }
