@@ -19,6 +19,9 @@ if (command == "memory-probe")
 }
 
 TestImage.Build(Image);
+// The runs' cleanup journal goes to a directory of their own, not the user's.
+var state = Directory.CreateTempSubdirectory("co-bench-state-");
+Environment.SetEnvironmentVariable("XDG_STATE_HOME", state.FullName);
 try
 {
     return command switch
@@ -31,4 +34,5 @@ try
 finally
 {
     DockerCli.Run("rmi", Image);
+    state.Delete(recursive: true);
 }

@@ -152,6 +152,29 @@ public sealed class CleanupMaintenanceTests : TaskTestBase
     }
 
     [Fact]
+    public void WhatIfShowsExactlyTheContainersThatWouldGo()
+    {
+        var tag = Guid.NewGuid().ToString("N")[..6];
+        var old = Labelled($"claude-whatif-{tag}-old", "exited");
+        Thread.Sleep(TimeSpan.FromSeconds(3));
+        var young = Labelled($"claude-whatif-{tag}-young", "exited");
+        var (shell, host) = Prompted();
+        using (shell)
+        using (shell.Runspace)
+        {
+            shell.AddScript("Remove-ClaudeContainer -All -OlderThan 2s -WhatIf").Invoke();
+            Assert.Empty(shell.Streams.Error);
+        }
+
+        var whatIf = host.Lines.Where(l => l.StartsWith("What if:")).ToList();
+        Log(string.Join("\n", whatIf));
+        Assert.Contains(whatIf, l => l.Contains(old) && l.Contains("exited") && l.Contains("maintenance"));
+        Assert.DoesNotContain(whatIf, l => l.Contains(young));
+        Assert.True(DockerCli.Exists(old));
+        Assert.True(DockerCli.Exists(young));
+    }
+
+    [Fact]
     public void AnotherSessionsRunningContainerIsRemovedOnlyAfterAYes()
     {
         var tag = Guid.NewGuid().ToString("N")[..6];

@@ -92,8 +92,9 @@ namespace ClaudeOrchestrator.Commands
                 _ => ContainerRemover.RemoveManyAsync(connection, targets, reason, CancelToken, __ => Interlocked.Increment(ref done)),
                 () =>
                 {
-                    progress.StatusDescription = $"{Volatile.Read(ref done)} of {targets.Count}";
-                    progress.PercentComplete = Volatile.Read(ref done) * 100 / targets.Count;
+                    var count = Volatile.Read(ref done);
+                    progress.StatusDescription = $"{count} of {targets.Count}";
+                    progress.PercentComplete = count * 100 / targets.Count;
                     WriteProgress(progress);
                 });
             progress.StatusDescription = $"{done} of {targets.Count}";

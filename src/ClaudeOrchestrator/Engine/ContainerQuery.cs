@@ -11,7 +11,7 @@ namespace ClaudeOrchestrator.Engine
     /// <summary>Lists the module's containers. The label filter runs in the engine, so other containers are never even returned.</summary>
     internal static class ContainerQuery
     {
-        public static async Task<IReadOnlyList<ClaudeContainer>> ListAsync(DockerConnection connection, string labelFilter, ContainerFilter filter, CancellationToken cancel)
+        private static async Task<IReadOnlyList<ClaudeContainer>> ListAsync(DockerConnection connection, string labelFilter, ContainerFilter filter, CancellationToken cancel)
         {
             var parameters = new ContainersListParameters
             {

@@ -18,6 +18,9 @@ public sealed class AnsweringHost : PSHost
 
     public IReadOnlyList<string> Prompts => _ui.Prompts;
 
+    /// <summary>What was written to the console (e.g. -WhatIf's "What if:" lines).</summary>
+    public IReadOnlyList<string> Lines => _ui.Lines;
+
     public override CultureInfo CurrentCulture => CultureInfo.InvariantCulture;
     public override CultureInfo CurrentUICulture => CultureInfo.InvariantCulture;
     public override Guid InstanceId { get; } = Guid.NewGuid();
@@ -38,6 +41,8 @@ public sealed class AnsweringHost : PSHost
         public AnsweringUserInterface(IEnumerable<string> replies) => _replies = new Queue<string>(replies);
 
         public List<string> Prompts { get; } = new();
+
+        public List<string> Lines { get; } = new();
 
         public override PSHostRawUserInterface RawUI => null;
 
@@ -66,9 +71,9 @@ public sealed class AnsweringHost : PSHost
         public override PSCredential PromptForCredential(string caption, string message, string userName, string targetName, PSCredentialTypes allowedCredentialTypes, PSCredentialUIOptions options) => throw new NotSupportedException();
         public override string ReadLine() => throw new NotSupportedException();
         public override SecureString ReadLineAsSecureString() => throw new NotSupportedException();
-        public override void Write(string value) { }
-        public override void Write(ConsoleColor foregroundColor, ConsoleColor backgroundColor, string value) { }
-        public override void WriteLine(string value) { }
+        public override void Write(string value) => Lines.Add(value);
+        public override void Write(ConsoleColor foregroundColor, ConsoleColor backgroundColor, string value) => Lines.Add(value);
+        public override void WriteLine(string value) => Lines.Add(value);
         public override void WriteErrorLine(string value) { }
         public override void WriteDebugLine(string message) { }
         public override void WriteProgress(long sourceId, ProgressRecord record) { }
