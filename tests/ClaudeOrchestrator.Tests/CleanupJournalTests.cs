@@ -236,8 +236,8 @@ public sealed class CleanupJournalTests : TaskTestBase
 
     public override void Dispose()
     {
-        base.Dispose();
         Environment.SetEnvironmentVariable("XDG_STATE_HOME", _previousState);
         _state.Delete(recursive: true);
+        base.Dispose();
     }
 }

@@ -187,6 +187,7 @@ public class SandboxTests : TaskTestBase
         var rootLink = Path.Combine(Project.FullName, "root-link");
         File.CreateSymbolicLink(rootLink, "/");
         var oldHome = Environment.GetEnvironmentVariable("HOME");
+        var oldState = Environment.GetEnvironmentVariable("XDG_STATE_HOME");
         Environment.SetEnvironmentVariable("HOME", home.FullName);
         Environment.SetEnvironmentVariable("XDG_STATE_HOME", state.FullName);
         try
@@ -213,7 +214,7 @@ public class SandboxTests : TaskTestBase
         finally
         {
             Environment.SetEnvironmentVariable("HOME", oldHome);
-            Environment.SetEnvironmentVariable("XDG_STATE_HOME", null);
+            Environment.SetEnvironmentVariable("XDG_STATE_HOME", oldState);
         }
     }
 }

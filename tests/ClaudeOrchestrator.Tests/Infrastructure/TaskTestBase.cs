@@ -107,5 +107,8 @@ public abstract class TaskTestBase : IDisposable
         }
 
         Assert.True(leaked.Count == 0, "Labelled containers were left behind: " + string.Join(", ", leaked));
+
+        // A test that points the journal elsewhere puts it back, or later tests would write into the user's state directory.
+        Assert.Equal(Docker.StateHome.FullName, Environment.GetEnvironmentVariable("XDG_STATE_HOME"));
     }
 }
