@@ -127,14 +127,14 @@ Describe 'Maintenance' {
     BeforeEach {
         $script:Suffix = [guid]::NewGuid().ToString('N').Substring(0, 6)
         docker create --name "claude-old-$Suffix" --label $Label --label 'io.claude-orchestrator.session-id=other' $Image sleep 600 | Out-Null
-        Start-Sleep -Seconds 4
+        Start-Sleep -Seconds 7
         docker run -d --name "claude-busy-$Suffix" --label $Label --label 'io.claude-orchestrator.session-id=other' $Image sleep 600 | Out-Null
     }
     AfterEach { docker rm -f "claude-old-$Suffix" "claude-busy-$Suffix" 2>$null | Out-Null }
 
     It 'filters by -Status and -OlderThan' {
         (Get-ClaudeContainer -All -Status running).Name | Should -Be "claude-busy-$Suffix"
-        (Get-ClaudeContainer -All -OlderThan 3s).Name | Should -Be "claude-old-$Suffix"
+        (Get-ClaudeContainer -All -OlderThan 4s).Name | Should -Be "claude-old-$Suffix"
     }
 
     It 'reads -OlderThan 1d as a day' {

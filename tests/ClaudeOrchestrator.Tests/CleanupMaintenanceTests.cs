@@ -55,7 +55,9 @@ public sealed class CleanupMaintenanceTests : TaskTestBase
     {
         var tag = Guid.NewGuid().ToString("N")[..6];
         var old = Labelled($"claude-old-created-{tag}", "created");
-        Thread.Sleep(TimeSpan.FromSeconds(6));
+        // The engine lists creation times in whole seconds, and preparing the young containers and
+        // querying takes a few seconds on a busy machine: keep the threshold well clear of both ages.
+        Thread.Sleep(TimeSpan.FromSeconds(12));
         var running = Labelled($"claude-running-{tag}", "running");
         var exited = Labelled($"claude-exited-{tag}", "exited");
         var paused = Labelled($"claude-paused-{tag}", "paused");
@@ -63,9 +65,9 @@ public sealed class CleanupMaintenanceTests : TaskTestBase
         Assert.Equal(new[] { running }, Names("Get-ClaudeContainer -All -Status running"));
         Assert.Equal(new[] { exited, old }, Names("Get-ClaudeContainer -All -Status exited, created"));
         Assert.Equal(new[] { paused }, Names("Get-ClaudeContainer -All -Status Paused"));
-        Assert.Equal(new[] { old }, Names("Get-ClaudeContainer -All -OlderThan 5s"));
-        Assert.Equal(new[] { old }, Names("Get-ClaudeContainer -All -OlderThan 5s -Status created, exited"));
-        Assert.Empty(Names("Get-ClaudeContainer -All -OlderThan 5s -Status running"));
+        Assert.Equal(new[] { old }, Names("Get-ClaudeContainer -All -OlderThan 8s"));
+        Assert.Equal(new[] { old }, Names("Get-ClaudeContainer -All -OlderThan 8s -Status created, exited"));
+        Assert.Empty(Names("Get-ClaudeContainer -All -OlderThan 8s -Status running"));
 
         // 1d is PowerShell's decimal literal 1: it must mean a day, so nothing here is old enough.
         Session.Invoke("Remove-ClaudeContainer -All -OlderThan 1d -Confirm:$false").ThrowIfFailed();
@@ -156,13 +158,13 @@ public sealed class CleanupMaintenanceTests : TaskTestBase
     {
         var tag = Guid.NewGuid().ToString("N")[..6];
         var old = Labelled($"claude-whatif-{tag}-old", "exited");
-        Thread.Sleep(TimeSpan.FromSeconds(3));
+        Thread.Sleep(TimeSpan.FromSeconds(8));
         var young = Labelled($"claude-whatif-{tag}-young", "exited");
         var (shell, host) = Prompted();
         using (shell)
         using (shell.Runspace)
         {
-            shell.AddScript("Remove-ClaudeContainer -All -OlderThan 2s -WhatIf").Invoke();
+            shell.AddScript("Remove-ClaudeContainer -All -OlderThan 5s -WhatIf").Invoke();
             Assert.Empty(shell.Streams.Error);
         }
 

@@ -103,7 +103,23 @@ public sealed class HostProcess : IDisposable
     /// <summary>Signals the host's whole process group, as a terminal does for Ctrl+C.</summary>
     public void SignalGroup(int signal) => Check(kill(-_process.Id, signal));
 
-    public bool WaitForExit(TimeSpan limit) => _process.WaitForExit(limit);
+    /// <summary>
+    /// Waits for the host to exit and for its output to be read to the end: the timed
+    /// Process.WaitForExit returns before the last lines reach the transcript.
+    /// </summary>
+    public bool WaitForExit(TimeSpan limit)
+    {
+        using var timeout = new CancellationTokenSource(limit);
+        try
+        {
+            _process.WaitForExitAsync(timeout.Token).GetAwaiter().GetResult();
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return _process.HasExited;
+        }
+    }
 
     public int ExitCode => _process.ExitCode;
 
