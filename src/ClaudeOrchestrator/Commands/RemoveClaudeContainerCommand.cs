@@ -88,19 +88,19 @@ namespace ClaudeOrchestrator.Commands
             var reason = scope == ContainerScope.Orphaned ? CleanupReason.OrphanSweep : CleanupReason.Manual;
             var done = 0;
             var progress = new ProgressRecord(ProgressActivityId, "Removing ClaudeOrchestrator containers", $"0 of {targets.Count}");
+            void ReportProgress(ProgressRecordType type)
+            {
+                var count = Volatile.Read(ref done);
+                progress.StatusDescription = $"{count} of {targets.Count}";
+                progress.PercentComplete = type == ProgressRecordType.Completed ? 100 : count * 100 / targets.Count;
+                progress.RecordType = type;
+                WriteProgress(progress);
+            }
+
             var outcomes = RunPumped(
                 _ => ContainerRemover.RemoveManyAsync(connection, targets, reason, CancelToken, __ => Interlocked.Increment(ref done)),
-                () =>
-                {
-                    var count = Volatile.Read(ref done);
-                    progress.StatusDescription = $"{count} of {targets.Count}";
-                    progress.PercentComplete = count * 100 / targets.Count;
-                    WriteProgress(progress);
-                });
-            progress.StatusDescription = $"{done} of {targets.Count}";
-            progress.PercentComplete = 100;
-            progress.RecordType = ProgressRecordType.Completed;
-            WriteProgress(progress);
+                () => ReportProgress(ProgressRecordType.Processing));
+            ReportProgress(ProgressRecordType.Completed);
 
             var byId = targets.ToDictionary(t => t.Id);
             var removed = 0;
