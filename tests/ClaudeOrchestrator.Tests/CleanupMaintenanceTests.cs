@@ -87,12 +87,9 @@ public sealed class CleanupMaintenanceTests : TaskTestBase
         var tag = Guid.NewGuid().ToString("N")[..6];
         var names = Enumerable.Range(0, 6).Select(i => Labelled($"claude-progress-{tag}-{i}", "exited")).ToList();
 
-        using var ps = System.Management.Automation.PowerShell.Create();
-        ps.Runspace = Session.Runspace;
-        ps.AddScript($"Remove-ClaudeContainer -Name 'claude-progress-{tag}-*' -Confirm:$false").Invoke();
+        var r = Session.Invoke($"Remove-ClaudeContainer -Name 'claude-progress-{tag}-*' -Confirm:$false").ThrowIfFailed();
 
-        Assert.Empty(ps.Streams.Error);
-        var last = ps.Streams.Progress.Last();
+        var last = r.Progress.Last();
         Assert.Equal(System.Management.Automation.ProgressRecordType.Completed, last.RecordType);
         Assert.Equal("6 of 6", last.StatusDescription);
         Assert.All(names, n => Assert.False(DockerCli.Exists(n)));
@@ -118,31 +115,15 @@ public sealed class CleanupMaintenanceTests : TaskTestBase
         Assert.True(DockerCli.Exists(paused));
     }
 
-    /// <summary>A runspace whose host answers prompts with <paramref name="replies"/>.</summary>
-    private static (System.Management.Automation.PowerShell Shell, AnsweringHost Host) Prompted(params string[] replies)
-    {
-        var host = new AnsweringHost(replies);
-        var runspace = System.Management.Automation.Runspaces.RunspaceFactory.CreateRunspace(host,
-            System.Management.Automation.Runspaces.InitialSessionState.CreateDefault2());
-        runspace.Open();
-        var shell = System.Management.Automation.PowerShell.Create();
-        shell.Runspace = runspace;
-        shell.AddScript($"Import-Module '{Repo.Manifest}'").Invoke();
-        shell.Commands.Clear();
-        return (shell, host);
-    }
-
     [Fact]
     public void ConfirmAsksPerContainerAndRemovesOnlyTheAnsweredYes()
     {
         var tag = Guid.NewGuid().ToString("N")[..6];
         var names = Enumerable.Range(0, 3).Select(i => Labelled($"claude-confirm-{tag}-{i}", "exited")).ToList();
-        var (shell, host) = Prompted("Yes", "No", "Yes");
-        using (shell)
-        using (shell.Runspace)
+        var host = new AnsweringHost("Yes", "No", "Yes");
+        using (var session = new PsSession(host: host))
         {
-            shell.AddScript($"Remove-ClaudeContainer -Name 'claude-confirm-{tag}-*' -Confirm").Invoke();
-            Assert.Empty(shell.Streams.Error);
+            session.Invoke($"Remove-ClaudeContainer -Name 'claude-confirm-{tag}-*' -Confirm").ThrowIfFailed();
         }
 
         Assert.Equal(3, host.Prompts.Count);
@@ -160,12 +141,10 @@ public sealed class CleanupMaintenanceTests : TaskTestBase
         var old = Labelled($"claude-whatif-{tag}-old", "exited");
         Thread.Sleep(TimeSpan.FromSeconds(8));
         var young = Labelled($"claude-whatif-{tag}-young", "exited");
-        var (shell, host) = Prompted();
-        using (shell)
-        using (shell.Runspace)
+        var host = new AnsweringHost();
+        using (var session = new PsSession(host: host))
         {
-            shell.AddScript("Remove-ClaudeContainer -All -OlderThan 5s -WhatIf").Invoke();
-            Assert.Empty(shell.Streams.Error);
+            session.Invoke("Remove-ClaudeContainer -All -OlderThan 5s -WhatIf").ThrowIfFailed();
         }
 
         var whatIf = host.Lines.Where(l => l.StartsWith("What if:")).ToList();
@@ -181,16 +160,13 @@ public sealed class CleanupMaintenanceTests : TaskTestBase
     {
         var tag = Guid.NewGuid().ToString("N")[..6];
         var running = Labelled($"claude-ask-{tag}", "running");
-        var (shell, host) = Prompted("No", "Yes");
-        using (shell)
-        using (shell.Runspace)
+        var host = new AnsweringHost("No", "Yes");
+        using (var session = new PsSession(host: host))
         {
-            shell.AddScript($"Remove-ClaudeContainer -Name '{running}'").Invoke();
+            session.Invoke($"Remove-ClaudeContainer -Name '{running}'");
             Assert.True(DockerCli.Exists(running));
 
-            shell.Commands.Clear();
-            shell.AddScript($"Remove-ClaudeContainer -Name '{running}'").Invoke();
-            Assert.Empty(shell.Streams.Error);
+            session.Invoke($"Remove-ClaudeContainer -Name '{running}'").ThrowIfFailed();
         }
 
         Assert.Equal(2, host.Prompts.Count);

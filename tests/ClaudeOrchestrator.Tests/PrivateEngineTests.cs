@@ -20,7 +20,7 @@ public sealed class PrivateEngineTests : TaskTestBase
     public void EngineRestartMidTaskFailsClearlyAndLeavesNothingBehind()
     {
         using var engine = new PrivateEngine();
-        DockerCli.Exec("sh", "-c", $"docker save {Image} | docker -H {engine.Host} load").EnsureSuccess();
+        engine.Load(Image);
         Session.Invoke($"$env:DOCKER_HOST = '{engine.Host}'").ThrowIfFailed();
         try
         {
@@ -57,20 +57,15 @@ public sealed class PrivateEngineTests : TaskTestBase
     public void SigkillOfTheHostIsCleanedUpOnAnEngineReachedOverTcp()
     {
         using var engine = new PrivateEngine(listenOnTcp: true);
-        DockerCli.Exec("sh", "-c", $"docker save {Image} | docker -H {engine.Host} load").EnsureSuccess();
+        engine.Load(Image);
         using var host = HostProcess.Start(StartTask("ignore-term 600", "-Verbose"),
             environment: new Dictionary<string, string> { ["DOCKER_HOST"] = engine.TcpHost });
         var name = host.WaitForLine(l => l.StartsWith("VERBOSE: Creating container "), TimeSpan.FromSeconds(60)).Split(' ')[3];
         host.WaitForLine(l => l == "INFO: agent: ignoring SIGTERM", TimeSpan.FromSeconds(30));
 
         host.Signal(HostProcess.SIGKILL);
-        var watch = Stopwatch.StartNew();
-        while (engine.Cli("inspect", "--type", "container", name).ExitCode == 0)
-        {
-            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"{name} still exists {watch.ElapsedMilliseconds} ms after SIGKILL");
-            Thread.Sleep(20);
-        }
-
-        Log($"over {engine.TcpHost}: container gone {watch.ElapsedMilliseconds} ms after SIGKILL of the host");
+        var gone = DockerCli.WaitGone(name, TimeSpan.FromSeconds(10), engine.Host);
+        Log($"over {engine.TcpHost}: container gone {gone.TotalMilliseconds:0} ms after SIGKILL of the host");
+        Assert.True(gone < TimeSpan.FromSeconds(2), $"took {gone}");
     }
 }

@@ -23,6 +23,10 @@ public static class DockerCli
 
     public static Result Run(params string[] args) => Exec("docker", args);
 
+    /// <summary>The CLI against the engine at <paramref name="host"/> (null: the default engine).</summary>
+    public static Result RunOn(string host, params string[] args) =>
+        Run(host == null ? args : new[] { "-H", host }.Concat(args).ToArray());
+
     public static Result Exec(string file, params string[] args)
     {
         var start = new ProcessStartInfo(file)
@@ -50,16 +54,16 @@ public static class DockerCli
 
     public static IReadOnlyList<string> ManagedNames() => NamesWithLabel("io.claude-orchestrator.managed=true");
 
-    public static bool Exists(string nameOrId) => Run("inspect", "--type", "container", nameOrId).ExitCode == 0;
+    public static bool Exists(string nameOrId, string host = null) => RunOn(host, "inspect", "--type", "container", nameOrId).ExitCode == 0;
 
     public static string Inspect(string nameOrId, string format) =>
         Run("inspect", "--type", "container", "--format", format, nameOrId).EnsureSuccess().Stdout.Trim();
 
     /// <summary>Polls until the container is gone; returns how long that took.</summary>
-    public static TimeSpan WaitGone(string nameOrId, TimeSpan limit)
+    public static TimeSpan WaitGone(string nameOrId, TimeSpan limit, string host = null)
     {
         var watch = Stopwatch.StartNew();
-        while (Exists(nameOrId))
+        while (Exists(nameOrId, host))
         {
             if (watch.Elapsed > limit)
             {

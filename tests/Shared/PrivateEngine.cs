@@ -42,7 +42,11 @@ public sealed class PrivateEngine : IDisposable
     public string TcpHost { get; }
 
     /// <summary>The docker CLI against this engine.</summary>
-    public DockerCli.Result Cli(params string[] args) => DockerCli.Run(new[] { "-H", Host }.Concat(args).ToArray());
+    public DockerCli.Result Cli(params string[] args) => DockerCli.RunOn(Host, args);
+
+    /// <summary>Copies an image from the default engine: this one has no registry to pull from either.</summary>
+    public void Load(string image) =>
+        DockerCli.Exec("sh", "-c", $"docker save {image} | docker -H {Host} load").EnsureSuccess();
 
     public void Start()
     {

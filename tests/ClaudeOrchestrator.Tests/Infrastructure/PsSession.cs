@@ -1,6 +1,7 @@
 using ClaudeOrchestrator.Testing;
 using System.Collections.ObjectModel;
 using System.Management.Automation;
+using System.Management.Automation.Host;
 using System.Management.Automation.Runspaces;
 
 namespace ClaudeOrchestrator.Tests.Infrastructure;
@@ -8,10 +9,11 @@ namespace ClaudeOrchestrator.Tests.Infrastructure;
 /// <summary>A real PowerShell runspace with the built module imported, driven as a user would.</summary>
 public sealed class PsSession : IDisposable
 {
-    public PsSession(bool importModule = true)
+    /// <param name="host">A host that answers prompts and shows what the console would; none by default.</param>
+    public PsSession(bool importModule = true, PSHost host = null)
     {
         var state = InitialSessionState.CreateDefault2();
-        Runspace = RunspaceFactory.CreateRunspace(state);
+        Runspace = host == null ? RunspaceFactory.CreateRunspace(state) : RunspaceFactory.CreateRunspace(host, state);
         Runspace.Open();
         if (importModule)
         {
@@ -114,6 +116,7 @@ public sealed class PsResult
     public IReadOnlyList<string> Verbose { get; private init; } = Array.Empty<string>();
     public IReadOnlyList<string> Debug { get; private init; } = Array.Empty<string>();
     public IReadOnlyList<string> Warnings { get; private init; } = Array.Empty<string>();
+    public IReadOnlyList<ProgressRecord> Progress { get; private init; } = Array.Empty<ProgressRecord>();
 
     /// <summary>A terminating error (or stop) that ended the script.</summary>
     public Exception Terminating { get; private init; }
@@ -177,6 +180,7 @@ public sealed class PsResult
             Verbose = ps.Streams.Verbose.Select(v => v.Message).ToList(),
             Debug = ps.Streams.Debug.Select(v => v.Message).ToList(),
             Warnings = ps.Streams.Warning.Select(v => v.Message).ToList(),
+            Progress = ps.Streams.Progress.ToList(),
             Terminating = terminating,
         };
     }
