@@ -77,11 +77,49 @@ Describe 'Start-ClaudeTask' {
             Should -Throw -ErrorId 'ProjectPathNotFound*'
     }
 
-    It 'Stop-Job removes the container of an -AsJob task' {
+    It 'refuses <Path> naming the rule' -ForEach @(
+        @{ Path = '/etc'; Rule = 'SystemDirectory' }, @{ Path = '/usr/local'; Rule = 'SystemDirectory' },
+        @{ Path = '/proc'; Rule = 'SystemDirectory' }, @{ Path = '/tmp'; Rule = 'SharedRoot' }) {
+        { Start-ClaudeTask -Path $Path -Description 'succeed' -Image $Image -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ProjectPathRefused*' -ExpectedMessage "*(rule $Rule)*"
+    }
+
+    It 'refuses a credential store and runs beside it' {
+        $fakeHome = Join-Path $Project 'home'
+        $ssh = New-Item -ItemType Directory -Path (Join-Path $fakeHome '.ssh') -Force
+        $beside = New-Item -ItemType Directory -Path (Join-Path $fakeHome '.sshx') -Force
+        $previous = $env:HOME
+        $env:HOME = $fakeHome
+        try {
+            { Start-ClaudeTask -Path $ssh -Description 'succeed' -Image $Image -ErrorAction Stop } |
+                Should -Throw -ErrorId 'ProjectPathRefused*' -ExpectedMessage '*(rule CredentialStore)*'
+            (Start-ClaudeTask -Path $beside -Description 'succeed' -Image $Image).Status | Should -Be 'Succeeded'
+        }
+        finally { $env:HOME = $previous }
+    }
+
+    It 'delivers a description longer than one argument may be, byte for byte' {
+        $description = 'digest ' + ([string][char]0xFC * 100000)
+        $bytes = [Text.Encoding]::UTF8.GetBytes($description)
+        $hash = [Convert]::ToHexString([Security.Cryptography.SHA256]::HashData($bytes)).ToLowerInvariant()
+        (Start-ClaudeTask -Path $Project -Description $description -Image $Image).Output.Trim() | Should -Be "bytes=$($bytes.Length) sha256=$hash"
+    }
+
+    It 'refuses a description over 8 MiB before creating anything' {
+        { Start-ClaudeTask -Path $Project -Description ('x' * 9MB) -Image $Image -ErrorAction Stop } | Should -Throw -ErrorId 'DescriptionTooLong*'
+    }
+
+    It 'Stop-Job removes the container of an -AsJob task before it returns' {
         $job = Start-ClaudeTask -Path $Project -Description 'ignore-term 600' -Image $Image -AsJob
-        while (-not (Get-ClaudeContainer | Where-Object State -eq running)) { Start-Sleep -Milliseconds 50 }
+        $deadline = [DateTime]::UtcNow.AddSeconds(30)
+        while (-not ($running = Get-ClaudeContainer | Where-Object State -eq running)) {
+            if ([DateTime]::UtcNow -gt $deadline) { throw 'the job''s container never ran' }
+            Start-Sleep -Milliseconds 50
+        }
         $job | Stop-Job
         $job.State | Should -Be 'Stopped'
+        docker inspect $running.Id 2>$null | Out-Null
+        $LASTEXITCODE | Should -Not -Be 0 -Because 'the container is gone when Stop-Job returns'
         $job | Remove-Job
     }
 }
@@ -143,8 +181,25 @@ Describe 'Maintenance' {
     }
 
     It 'needs -Force for a running container of another session when nobody can be asked' {
+        $pwsh = (Get-Process -Id $PID).Path
+        $manifest = Join-Path $Root 'out/ClaudeOrchestrator/ClaudeOrchestrator.psd1'
+        $text = & $pwsh -NoProfile -NonInteractive -Command "Import-Module '$manifest'; Remove-ClaudeContainer -All -Status running" 2>&1 | Out-String
+        $LASTEXITCODE | Should -Be 1
+        $text | Should -Match 'RunningContainerNeedsForce|add -Force'
+        Get-LabelledName | Should -Contain "claude-busy-$Suffix"
+
         Remove-ClaudeContainer -All -Status running -Force
         Get-LabelledName | Should -Not -Contain "claude-busy-$Suffix"
+    }
+
+    It 'exits 1 from pwsh -Command when the engine is unreachable' {
+        $pwsh = (Get-Process -Id $PID).Path
+        $manifest = Join-Path $Root 'out/ClaudeOrchestrator/ClaudeOrchestrator.psd1'
+        $previous = $env:DOCKER_HOST
+        $env:DOCKER_HOST = 'unix:///nonexistent/docker.sock'
+        try { & $pwsh -NoProfile -NonInteractive -Command "Import-Module '$manifest'; Remove-ClaudeContainer -All -Confirm:`$false" 2>&1 | Out-Null }
+        finally { $env:DOCKER_HOST = $previous }
+        $LASTEXITCODE | Should -Be 1
     }
 
     It 'journals removals and reports them' {
@@ -154,6 +209,24 @@ Describe 'Maintenance' {
         $line.reason | Should -Be 'Manual'
         $line.outcome | Should -Be 'Removed'
         (Get-ClaudeCleanupReport).ByReason['Manual'] | Should -BeGreaterThan 0
+    }
+}
+
+Describe 'Orphan sweep' {
+    It 'removes a created container of a dead session when the module is next imported' {
+        $dead = Start-Process -FilePath sleep -ArgumentList 1 -PassThru
+        $start = $dead.StartTime.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ss.fffZ', [cultureinfo]::InvariantCulture)
+        $dead.WaitForExit()
+        $name = 'claude-sweep-' + [guid]::NewGuid().ToString('N').Substring(0, 6)
+        docker create --name $name --label $Label --label "io.claude-orchestrator.session-id=$([guid]::NewGuid().ToString('N'))" `
+            --label "io.claude-orchestrator.owner-host=$([Environment]::MachineName)" --label "io.claude-orchestrator.owner-pid=$($dead.Id)" `
+            --label "io.claude-orchestrator.owner-start=$start" $Image true | Out-Null
+        try {
+            $manifest = Join-Path $Root 'out/ClaudeOrchestrator/ClaudeOrchestrator.psd1'
+            & (Get-Process -Id $PID).Path -NoProfile -NonInteractive -Command "Import-Module '$manifest'; Start-Sleep -Seconds 3"
+            Get-LabelledName | Should -Not -Contain $name
+        }
+        finally { docker rm -f $name 2>$null | Out-Null }
     }
 }
 

@@ -34,34 +34,52 @@ public static class Benchmarks
         {
             Add(Row("Start-ClaudeTask, trivial agent", StartTask(session, project.FullName, image, runs),
                 "docker run --rm --init", DockerRun(image, runs)));
-            Add(Row("Ctrl+C to no container (agent ignores SIGTERM)", CtrlC(session, project.FullName, image, runs),
-                "docker stop (default grace) + rm", DockerStop(image, runs)));
+            var ctrlC = CtrlC(session, project.FullName, image, runs);
+            Add(Row("Ctrl+C to no container (agent ignores SIGTERM)", ctrlC,
+                "docker rm -f of the same running container", DockerRemoveRunning(image, runs)));
+            Add(Row("Ctrl+C to no container (agent ignores SIGTERM)", ctrlC,
+                "docker stop (10 s grace) + rm", DockerStop(image, runs)));
         }
 
-        Add(Row("SIGKILL of host to no container", await KillHost(api, project.FullName, image, runs), null, null));
+        Add(Row("SIGKILL of host to no container", await KillHost(api, project.FullName, image, runs, null), null, null));
+        using (var tcpEngine = new PrivateEngine(listenOnTcp: true))
+        {
+            tcpEngine.Load(image);
+            using var tcpApi = new EngineApi(tcpEngine.Host["unix://".Length..]);
+            Add(Row("SIGKILL of host to no container, engine over TCP", await KillHost(tcpApi, project.FullName, image, runs, tcpEngine.TcpHost), null, null));
+            Add(Row("Engine stopped mid-task to task ended (Failed, engine named)", EngineStop(tcpEngine, project.FullName, image, runs), null, null));
+        }
 
-        var removeOurs = await RemoveAll(api, image, runs, 100, () =>
+        // Interleaved, so that a drift of the engine over the run cannot favour one method.
+        var removers = new (string Name, Action Remove)[]
         {
-            using var session = Session();
-            Invoke(session, "Remove-ClaudeContainer -All -Confirm:$false");
-        });
-        var removeCli = await RemoveAll(api, image, runs, 100, () =>
-            DockerCli.Exec("sh", "-c", $"docker ps -aq --filter label={ManagedLabel}=true | xargs docker rm -f >/dev/null").EnsureSuccess());
-        var removeApi = await RemoveAll(api, image, runs, 100, () =>
-        {
-            var ids = DockerCli.Run("ps", "-aq", "--no-trunc", "--filter", $"label={ManagedLabel}=true").Stdout
-                .Split('\n', StringSplitOptions.RemoveEmptyEntries);
-            Task.WhenAll(ids.Select(api.ForceRemoveAsync)).GetAwaiter().GetResult();
-        });
-        Add(Row("Remove-ClaudeContainer -All, 100 running", removeOurs, "docker ps -aq \\| xargs docker rm -f", removeCli));
-        Add(Row("Remove-ClaudeContainer -All, 100 running", removeOurs, "raw parallel DELETE ?force=true", removeApi));
+            ("ours", () =>
+            {
+                using var session = Session();
+                Invoke(session, "Remove-ClaudeContainer -All -Confirm:$false");
+            }),
+            ("cli", () => DockerCli.Exec("sh", "-c", $"docker ps -aq --filter label={ManagedLabel}=true | xargs docker rm -f >/dev/null").EnsureSuccess()),
+            ("api", () =>
+            {
+                var ids = DockerCli.Run("ps", "-aq", "--no-trunc", "--filter", $"label={ManagedLabel}=true").Stdout
+                    .Split('\n', StringSplitOptions.RemoveEmptyEntries);
+                Task.WhenAll(ids.Select(api.ForceRemoveAsync)).GetAwaiter().GetResult();
+            }),
+        };
+        var removals = await RemoveAllInterleaved(api, image, runs, 100, removers);
+        Add(Row("Remove-ClaudeContainer -All, 100 running", removals["ours"], "docker ps -aq \\| xargs docker rm -f", removals["cli"]));
+        Add(Row("Remove-ClaudeContainer -All, 100 running", removals["ours"], "raw parallel DELETE ?force=true", removals["api"]));
 
         var (cold, warm, memoryMb) = ImportModule(runs);
         Add(Row("Import-Module, first in process", cold, null, null));
         Add(Row("Import-Module, again in a new runspace", warm, null, null));
+        var (sweptImport, sweptGone) = await ImportWithOrphans(api, image, runs, 50);
+        Add(Row("Import-Module, first in process, 50 created orphans present", sweptImport, "Import-Module, first in process, none", cold));
+        Add(Row("Import to 50 created orphans swept (background)", sweptGone, null, null));
 
-        var (listOurs, listCli) = await ListThousand(api, image, runs);
-        Add(Row("Get-ClaudeContainer -All, 1,000 containers", listOurs, "docker ps -a --filter label=...", listCli));
+        var (listWarm, listCold, listCli) = await ListThousand(api, image, runs);
+        Add(Row("Get-ClaudeContainer -All, 1,000 containers, warm runspace", listWarm, "docker ps -a --filter label=...", listCli));
+        Add(Row("Fresh process: import + Get-ClaudeContainer -All, 1,000", listCold, "docker ps -a --filter label=...", listCli));
 
         project.Delete(recursive: true);
         Console.WriteLine();
@@ -77,9 +95,14 @@ public static class Benchmarks
     private static string Row(string figure, Distribution ours, string anchorName, Distribution anchor)
     {
         string Cell(Distribution d) => string.Format(Invariant, "{0:0} ms ({1:0}–{2:0})", d.Median, d.Min, d.Max);
-        return anchor == null
-            ? $"| {figure} | {Cell(ours)} | (none) | | |"
-            : string.Format(Invariant, "| {0} | {1} | {2} | {3} | {4:0.00}× |", figure, Cell(ours), anchorName, Cell(anchor), ours.Median / anchor.Median);
+        if (anchor == null)
+        {
+            return $"| {figure} | {Cell(ours)} | (none) | | |";
+        }
+
+        // Where the two ranges overlap, the medians' ratio is within the run-to-run noise.
+        var overlap = ours.Min <= anchor.Max && anchor.Min <= ours.Max ? " (ranges overlap)" : "";
+        return string.Format(Invariant, "| {0} | {1} | {2} | {3} | {4:0.00}×{5} |", figure, Cell(ours), anchorName, Cell(anchor), ours.Median / anchor.Median, overlap);
     }
 
     private static Runspace Session()
@@ -163,6 +186,22 @@ public static class Benchmarks
         return d;
     }
 
+    /// <summary>The like-for-like anchor of Ctrl+C: kill and remove a running SIGTERM-ignoring container in one call.</summary>
+    private static Distribution DockerRemoveRunning(string image, int runs)
+    {
+        var d = new Distribution();
+        for (var i = 0; i < runs; i++)
+        {
+            var id = DockerCli.Run("run", "-d", "--init", image, "claude", "ignore-term 600").EnsureSuccess().Stdout.Trim();
+            Thread.Sleep(300);
+            var watch = Stopwatch.StartNew();
+            DockerCli.Run("rm", "-f", id).EnsureSuccess();
+            d.Add(watch.Elapsed);
+        }
+
+        return d;
+    }
+
     private static Distribution DockerStop(string image, int runs)
     {
         var d = new Distribution();
@@ -179,12 +218,14 @@ public static class Benchmarks
         return d;
     }
 
-    private static async Task<Distribution> KillHost(EngineApi api, string project, string image, int runs)
+    /// <param name="dockerHost">The engine the host talks to (null: the default one); <paramref name="api"/> watches the same engine.</param>
+    private static async Task<Distribution> KillHost(EngineApi api, string project, string image, int runs, string dockerHost)
     {
         var d = new Distribution();
         for (var i = 0; i < runs; i++)
         {
-            using var host = HostProcess.Start($"Start-ClaudeTask -Path '{project}' -Description 'ignore-term 600' -Image {image} -Verbose");
+            using var host = HostProcess.Start($"Start-ClaudeTask -Path '{project}' -Description 'ignore-term 600' -Image {image} -Verbose",
+                environment: dockerHost == null ? null : new Dictionary<string, string> { ["DOCKER_HOST"] = dockerHost });
             var name = host.WaitForLine(l => l.StartsWith("VERBOSE: Creating container "), TimeSpan.FromSeconds(60)).Split(' ')[3];
             host.WaitForLine(l => l == "INFO: agent: ignoring SIGTERM", TimeSpan.FromSeconds(30));
             host.Signal(HostProcess.SIGKILL);
@@ -194,23 +235,104 @@ public static class Benchmarks
         return d;
     }
 
-    private static async Task<Distribution> RemoveAll(EngineApi api, string image, int runs, int count, Action remove)
+    /// <summary>A task whose engine is stopped under it: from the stop to the cmdlet returning its Failed result.</summary>
+    private static Distribution EngineStop(PrivateEngine engine, string project, string image, int runs)
     {
         var d = new Distribution();
         for (var i = 0; i < runs; i++)
         {
-            await Populate(api, image, count, start: true);
-            var watch = Stopwatch.StartNew();
-            remove();
-            d.Add(watch.Elapsed);
-            var left = DockerCli.ManagedNames().Count;
-            if (left != 0)
+            using var session = Session();
+            Invoke(session, $"$env:DOCKER_HOST = '{engine.Host}'");
+            using var ps = Create(session, $"Start-ClaudeTask -Path '{project}' -Description 'sleep 600' -Image {image}");
+            var started = new ManualResetEventSlim();
+            ps.Streams.Information.DataAdded += (s, e) => started.Set();
+            var handle = ps.BeginInvoke();
+            if (!started.Wait(TimeSpan.FromSeconds(60)))
             {
-                throw new InvalidOperationException($"{left} containers survived the removal");
+                throw new TimeoutException("agent never started on the private engine");
             }
+
+            var watch = Stopwatch.StartNew();
+            engine.Stop();
+            // The bench loads the module like pwsh does, not by reference: read the result's properties.
+            var result = ps.EndInvoke(handle).Single(o => o.Properties["Status"] != null);
+            d.Add(watch.Elapsed);
+            engine.Start();
+            var status = result.Properties["Status"].Value?.ToString();
+            var reason = result.Properties["Reason"].Value?.ToString();
+            if (status != "Failed" || reason?.Contains("engine", StringComparison.OrdinalIgnoreCase) != true)
+            {
+                throw new InvalidOperationException($"unexpected result after the engine stopped: {status} {reason}");
+            }
+
+            Invoke(session, "Remove-ClaudeContainer -Confirm:$false; $env:DOCKER_HOST = $null");
         }
 
         return d;
+    }
+
+    private static async Task<Dictionary<string, Distribution>> RemoveAllInterleaved(EngineApi api, string image, int runs, int count, (string Name, Action Remove)[] removers)
+    {
+        var results = removers.ToDictionary(r => r.Name, _ => new Distribution());
+        for (var i = 0; i < runs; i++)
+        {
+            // Rotate the order too: no method always goes first after the engine's idle moment.
+            foreach (var (name, remove) in removers.Skip(i % removers.Length).Concat(removers.Take(i % removers.Length)))
+            {
+                await Populate(api, image, count, start: true);
+                var watch = Stopwatch.StartNew();
+                remove();
+                results[name].Add(watch.Elapsed);
+                var left = DockerCli.ManagedNames().Count;
+                if (left != 0)
+                {
+                    throw new InvalidOperationException($"{left} containers survived the removal by {name}");
+                }
+            }
+        }
+
+        return results;
+    }
+
+    /// <summary>
+    /// A fresh process imports the module while created orphans of a dead session are on the
+    /// engine: the import time, and the time from the import to the last orphan gone.
+    /// </summary>
+    private static async Task<(Distribution Import, Distribution Swept)> ImportWithOrphans(EngineApi api, string image, int runs, int count)
+    {
+        var import = new Distribution();
+        var swept = new Distribution();
+        for (var i = 0; i < runs; i++)
+        {
+            using var dead = Process.Start("sleep", "0.2")!;
+            var start = dead.StartTime.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ss.fffZ", Invariant);
+            dead.WaitForExit();
+            var labels = new Dictionary<string, string>
+            {
+                [ManagedLabel] = "true",
+                ["io.claude-orchestrator.session-id"] = Guid.NewGuid().ToString("N"),
+                ["io.claude-orchestrator.owner-host"] = Environment.MachineName,
+                ["io.claude-orchestrator.owner-pid"] = dead.Id.ToString(Invariant),
+                ["io.claude-orchestrator.owner-start"] = start,
+            };
+            var prefix = "claude-bench-orphan-" + Guid.NewGuid().ToString("N")[..6] + "-";
+            await EngineApi.ForEachAsync(Enumerable.Range(0, count), 16, n => api.CreateAsync(prefix + n, image, new[] { "true" }, labels, start: false));
+
+            var probe = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
+            probe.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ClaudeOrchestrator.Bench.dll"));
+            probe.ArgumentList.Add("sweep-probe");
+            using var process = Process.Start(probe)!;
+            var parts = process.StandardOutput.ReadToEnd().Trim().Split(' ');
+            process.WaitForExit();
+            import.Add(double.Parse(parts[0], Invariant));
+            swept.Add(double.Parse(parts[1], Invariant));
+            if (DockerCli.ManagedNames().Count != 0)
+            {
+                throw new InvalidOperationException("the sweep left orphans behind");
+            }
+        }
+
+        return (import, swept);
     }
 
     private static Task Populate(EngineApi api, string image, int count, bool start)
@@ -251,10 +373,11 @@ public static class Benchmarks
         return (cold, warm, memory);
     }
 
-    private static async Task<(Distribution Ours, Distribution Cli)> ListThousand(EngineApi api, string image, int runs)
+    private static async Task<(Distribution Warm, Distribution Cold, Distribution Cli)> ListThousand(EngineApi api, string image, int runs)
     {
         await Populate(api, image, 1000, start: false);
         var ours = new Distribution();
+        var cold = new Distribution();
         var cli = new Distribution();
         using (var session = Session())
         {
@@ -273,11 +396,25 @@ public static class Benchmarks
                 watch.Restart();
                 DockerCli.Run("ps", "-a", "--filter", $"label={ManagedLabel}=true").EnsureSuccess();
                 cli.Add(watch.Elapsed);
+
+                // Like docker ps, a process of its own each time: start, import, list, exit.
+                watch.Restart();
+                var probe = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
+                probe.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ClaudeOrchestrator.Bench.dll"));
+                probe.ArgumentList.Add("list-probe");
+                using var process = Process.Start(probe)!;
+                var listed = process.StandardOutput.ReadToEnd().Trim();
+                process.WaitForExit();
+                cold.Add(watch.Elapsed);
+                if (listed != "1000")
+                {
+                    throw new InvalidOperationException($"the fresh process listed {listed} containers, expected 1000");
+                }
             }
 
             Invoke(session, "Remove-ClaudeContainer -All -Confirm:$false");
         }
 
-        return (ours, cli);
+        return (ours, cold, cli);
     }
 }

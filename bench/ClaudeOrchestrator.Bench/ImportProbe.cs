@@ -28,6 +28,49 @@ public static class ImportProbe
         return ps.HadErrors ? 1 : 0;
     }
 
+    /// <summary>
+    /// Prints the cold import time and then the time from the import's end until no labelled
+    /// container is left on the engine, all in ms (run as "sweep-probe" with orphans present).
+    /// </summary>
+    public static async Task<int> RunSweep()
+    {
+        using var runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
+        runspace.Open();
+        using var ps = PowerShell.Create();
+        ps.Runspace = runspace;
+        ps.AddScript($"Import-Module '{Repo.Manifest}' -ErrorAction Stop");
+        var watch = Stopwatch.StartNew();
+        ps.Invoke();
+        var imported = watch.Elapsed.TotalMilliseconds;
+        watch.Restart();
+        using var api = new EngineApi();
+        while ((await api.ListByLabelAsync("io.claude-orchestrator.managed=true")).Count > 0)
+        {
+            if (watch.Elapsed > TimeSpan.FromSeconds(30))
+            {
+                return 1;
+            }
+
+            await Task.Delay(5);
+        }
+
+        Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0:0.0} {1:0.0}", imported, watch.Elapsed.TotalMilliseconds));
+        return ps.HadErrors ? 1 : 0;
+    }
+
+    /// <summary>A fresh process's Import-Module and Get-ClaudeContainer -All; prints the count listed.</summary>
+    public static int RunList()
+    {
+        using var runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
+        runspace.Open();
+        using var ps = PowerShell.Create();
+        ps.Runspace = runspace;
+        ps.AddScript($"Import-Module '{Repo.Manifest}' -ErrorAction Stop; @(Get-ClaudeContainer -All).Count");
+        var count = ps.Invoke().Single();
+        Console.WriteLine(count);
+        return ps.HadErrors ? 1 : 0;
+    }
+
     /// <summary>Managed heap growth caused by a first import plus one Get-ClaudeContainer, in MB.</summary>
     public static double MeasureMemoryMb()
     {

@@ -18,6 +18,16 @@ if (command == "memory-probe")
     return ImportProbe.RunMemory();
 }
 
+if (command == "sweep-probe")
+{
+    return await ImportProbe.RunSweep();
+}
+
+if (command == "list-probe")
+{
+    return ImportProbe.RunList();
+}
+
 TestImage.Build(Image);
 // The runs' cleanup journal goes to a directory of their own, not the user's.
 var state = Directory.CreateTempSubdirectory("co-bench-state-");

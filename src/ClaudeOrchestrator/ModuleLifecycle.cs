@@ -25,6 +25,7 @@ namespace ClaudeOrchestrator
             }
 
             ShutdownHooks.Install();
+            OrphanSweeper.SweepCurrentInBackground();
         }
 
         public void OnRemove(PSModuleInfo psModuleInfo)

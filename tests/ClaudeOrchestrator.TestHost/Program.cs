@@ -2,7 +2,10 @@ using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 
 // A minimal PowerShell host, standing in for pwsh in tests that kill or signal the host
-// process: imports the module, runs one script, and prints every stream as it happens.
+// process: imports the module, runs one script, and prints every stream as it happens. Its exit
+// code follows pwsh -Command: 1 when the script ended on a terminating error or its last
+// statement failed ($? is false), else 0. With CO_TESTHOST_EXIT_ON_INPUT=N set, a line on
+// stdin makes another thread call [Environment]::Exit(N) wherever the script is.
 // Usage: ClaudeOrchestrator.TestHost <module manifest> <script>
 if (args.Length != 2)
 {
@@ -34,7 +37,19 @@ Console.CancelKeyPress += (s, e) =>
     ps.BeginStop(null, null);
 };
 
-ps.AddScript($"Import-Module '{args[0].Replace("'", "''")}' -ErrorAction Stop").AddStatement().AddScript(args[1]);
+if (int.TryParse(Environment.GetEnvironmentVariable("CO_TESTHOST_EXIT_ON_INPUT"), out var exitCode))
+{
+    new Thread(() =>
+    {
+        Console.In.ReadLine();
+        Print("HOST: ", "exiting from another thread");
+        Environment.Exit(exitCode);
+    }) { IsBackground = true }.Start();
+}
+
+// $? right after the script's last statement, as pwsh -Command reads it for its exit code.
+ps.AddScript($"Import-Module '{args[0].Replace("'", "''")}' -ErrorAction Stop").AddStatement()
+    .AddScript(args[1] + "\n$global:__CoTestHostLastSucceeded = $?");
 var output = new PSDataCollection<PSObject>();
 output.DataAdded += (s, e) => Print("OUTPUT: ", output[e.Index]);
 Print("HOST: ", "pid " + Environment.ProcessId);
@@ -49,4 +64,4 @@ catch (RuntimeException e)
 }
 
 Print("HOST: ", "done " + ps.InvocationStateInfo.State);
-return ps.HadErrors ? 1 : 0;
+return runspace.SessionStateProxy.GetVariable("__CoTestHostLastSucceeded") is true ? 0 : 1;

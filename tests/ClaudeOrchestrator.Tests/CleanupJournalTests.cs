@@ -24,11 +24,7 @@ public sealed class CleanupJournalTests : TaskTestBase
 
     private string JournalFile => Path.Combine(_state.FullName, "claude-orchestrator", CleanupJournal.FileName);
 
-    private List<JsonElement> JournalLines() =>
-        File.ReadAllLines(JournalFile).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
-
-    private JsonElement LineFor(string container) =>
-        Assert.Single(JournalLines(), l => l.GetProperty("container").GetString() == container);
+    private static JsonElement LineFor(string container) => JournalLineFor(container);
 
     [Fact]
     public void EveryExitPathWritesOneLineWithItsReason()
@@ -233,6 +229,93 @@ public sealed class CleanupJournalTests : TaskTestBase
         ProcessId = Environment.ProcessId,
         HostName = Environment.MachineName,
     };
+
+    [Fact]
+    public void ATaskRemovalThatFindsItsContainerGoneIsJournaledAlreadyGone()
+    {
+        // The task's own DELETE is held; meanwhile someone else removes the container.
+        using var proxy = new HoldingProxy(@"^DELETE /[^ ]*containers/([0-9a-f]{64})");
+        using (Override("DOCKER_HOST", proxy.Host))
+        {
+            using var running = Session.Start(StartTask("ignore-term 600"));
+            running.WaitForInformation(l => l == "agent: ignoring SIGTERM", TimeSpan.FromSeconds(30));
+            running.PowerShell.BeginStop(null, null);
+            Assert.True(proxy.Held.Wait(TimeSpan.FromSeconds(30)), "the task never asked to remove its container");
+            var id = proxy.Held.Result.Groups[1].Value;
+            DockerCli.Run("rm", "-f", id).EnsureSuccess();
+            proxy.Release();
+            running.Wait();
+
+            var line = JournalLineFor(id);
+            Assert.Equal("AlreadyGone", line.GetProperty("outcome").GetString());
+            Assert.Equal("Cancelled", line.GetProperty("reason").GetString());
+        }
+    }
+
+    [Fact]
+    public void AFailedRemovalIsAnErrorJournaledFailedAndExitsOne()
+    {
+        var name = CreateUnlabelled("claude-journal-stuck-" + Guid.NewGuid().ToString("N")[..6],
+            "io.claude-orchestrator.managed=true", "io.claude-orchestrator.session-id=another-session");
+        using var proxy = new HoldingProxy(@"^DELETE /[^ ]*containers/([0-9a-f]{64})");
+        using var host = HostProcess.Start($"Remove-ClaudeContainer -Name '{name}' -Force",
+            environment: new Dictionary<string, string> { ["DOCKER_HOST"] = proxy.Host });
+        Assert.True(proxy.Held.Wait(TimeSpan.FromSeconds(60)), "the removal was never sent. Transcript:\n" + host.Transcript);
+        proxy.DropHeld();
+
+        Assert.True(host.WaitForExit(TimeSpan.FromSeconds(60)), host.Transcript);
+        Log(host.Transcript);
+        Assert.Equal(1, host.ExitCode);
+        Assert.Contains("ERROR: ContainerRemovalFailed,", host.Transcript);
+        Assert.True(DockerCli.Exists(name));
+        var line = LineFor(name);
+        Assert.Equal("Failed", line.GetProperty("outcome").GetString());
+        Assert.Equal("Manual", line.GetProperty("reason").GetString());
+        Assert.False(string.IsNullOrWhiteSpace(line.GetProperty("error").GetString()));
+    }
+
+    [Fact]
+    public void AnUnwritableJournalNeverFailsACleanup()
+    {
+        // The state directory's place is taken by a file: nothing can be written there.
+        var blocked = Path.Combine(_state.FullName, "not-a-directory");
+        File.WriteAllText(blocked, "");
+        using (Override("XDG_STATE_HOME", blocked))
+        {
+            var result = Session.Invoke(StartTask("succeed")).ThrowIfFailed().Single<ClaudeTaskResult>();
+            Assert.Equal(ClaudeTaskStatus.Succeeded, result.Status);
+            Assert.False(DockerCli.Exists(result.ContainerName));
+
+            var foreign = CreateUnlabelled("claude-journal-blocked-" + Guid.NewGuid().ToString("N")[..6],
+                "io.claude-orchestrator.managed=true", "io.claude-orchestrator.session-id=another-session");
+            var r = Session.Invoke($"Remove-ClaudeContainer -Name '{foreign}' -Force").ThrowIfFailed();
+            Assert.Contains("Cleaned up 1 container(s)", r.InformationText);
+            Assert.False(DockerCli.Exists(foreign));
+        }
+    }
+
+    [Fact]
+    public void ManyTimeoutsAreFlaggedInTheReport()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            Session.Invoke(StartTask("ignore-term 600", "-Timeout 1"));
+        }
+
+        for (var i = 0; i < 7; i++)
+        {
+            Session.Invoke(StartTask("succeed")).ThrowIfFailed();
+        }
+
+        var report = Session.Invoke("Get-ClaudeCleanupReport").ThrowIfFailed().Single<ClaudeCleanupReport>();
+        Assert.Contains(report.LeakPatterns, w => w.StartsWith("3 of 10 tasks timed out", StringComparison.Ordinal));
+
+        // Below a quarter it is no pattern.
+        Session.Invoke(StartTask("succeed")).ThrowIfFailed();
+        Session.Invoke(StartTask("succeed")).ThrowIfFailed();
+        report = Session.Invoke("Get-ClaudeCleanupReport").ThrowIfFailed().Single<ClaudeCleanupReport>();
+        Assert.DoesNotContain(report.LeakPatterns, w => w.Contains("timed out"));
+    }
 
     public override void Dispose()
     {

@@ -219,7 +219,7 @@ public sealed class CleanupMaintenanceTests : TaskTestBase
         {
             Assert.True(unreachable.WaitForExit(TimeSpan.FromSeconds(60)), unreachable.Transcript);
             Log("engine unreachable: exit " + unreachable.ExitCode);
-            Assert.NotEqual(0, unreachable.ExitCode);
+            Assert.Equal(1, unreachable.ExitCode);
             Assert.Contains("DockerEngineUnreachable", unreachable.Transcript);
         }
     }

@@ -73,7 +73,8 @@ public class ContainerCmdletTests : TaskTestBase
         Assert.Equal(new[] { a }, r.Output.Select(o => ((ClaudeContainer)o.BaseObject).Name));
         var missing = Session.Invoke("Get-ClaudeContainer -All -Name 'claude-no-such'");
         Assert.StartsWith("ContainerNotFound,", Assert.Single(missing.Errors).FullyQualifiedErrorId);
-        Assert.NotNull(b);
+        var both = Session.Invoke("Get-ClaudeContainer -All -Name 'claude-wild-?-*'").ThrowIfFailed();
+        Assert.Equal(new[] { a, b }.OrderBy(n => n), both.Output.Select(o => ((ClaudeContainer)o.BaseObject).Name).OrderBy(n => n));
     }
 
     [Fact]
@@ -141,10 +142,32 @@ public class ContainerCmdletTests : TaskTestBase
     public void RemovingAContainerThatIsAlreadyGoneIsNotAnError()
     {
         var foreign = CreateForeignLabelled("claude-gone-" + Guid.NewGuid().ToString("N")[..6]);
-        var r = Session.Invoke($"$c = Get-ClaudeContainer -All -Name '{foreign}'; $null = docker rm -f '{foreign}'; $c | Remove-ClaudeContainer -Confirm:$false");
+        var r = Session.Invoke($"$c = Get-ClaudeContainer -All -Name '{foreign}'; $null = docker rm -f '{foreign}'; $c | Remove-ClaudeContainer -Confirm:$false -Verbose");
 
         Assert.Empty(r.Errors);
         Assert.Null(r.Terminating);
+        Assert.Contains(r.Verbose, v => v.EndsWith(" is already gone.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AContainerThatGoesWhileItsRemovalIsInFlightCountsAsRemoved()
+    {
+        // The engine answers the module's DELETE with 404: someone else removed it first.
+        var foreign = CreateForeignLabelled("claude-gone-late-" + Guid.NewGuid().ToString("N")[..6]);
+        using var proxy = new HoldingProxy(@"^DELETE /[^ ]*containers/([0-9a-f]{64})");
+        using (Override("DOCKER_HOST", proxy.Host))
+        {
+            using var running = Session.Start($"Remove-ClaudeContainer -Name '{foreign}' -Force -Verbose");
+            Assert.True(proxy.Held.Wait(TimeSpan.FromSeconds(60)), "the removal was never sent");
+            DockerCli.Run("rm", "-f", foreign).EnsureSuccess();
+            proxy.Release();
+            var r = running.Wait();
+
+            Assert.Empty(r.Errors);
+            Assert.Null(r.Terminating);
+            Assert.Contains(r.Verbose, v => v.StartsWith($"Removed {foreign} in ", StringComparison.Ordinal));
+            Assert.Contains("Cleaned up 1 container(s)", r.InformationText);
+        }
     }
 
     [Fact]

@@ -158,4 +158,44 @@ public class ErrorTests : TaskTestBase
         Assert.Contains("is not a duration", r.FirstError.Exception.Message);
         Assert.Empty(r.Output);
     }
+
+    [Fact]
+    public void AnEngineRefusalAtCreateIsDockerEngineErrorWithTheEnginesReason()
+    {
+        // More CPUs than the machine has: the engine refuses the create itself.
+        var before = DockerCli.Run("ps", "-aq").Stdout;
+
+        var r = Session.Invoke(StartTask("succeed", "-Cpus 512"));
+
+        var error = r.FirstError;
+        Assert.StartsWith("DockerEngineError,", error.FullyQualifiedErrorId);
+        Assert.Equal(System.Management.Automation.ErrorCategory.InvalidOperation, error.CategoryInfo.Category);
+        Assert.Contains("refused to create the task container", error.Exception.Message);
+        Assert.Contains("CPUs", error.Exception.Message);
+        Assert.Equal(before, DockerCli.Run("ps", "-aq").Stdout);
+    }
+
+    [Fact]
+    public void AnErrorAfterTheContainerExistsStillRemovesIt()
+    {
+        // The engine connection drops while the module attaches: the container exists and runs.
+        using var proxy = new HoldingProxy(@"^POST /[^ ]*containers/([0-9a-f]{64})/attach");
+        using (Override("DOCKER_HOST", proxy.Host))
+        {
+            using var running = Session.Start(StartTask("sleep 600"));
+            Assert.True(proxy.Held.Wait(TimeSpan.FromSeconds(60)), "the task never attached");
+            var id = proxy.Held.Result.Groups[1].Value;
+            Assert.Equal("running", DockerCli.Inspect(id, "{{.State.Status}}"));
+
+            proxy.DropHeld();
+            var r = running.Wait();
+
+            Log(r.Describe());
+            Assert.StartsWith("DockerEngineUnreachable,", r.FirstError.FullyQualifiedErrorId);
+            Assert.False(DockerCli.Exists(id), "the finally removal did not run");
+            var line = JournalLineFor(id);
+            Assert.Equal("Failed", line.GetProperty("reason").GetString());
+            Assert.Equal("Removed", line.GetProperty("outcome").GetString());
+        }
+    }
 }

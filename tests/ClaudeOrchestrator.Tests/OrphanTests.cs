@@ -22,7 +22,8 @@ public class OrphanTests : TaskTestBase
 
     private static (int Pid, DateTime Start) DeadProcess()
     {
-        using var p = Process.Start("true")!;
+        // Long enough to read its start time while it still runs.
+        using var p = Process.Start("sleep", "0.2")!;
         var start = p.StartTime;
         p.WaitForExit();
         return (p.Id, start);
@@ -58,14 +59,19 @@ public class OrphanTests : TaskTestBase
     [Fact]
     public void ALiveSessionsRunningTaskIsNeverAnOrphan()
     {
-        using var other = new PsSession();
-        other.Invoke(StartTask("sleep 60", "-AsJob")).ThrowIfFailed();
-        var name = WaitForJobContainer();
+        // Another process, with a session of its own, runs a task.
+        using var other = HostProcess.Start(StartTask("sleep 600", "-Verbose"));
+        var name = other.WaitForLine(l => l.StartsWith("VERBOSE: Creating container "), TimeSpan.FromSeconds(60)).Split(' ')[3];
+        other.WaitForLine(l => l == "INFO: agent: sleeping 600", TimeSpan.FromSeconds(30));
+        Assert.Equal(other.Id.ToString(), DockerCli.Inspect(name, "{{index .Config.Labels \"io.claude-orchestrator.owner-pid\"}}"));
+        Assert.NotEqual(ClaudeOrchestrator.Engine.SessionIdentity.SessionId, DockerCli.Inspect(name, "{{index .Config.Labels \"io.claude-orchestrator.session-id\"}}"));
 
         Session.Invoke("Remove-ClaudeContainer -Orphaned -Confirm:$false").ThrowIfFailed();
         Assert.Empty(Session.Invoke("Get-ClaudeContainer -Orphaned").ThrowIfFailed().Output);
+        Assert.Equal("running", DockerCli.Inspect(name, "{{.State.Status}}"));
 
-        Assert.True(DockerCli.Exists(name));
-        other.Invoke("Get-Job | Stop-Job").ThrowIfFailed();
+        // Once that process is gone the container goes with it; the orphan check was not blind.
+        other.Signal(HostProcess.SIGKILL);
+        DockerCli.WaitGone(name, TimeSpan.FromSeconds(10));
     }
 }

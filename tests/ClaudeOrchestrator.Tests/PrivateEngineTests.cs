@@ -42,10 +42,19 @@ public sealed class PrivateEngineTests : TaskTestBase
             Assert.StartsWith("ClaudeTaskFailed", error.FullyQualifiedErrorId);
             Assert.Contains("engine", error.ToString(), StringComparison.OrdinalIgnoreCase);
 
-            // Back up: whatever the engine did not remove on its way down, the module removes.
-            Session.Invoke("Remove-ClaudeContainer -Confirm:$false").ThrowIfFailed();
+            // Back up: whatever the engine did not remove on its way down, the module removes;
+            // what is gone already, it stops tracking, with one journal line either way.
+            var left = engine.Cli("ps", "-a", "--filter", "label=io.claude-orchestrator.managed=true", "--format", "{{.Names}} {{.State}}").EnsureSuccess().Stdout.Trim();
+            Log("labelled containers on the engine after its restart: " + (left.Length == 0 ? "none" : left));
+            var removal = Session.Invoke("Remove-ClaudeContainer -Confirm:$false -Verbose").ThrowIfFailed();
+            Log(string.Join("\n", removal.Verbose));
             Assert.Empty(engine.Cli("ps", "-aq", "--filter", "label=io.claude-orchestrator.managed=true").EnsureSuccess().Stdout.Trim());
             Assert.Empty(Session.Invoke("Get-ClaudeContainer").ThrowIfFailed().Output);
+            Assert.DoesNotContain(ClaudeOrchestrator.Engine.ContainerTracker.Snapshot(), c => c.Name == name);
+            var lines = JournalLines().Where(l => l.GetProperty("container").GetString() == name).ToList();
+            var line = Assert.Single(lines, l => l.GetProperty("outcome").GetString() != "Failed");
+            Log("journal: " + string.Join(" | ", lines.Select(l => l.GetRawText())));
+            Assert.Contains(line.GetProperty("outcome").GetString(), new[] { "Removed", "AlreadyGone" });
         }
         finally
         {

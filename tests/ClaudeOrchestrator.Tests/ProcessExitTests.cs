@@ -22,30 +22,44 @@ public class ProcessExitTests : TaskTestBase
     [Fact]
     public void ProcessExitRemovesTrackedContainersBeforeTheProcessEnds()
     {
-        using var host = HostProcess.Start(JobScript("[Environment]::Exit(0)"));
+        // Another thread of the host calls [Environment]::Exit(5) once the test has seen the container run.
+        using var host = HostProcess.Start(JobScript("[System.Threading.Thread]::Sleep(60000)"),
+            environment: new Dictionary<string, string> { ["CO_TESTHOST_EXIT_ON_INPUT"] = "5" });
         var name = host.WaitForLine(l => l.StartsWith("OUTPUT: CONTAINER "), TimeSpan.FromSeconds(60))["OUTPUT: CONTAINER ".Length..];
-        Assert.True(DockerCli.Exists(name));
+        Assert.Equal("running", DockerCli.Inspect(name, "{{.State.Status}}"));
 
+        host.SendLine("exit");
         Assert.True(host.WaitForExit(TimeSpan.FromSeconds(30)), "host did not exit");
+        Assert.Equal(5, host.ExitCode);
 
         // The exit handler removes synchronously: the container is gone when the process is.
         Assert.False(DockerCli.Exists(name), "container outlived its process. Transcript:\n" + host.Transcript);
+        Assert.Equal("ProcessExit", JournalReason(name));
     }
 
     [Fact]
     public void ForegroundTaskIsRemovedWhenTheProcessExits()
     {
-        // A timer on another thread ends the process while Start-ClaudeTask runs in the foreground.
-        var script = $$"""
-            $timer = [System.Threading.Timer]::new({ [Environment]::Exit(3) }, $null, 1500, -1)
-            Start-ClaudeTask -Path '{{Project.FullName}}' -Description 'ignore-term 600' -Image {{Image}} -Verbose
-            """;
-        using var host = HostProcess.Start(script);
-        var line = host.WaitForLine(l => l.StartsWith("VERBOSE: Creating container "), TimeSpan.FromSeconds(60));
-        var name = line.Split(' ')[3];
+        // Another thread of the host calls [Environment]::Exit(3) while Start-ClaudeTask runs in the foreground.
+        using var host = HostProcess.Start(StartTask("ignore-term 600", "-Verbose"),
+            environment: new Dictionary<string, string> { ["CO_TESTHOST_EXIT_ON_INPUT"] = "3" });
+        var name = host.WaitForLine(l => l.StartsWith("VERBOSE: Creating container "), TimeSpan.FromSeconds(60)).Split(' ')[3];
+        host.WaitForLine(l => l == "INFO: agent: ignoring SIGTERM", TimeSpan.FromSeconds(30));
+        Assert.Equal("running", DockerCli.Inspect(name, "{{.State.Status}}"));
 
+        host.SendLine("exit");
         Assert.True(host.WaitForExit(TimeSpan.FromSeconds(30)), "host did not exit");
 
+        Assert.Equal(3, host.ExitCode);
         Assert.False(DockerCli.Exists(name), "container outlived its process. Transcript:\n" + host.Transcript);
+        Assert.Equal("ProcessExit", JournalReason(name));
+    }
+
+    /// <summary>The reason the cleanup journal gives for a container's removal.</summary>
+    private static string JournalReason(string container)
+    {
+        var line = JournalLineFor(container);
+        Assert.Equal("Removed", line.GetProperty("outcome").GetString());
+        return line.GetProperty("reason").GetString();
     }
 }

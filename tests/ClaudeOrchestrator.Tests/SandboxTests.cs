@@ -217,4 +217,55 @@ public class SandboxTests : TaskTestBase
             Environment.SetEnvironmentVariable("XDG_STATE_HOME", oldState);
         }
     }
+
+    [Fact]
+    public void TheProfilesDirectoryAndItsParentsAreRefused()
+    {
+        var profiles = Directory.CreateDirectory(Path.Combine(Project.FullName, "config", "profiles"));
+        var previous = Environment.GetEnvironmentVariable("CLAUDE_PROJECTS_DIR");
+        Environment.SetEnvironmentVariable("CLAUDE_PROJECTS_DIR", profiles.FullName);
+        try
+        {
+            foreach (var path in new[] { profiles.FullName, Path.Combine(Project.FullName, "config"), Directory.CreateDirectory(Path.Combine(profiles.FullName, "inner")).FullName })
+            {
+                var error = Session.Invoke($"Start-ClaudeTask -Path '{path}' -Description succeed -Image {Image}").FirstError;
+                Assert.StartsWith("ProjectPathRefused,", error.FullyQualifiedErrorId);
+                Assert.Contains($"overlaps the module's own directory {profiles.FullName} (rule ModuleDirectory)", error.Exception.Message);
+            }
+
+            var beside = Directory.CreateDirectory(Path.Combine(Project.FullName, "config", "app"));
+            Assert.Equal(ClaudeTaskStatus.Succeeded, Session.Invoke($"Start-ClaudeTask -Path '{beside.FullName}' -Description succeed -Image {Image}").Single<ClaudeTaskResult>().Status);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("CLAUDE_PROJECTS_DIR", previous);
+        }
+    }
+
+    [Fact]
+    public void ASymlinkedProjectMountsItsResolvedTarget()
+    {
+        var target = Directory.CreateDirectory(Path.Combine(Project.FullName, "real", "app"));
+        var link = Path.Combine(Project.FullName, "link-to-app");
+        File.CreateSymbolicLink(link, target.FullName);
+
+        using var running = Session.Start($"Start-ClaudeTask -Path '{link}' -Description 'sleep 30' -Image {Image}");
+        var name = WaitForSessionContainer(running, TimeSpan.FromSeconds(20));
+        Assert.Equal($"bind:{target.FullName}->/workspace;", DockerCli.Inspect(name, "{{range .Mounts}}{{.Type}}:{{.Source}}->{{.Destination}};{{end}}"));
+        running.Stop();
+
+        var result = Session.Invoke($"Start-ClaudeTask -Path '{link}' -Description 'write through-link.txt ok' -Image {Image}").Single<ClaudeTaskResult>();
+        Assert.Equal(target.FullName, result.Path);
+        Assert.Equal("ok", File.ReadAllText(Path.Combine(target.FullName, "through-link.txt")));
+    }
+
+    [Fact]
+    public void TheAgentsHomeIsAOneGigabyteTmpfs()
+    {
+        var result = Session.Invoke(StartTask("x", "-AgentCommand '/bin/sh','-c','df -k /home/agent | tail -n 1; touch /home/agent/ok && echo writable'")).Single<ClaudeTaskResult>();
+        var fields = result.Output.Split('\n')[0].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("tmpfs", fields[0]);
+        Assert.Equal((1L << 20).ToString(), fields[1]); // 1 KiB blocks
+        Assert.Contains("writable", result.Output);
+    }
 }

@@ -27,6 +27,7 @@ public class SignalTests : TaskTestBase
     [Theory]
     [InlineData(HostProcess.SIGTERM, "SIGTERM")]
     [InlineData(HostProcess.SIGHUP, "SIGHUP")]
+    [InlineData(HostProcess.SIGQUIT, "SIGQUIT")]
     [InlineData(HostProcess.SIGINT, "SIGINT to the process group")]
     public void SignalledHostRemovesItsContainerBeforeItExits(int signal, string what)
     {
@@ -87,6 +88,7 @@ public class SignalTests : TaskTestBase
 
         Assert.NotEqual(0, host.ExitCode);
         Assert.False(DockerCli.Exists(name), "container outlived the crash. Transcript:\n" + host.Transcript);
+        Assert.Equal("Crash", JournalLineFor(name).GetProperty("reason").GetString());
     }
 
     [Fact]

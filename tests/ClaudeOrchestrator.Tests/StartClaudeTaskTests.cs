@@ -159,6 +159,47 @@ public class StartClaudeTaskTests : TaskTestBase
         }
     }
 
+    [Theory]
+    [InlineData("ANTHROPIC_AUTH_TOKEN")]
+    [InlineData("ANTHROPIC_BASE_URL")]
+    [InlineData("CLAUDE_CODE_OAUTH_TOKEN")]
+    public void AgentCredentialsAndEndpointPassThroughWhenSet(string variable)
+    {
+        var value = "pass-through-" + Guid.NewGuid().ToString("N");
+        Assert.Equal("", Session.Invoke(StartTask("env " + variable)).Single<ClaudeTaskResult>().Output);
+        Environment.SetEnvironmentVariable(variable, value);
+        try
+        {
+            var r = Session.Invoke(StartTask("env " + variable, "-Verbose"));
+            Assert.Equal($"{variable}={value}\n", r.Single<ClaudeTaskResult>().Output);
+            Assert.DoesNotContain(value, string.Join("\n", r.Verbose.Concat(r.Debug).Concat(r.ErrorIds)));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(variable, null);
+        }
+    }
+
+    [Fact]
+    public void TheImageDefaultsToClaudeOrchestratorImageThenToTheAgentImage()
+    {
+        Environment.SetEnvironmentVariable("CLAUDE_ORCHESTRATOR_IMAGE", Image);
+        try
+        {
+            var result = Session.Invoke($"Start-ClaudeTask -Path '{Project.FullName}' -Description succeed").Single<ClaudeTaskResult>();
+            Assert.Equal(ClaudeTaskStatus.Succeeded, result.Status);
+            Assert.Equal(Image, result.Image);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("CLAUDE_ORCHESTRATOR_IMAGE", null);
+        }
+
+        var unset = Session.Invoke($"Start-ClaudeTask -Path '{Project.FullName}' -Description succeed");
+        Assert.StartsWith("ImageNotFound,", unset.FirstError.FullyQualifiedErrorId);
+        Assert.Contains("'claude-orchestrator-agent:latest'", unset.FirstError.Exception.Message);
+    }
+
     [Fact]
     public void RunningContainerCarriesTheModuleLabelsAndInit()
     {

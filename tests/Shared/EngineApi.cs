@@ -90,6 +90,16 @@ public sealed class EngineApi : IDisposable
         }));
     }
 
+    /// <summary>Id and state of every container carrying <paramref name="label"/> (a label filter such as "key=value").</summary>
+    public async Task<IReadOnlyList<(string Id, string State)>> ListByLabelAsync(string label)
+    {
+        var filters = Uri.EscapeDataString(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string[]> { ["label"] = new[] { label } }));
+        using var doc = System.Text.Json.JsonDocument.Parse(await _http.GetStringAsync($"containers/json?all=true&filters={filters}"));
+        return doc.RootElement.EnumerateArray()
+            .Select(c => (c.GetProperty("Id").GetString(), c.GetProperty("State").GetString()))
+            .ToList();
+    }
+
     /// <summary>Polls every millisecond or so until the container is gone; returns how long that took.</summary>
     public async Task<TimeSpan?> WaitGoneAsync(string nameOrId, TimeSpan limit)
     {

@@ -12,6 +12,7 @@ public sealed class HostProcess : IDisposable
 {
     public const int SIGHUP = 1;
     public const int SIGINT = 2;
+    public const int SIGQUIT = 3;
     public const int SIGKILL = 9;
     public const int SIGTERM = 15;
 
@@ -99,6 +100,13 @@ public sealed class HostProcess : IDisposable
     }
 
     public void Signal(int signal) => Check(kill(_process.Id, signal));
+
+    /// <summary>Writes one line to the host's stdin.</summary>
+    public void SendLine(string line)
+    {
+        _process.StandardInput.WriteLine(line);
+        _process.StandardInput.Flush();
+    }
 
     /// <summary>Signals the host's whole process group, as a terminal does for Ctrl+C.</summary>
     public void SignalGroup(int signal) => Check(kill(-_process.Id, signal));

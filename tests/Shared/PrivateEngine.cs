@@ -38,6 +38,9 @@ public sealed class PrivateEngine : IDisposable
 
     public string Host => "unix://" + Path.Combine(_root.FullName, "d.sock");
 
+    /// <summary>Where this engine keeps images and containers (its DockerRootDir).</summary>
+    public string DataRoot => Path.Combine(_root.FullName, "data");
+
     /// <summary>tcp://127.0.0.1:port when asked for, else null.</summary>
     public string TcpHost { get; }
 
@@ -59,7 +62,7 @@ public sealed class PrivateEngine : IDisposable
         foreach (var arg in new[]
         {
             "--host", Host,
-            "--data-root", Path.Combine(_root.FullName, "data"),
+            "--data-root", DataRoot,
             "--exec-root", Path.Combine(_root.FullName, "x"),
             "--pidfile", Path.Combine(_root.FullName, "d.pid"),
             "--bridge", Bridge, "--iptables=false", "--ip-masq=false",

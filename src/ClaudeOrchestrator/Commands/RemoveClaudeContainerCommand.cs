@@ -74,7 +74,16 @@ namespace ClaudeOrchestrator.Commands
                 : ParameterSetName == OrphanedSet ? ContainerScope.Orphaned
                 : ContainerScope.All;
             var filter = Filter;
+            var listedFrom = DateTime.UtcNow;
             var candidates = Run(cancel => ContainerQuery.ListAsync(connection, scope, filter, cancel));
+            if (scope == ContainerScope.Tracked && filter.States.Length == 0 && filter.OlderThan == null)
+            {
+                // Tracked but no longer on the engine (it went while the engine was unreachable): confirmed gone now.
+                foreach (var gone in ContainerTracker.ForgetGone(connection, candidates.Select(c => c.Id), listedFrom))
+                {
+                    WriteVerbose($"Container {gone} is already gone.");
+                }
+            }
 
             var targets = SelectTargets(connection, candidates)
                 .Where(c => ShouldProcess($"{c.Name} ({c.State}, project '{c.Project}')", "Remove container") && MayInterrupt(c))

@@ -80,6 +80,15 @@ namespace ClaudeOrchestrator.Commands
                     ErrorIds.DescriptionEmpty, ErrorCategory.InvalidArgument, Description));
             }
 
+            try
+            {
+                DescriptionDelivery.Check(Description);
+            }
+            catch (OrchestratorException e)
+            {
+                ThrowTerminatingError(e.ToErrorRecord());
+            }
+
             if (IsBound(nameof(Timeout)) && Timeout <= TimeSpan.Zero)
             {
                 ThrowTerminatingError(new ErrorRecord(

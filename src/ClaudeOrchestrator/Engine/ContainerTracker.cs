@@ -16,9 +16,35 @@ namespace ClaudeOrchestrator.Engine
         private static readonly ConcurrentDictionary<string, TrackedContainer> Active =
             new ConcurrentDictionary<string, TrackedContainer>(StringComparer.Ordinal);
 
+        // Containers whose create request is in flight, by name: their id is not known yet, but a
+        // flush must not miss them, or a signal during the create would leave one behind.
+        private static readonly ConcurrentDictionary<string, Task<TrackedContainer>> Creating =
+            new ConcurrentDictionary<string, Task<TrackedContainer>>(StringComparer.Ordinal);
+
         public static int Count => Active.Count;
 
         public static void Add(TrackedContainer container) => Active[container.Id] = container;
+
+        /// <summary>Announces a create request about to be sent; complete it with <see cref="EndCreate"/>.</summary>
+        public static TaskCompletionSource<TrackedContainer> BeginCreate(string name)
+        {
+            var pending = new TaskCompletionSource<TrackedContainer>(TaskCreationOptions.RunContinuationsAsynchronously);
+            Creating[name] = pending.Task;
+            return pending;
+        }
+
+        /// <summary>The create returned (<paramref name="created"/>) or failed (null); a waiting flush goes on.</summary>
+        public static void EndCreate(string name, TaskCompletionSource<TrackedContainer> pending, TrackedContainer created)
+        {
+            // Tracked before it stops being "creating", so a flush always sees it in one or the other.
+            if (created != null)
+            {
+                Add(created);
+            }
+
+            Creating.TryRemove(name, out _);
+            pending.TrySetResult(created);
+        }
 
         /// <summary>
         /// Records how a removal of a tracked container went: a container that is gone leaves the
@@ -41,6 +67,25 @@ namespace ClaudeOrchestrator.Engine
 
         public static bool IsTracked(string id) => Active.ContainsKey(id);
 
+        /// <summary>
+        /// Settles as AlreadyGone the containers of <paramref name="connection"/> tracked before
+        /// <paramref name="listedFrom"/> that a complete listing of this session's containers
+        /// (<paramref name="listedIds"/>) no longer shows; returns their names.
+        /// </summary>
+        public static IReadOnlyList<string> ForgetGone(DockerConnection connection, IEnumerable<string> listedIds, DateTime listedFrom)
+        {
+            var listed = new HashSet<string>(listedIds, StringComparer.Ordinal);
+            var gone = Active.Values
+                .Where(c => c.Connection == connection && c.TrackedAt < listedFrom && !listed.Contains(c.Id))
+                .ToList();
+            foreach (var container in gone)
+            {
+                Settle(new RemovalOutcome(container.Id, container.Name, true, false, DateTime.UtcNow - container.TrackedAt, null), container.StopReason ?? CleanupReason.Manual);
+            }
+
+            return gone.Select(c => c.Name).ToList();
+        }
+
         public static IReadOnlyList<TrackedContainer> Snapshot() => Active.Values.ToList();
 
         public static bool TryGet(string id, out TrackedContainer container) => Active.TryGetValue(id, out container);
@@ -51,6 +96,13 @@ namespace ClaudeOrchestrator.Engine
         /// </summary>
         public static async Task<IReadOnlyList<RemovalOutcome>> FlushAsync(Func<TrackedContainer, bool> which, CleanupReason reason, TimeSpan budget)
         {
+            var creating = Creating.Values.ToList();
+            if (creating.Count > 0)
+            {
+                // A create takes tens of milliseconds: wait for its id rather than leave its container.
+                await Task.WhenAny(Task.WhenAll(creating), Task.Delay(budget)).ConfigureAwait(false);
+            }
+
             var targets = Active.Values.Where(which).ToList();
             foreach (var target in targets)
             {
@@ -72,7 +124,7 @@ namespace ClaudeOrchestrator.Engine
         /// <summary>Blocking flush for shutdown paths (process exit, module removal).</summary>
         public static IReadOnlyList<RemovalOutcome> Flush(Func<TrackedContainer, bool> which, CleanupReason reason, TimeSpan budget)
         {
-            if (Active.IsEmpty)
+            if (Active.IsEmpty && Creating.IsEmpty)
             {
                 return Array.Empty<RemovalOutcome>();
             }

@@ -24,6 +24,7 @@ namespace ClaudeOrchestrator.Engine
 
         private readonly SemaphoreSlim _pingGate = new SemaphoreSlim(1, 1);
         private volatile bool _reached;
+        private volatile string _dataRoot;
 
         private DockerConnection(DockerClient client)
         {
@@ -167,6 +168,38 @@ namespace ClaudeOrchestrator.Engine
             {
                 _pingGate.Release();
             }
+
+            // First contact (or contact again after losing the engine): leftovers of dead sessions go, in the background.
+            OrphanSweeper.EnsureSwept(this);
+        }
+
+        /// <summary>
+        /// Where the engine keeps images and containers (Docker's DockerRootDir, Podman's graph
+        /// root), asked once per connection; null when the engine does not say.
+        /// </summary>
+        public async Task<string> DataRootAsync(CancellationToken cancel)
+        {
+            if (_dataRoot != null)
+            {
+                return _dataRoot.Length == 0 ? null : _dataRoot;
+            }
+
+            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel))
+            {
+                timeout.CancelAfter(ReachTimeout);
+                try
+                {
+                    var info = await Client.System.GetSystemInfoAsync(timeout.Token).ConfigureAwait(false);
+                    _dataRoot = info.DockerRootDir ?? string.Empty;
+                }
+                catch (Exception e) when (!(e is OperationCanceledException) || !cancel.IsCancellationRequested)
+                {
+                    // Asked again next time; the task still gets every other check.
+                    return null;
+                }
+            }
+
+            return _dataRoot.Length == 0 ? null : _dataRoot;
         }
 
         /// <summary>Turns a transport failure into the error users see; API errors pass through.</summary>

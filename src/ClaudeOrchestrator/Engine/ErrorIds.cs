@@ -16,6 +16,7 @@ namespace ClaudeOrchestrator.Engine
         public const string ProjectPathRefused = "ProjectPathRefused";
         public const string NetworkRefused = "NetworkModeRefused";
         public const string DescriptionEmpty = "DescriptionEmpty";
+        public const string DescriptionTooLong = "DescriptionTooLong";
         public const string EnvironmentNameInvalid = "EnvironmentNameInvalid";
         public const string ContainerStartFailed = "ContainerStartFailed";
         public const string TaskFailed = "ClaudeTaskFailed";

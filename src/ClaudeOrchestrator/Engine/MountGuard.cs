@@ -8,11 +8,18 @@ namespace ClaudeOrchestrator.Engine
 {
     /// <summary>
     /// The project directory is the only thing the agent can write outside its container, so a
-    /// directory that would hand it the machine (/, the home directory, the Docker socket) or the
+    /// directory that would hand it the machine (/, the home directory, the Docker socket, the
+    /// operating system's directories, the engine's data), the user's credentials or the
     /// module's own state is refused before any container exists. Symlinks are resolved first.
+    /// Each refusal names its rule.
     /// </summary>
     internal static class MountGuard
     {
+        internal const string RootRule = "FileSystemRoot";
+        internal const string HomeRule = "HomeDirectory";
+        internal const string SocketRule = "DockerSocket";
+        internal const string ModuleRule = "ModuleDirectory";
+
         private static readonly string[] WellKnownSockets =
         {
             "/var/run/docker.sock", "/run/docker.sock", "/run/user/{uid}/docker.sock",
@@ -22,15 +29,36 @@ namespace ClaudeOrchestrator.Engine
         public static string Check(string projectPath)
         {
             var resolved = Resolve(projectPath);
-            var refusal = Reason(resolved);
-            if (refusal != null)
+            Refuse(projectPath, resolved, Reason(resolved));
+            return resolved;
+        }
+
+        /// <summary>
+        /// The engine's data root is only known once the engine answers: checked by the task
+        /// runner after it reaches the engine, still before anything is created.
+        /// </summary>
+        public static void CheckEngineDataRoot(string resolvedProjectPath, string dataRoot)
+        {
+            if (string.IsNullOrEmpty(dataRoot))
             {
-                throw new OrchestratorException(ErrorIds.ProjectPathRefused, ErrorCategory.SecurityError,
-                    $"Refusing to mount '{projectPath}'{(resolved != projectPath ? $" (resolves to '{resolved}')" : "")} into a task container: {refusal}. " +
-                    "Point -Path at the project's own directory.", projectPath);
+                return;
             }
 
-            return resolved;
+            var entry = new ProtectedPaths.Entry(ProtectedPaths.SystemRule, dataRoot, $"the container engine's data root {dataRoot}");
+            var violation = ProtectedPaths.Violation(resolvedProjectPath, entry, Resolve);
+            Refuse(resolvedProjectPath, resolvedProjectPath, violation == null ? null : (entry.Rule, violation));
+        }
+
+        private static void Refuse(string projectPath, string resolved, (string Rule, string Why)? refusal)
+        {
+            if (refusal == null)
+            {
+                return;
+            }
+
+            throw new OrchestratorException(ErrorIds.ProjectPathRefused, ErrorCategory.SecurityError,
+                $"Refusing to mount '{projectPath}'{(resolved != projectPath ? $" (resolves to '{resolved}')" : "")} into a task container: " +
+                $"{refusal.Value.Why} (rule {refusal.Value.Rule}). Point -Path at the project's own directory.", projectPath);
         }
 
         private static string Resolve(string path)
@@ -43,27 +71,38 @@ namespace ClaudeOrchestrator.Engine
             return Path.GetFullPath(path);
         }
 
-        private static string Reason(string path)
+        private static (string Rule, string Why)? Reason(string path)
         {
             if (Path.GetPathRoot(path) is string root && string.Equals(path.TrimEnd('\\', '/'), root.TrimEnd('\\', '/'), ModulePaths.PathComparison))
             {
-                return "it is the root of the file system";
+                return (RootRule, "it is the root of the file system");
             }
 
             var home = Resolve(ModulePaths.Home);
             if (ModulePaths.IsSameOrInside(home, path))
             {
-                return string.Equals(home, path, ModulePaths.PathComparison)
+                return (HomeRule, string.Equals(home, path, ModulePaths.PathComparison)
                     ? "it is your home directory"
-                    : "it contains your home directory";
+                    : "it contains your home directory");
             }
 
             foreach (var socket in DockerSockets())
             {
                 if (ModulePaths.IsSameOrInside(socket, path))
                 {
-                    return $"it contains the Docker socket {socket}";
+                    return (SocketRule, $"it contains the Docker socket {socket}");
                 }
+            }
+
+            // The most telling first: "is /etc" before "contains /usr/bin" for /usr.
+            var protectedHit = ProtectedPaths.For(ModulePaths.Home)
+                .Select(entry => (entry.Rule, Why: ProtectedPaths.Violation(path, entry, Resolve)))
+                .Where(v => v.Why != null)
+                .OrderBy(v => v.Why.StartsWith("it is ", StringComparison.Ordinal) ? 0 : v.Why.StartsWith("it lies inside ", StringComparison.Ordinal) ? 1 : 2)
+                .FirstOrDefault();
+            if (protectedHit.Why != null)
+            {
+                return protectedHit;
             }
 
             foreach (var own in new[] { ModulePaths.StateDirectory, ModulePaths.ProfilesDirectory })
@@ -71,7 +110,7 @@ namespace ClaudeOrchestrator.Engine
                 var ownResolved = Directory.Exists(own) ? Resolve(own) : Path.GetFullPath(own);
                 if (ModulePaths.IsSameOrInside(path, ownResolved) || ModulePaths.IsSameOrInside(ownResolved, path))
                 {
-                    return $"it overlaps the module's own directory {ownResolved}";
+                    return (ModuleRule, $"it overlaps the module's own directory {ownResolved}");
                 }
             }
 

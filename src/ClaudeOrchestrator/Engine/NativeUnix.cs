@@ -46,6 +46,18 @@ namespace ClaudeOrchestrator.Engine
             return Encoding.UTF8.GetString(bytes);
         }
 
+        /// <summary>Sets a file's permission bits where the platform has them; elsewhere does nothing.</summary>
+        public static void TryChmod(string path, int mode)
+        {
+            if (IsUnix)
+            {
+                chmod(Encoding.UTF8.GetBytes(path + "\0"), (uint)mode);
+            }
+        }
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int chmod(byte[] path, uint mode);
+
         [DllImport("libc", SetLastError = true)]
         private static extern uint getuid();
 

@@ -26,6 +26,9 @@ namespace ClaudeOrchestrator.Engine
             return !IsAlive(container.OwnerPid.Value, container.OwnerStartTime);
         }
 
+        /// <summary>True when the process <paramref name="pid"/> of this host that started at <paramref name="startUtc"/> is gone.</summary>
+        public static bool IsProvablyGone(int pid, DateTime? startUtc) => !IsAlive(pid, startUtc);
+
         public static DateTime? ParseStart(string label) =>
             DateTime.TryParse(label, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var start)
                 ? start

@@ -12,12 +12,16 @@ namespace ClaudeOrchestrator.Engine
         public static readonly string HostName = Environment.MachineName;
         public static readonly string ProcessStart;
 
+        /// <summary>The process start in UTC ticks, for names of files that must be tied to this session.</summary>
+        public static readonly long ProcessStartTicks;
+
         static SessionIdentity()
         {
             using (var self = Process.GetCurrentProcess())
             {
                 ProcessId = self.Id;
                 ProcessStart = FormatStart(self.StartTime);
+                ProcessStartTicks = self.StartTime.ToUniversalTime().Ticks;
             }
         }
 

@@ -23,6 +23,7 @@ namespace ClaudeOrchestrator.Engine
         private static readonly TimeSpan ExitEventGrace = TimeSpan.FromSeconds(5);
         private static readonly TimeSpan AutoRemoveGrace = TimeSpan.FromSeconds(5);
         private static readonly TimeSpan DrainGrace = TimeSpan.FromSeconds(1);
+        private static readonly TimeSpan ExitedBeforeAttachGrace = TimeSpan.FromSeconds(2);
         private static readonly TimeSpan CleanupBudget = TimeSpan.FromSeconds(30);
         private static readonly TimeSpan EngineCheckLimit = TimeSpan.FromSeconds(2);
 
@@ -30,6 +31,27 @@ namespace ClaudeOrchestrator.Engine
         {
             var connection = await DockerConnection.ReachAsync(cancel).ConfigureAwait(false);
             observer.Debug(connection.Description);
+            MountGuard.CheckEngineDataRoot(spec.ProjectPath, await connection.DataRootAsync(cancel).ConfigureAwait(false));
+
+            string descriptionFile = null;
+            if (DescriptionDelivery.NeedsFile(spec.Description))
+            {
+                descriptionFile = DescriptionDelivery.WriteFile(spec.TaskId, spec.Description);
+                observer.Verbose($"The description ({DescriptionDelivery.ByteCount(spec.Description):N0} bytes) is longer than one argument may be; the agent reads it on stdin from {DescriptionDelivery.ContainerPath}.");
+            }
+
+            try
+            {
+                return await RunContainerAsync(connection, spec, descriptionFile, observer, cancel).ConfigureAwait(false);
+            }
+            finally
+            {
+                DescriptionDelivery.DeleteFile(descriptionFile);
+            }
+        }
+
+        private static async Task<ClaudeTaskResult> RunContainerAsync(DockerConnection connection, TaskSpec spec, string descriptionFile, ITaskObserver observer, CancellationToken cancel)
+        {
             var name = ContainerNames.NewName();
             var result = new ClaudeTaskResult
             {
@@ -45,9 +67,19 @@ namespace ClaudeOrchestrator.Engine
 
             cancel.ThrowIfCancellationRequested();
             observer.Verbose($"Creating container {name} from image '{spec.Image}' with {spec.ProjectPath} at {WorkspacePath}.");
-            var id = await CreateAsync(connection, spec, name).ConfigureAwait(false);
-            var tracked = new TrackedContainer(id, name, spec.TaskId, spec.ProjectName, spec.ProjectPath, spec.RunspaceId, connection);
-            ContainerTracker.Add(tracked);
+            var creating = ContainerTracker.BeginCreate(name);
+            TrackedContainer tracked = null;
+            try
+            {
+                var created = await CreateAsync(connection, spec, name, descriptionFile).ConfigureAwait(false);
+                tracked = new TrackedContainer(created, name, spec.TaskId, spec.ProjectName, spec.ProjectPath, spec.RunspaceId, connection);
+            }
+            finally
+            {
+                ContainerTracker.EndCreate(name, creating, tracked);
+            }
+
+            var id = tracked.Id;
             observer.ContainerCreated(id, name);
 
             var reader = new AgentOutputReader(observer.AgentOutput);
@@ -60,13 +92,17 @@ namespace ClaudeOrchestrator.Engine
             {
                 try
                 {
+                    // Started before attaching: from the moment it runs, the container removes
+                    // itself if this process dies (the watcher's deadline, then its EOF check), so
+                    // only the create-to-start gap is left for the orphan sweep.
+                    observer.Verbose($"Starting {name}.");
+                    await StartAsync(connection, id, name, stop.Token).ConfigureAwait(false);
+                    result.StartTime = DateTime.Now;
                     observer.Verbose($"Attaching to {name} (stdin held open for the life of the task).");
-                    var attach = new ContainerAttachParameters { Stream = true, Stdin = true, Stdout = true, Stderr = true };
-                    using (var stream = await connection.Client.Containers.AttachContainerAsync(id, attach, stop.Token).ConfigureAwait(false))
+                    using (var stream = await AttachAsync(connection, id, name, lifecycle, stop.Token).ConfigureAwait(false))
                     {
-                        observer.Verbose($"Starting {name}.");
-                        await StartAsync(connection, id, name, stop.Token).ConfigureAwait(false);
-                        result.StartTime = DateTime.Now;
+                        // The watcher runs the agent only after this line, so no output precedes the attach.
+                        await stream.WriteAsync(AgentWatcher.Announcement, 0, AgentWatcher.Announcement.Length, stop.Token).ConfigureAwait(false);
                         if (spec.Timeout.HasValue)
                         {
                             timeout.CancelAfter(spec.Timeout.Value);
@@ -75,13 +111,26 @@ namespace ClaudeOrchestrator.Engine
                         observer.AgentStarted();
                         var pump = reader.PumpAsync(stream, CancellationToken.None);
                         var stopped = Task.Delay(Timeout.Infinite, stop.Token);
-                        var first = await Task.WhenAny(pump, stopped).ConfigureAwait(false);
-                        cleanupClock.Restart();
-                        if (first == pump)
+                        var first = await Task.WhenAny(pump, stopped, lifecycle.Exited).ConfigureAwait(false);
+                        if (first == lifecycle.Exited)
                         {
-                            if (pump.Status == TaskStatus.RanToCompletion)
+                            // The agent ended; its output stream ends with it, except an attach
+                            // that raced a container dying at once, which the engine may never close.
+                            await CompletesWithin(pump, DrainGrace).ConfigureAwait(false);
+                            first = pump.IsCompleted ? pump : lifecycle.Exited;
+                            if (first != pump)
+                            {
+                                Observe(pump);
+                            }
+                        }
+
+                        cleanupClock.Restart();
+                        if (first == pump || first == lifecycle.Exited)
+                        {
+                            if (first == lifecycle.Exited || pump.Status == TaskStatus.RanToCompletion)
                             {
                                 await CollectExitAsync(connection, id, lifecycle, result).ConfigureAwait(false);
+                                ExplainCommandNotRun(result, reader.StandardOutput, reader.StandardError, spec);
                                 if (result.Status != ClaudeTaskStatus.Succeeded)
                                 {
                                     await ExplainEngineLossAsync(connection, result).ConfigureAwait(false);
@@ -134,9 +183,15 @@ namespace ClaudeOrchestrator.Engine
             return result;
         }
 
-        internal static CreateContainerParameters BuildCreateParameters(TaskSpec spec, string name)
+        /// <param name="descriptionFile">Host path of the description when it goes on the agent's stdin (too long for an argument); null otherwise.</param>
+        internal static CreateContainerParameters BuildCreateParameters(TaskSpec spec, string name, string descriptionFile = null)
         {
-            var argv = new List<string>(spec.AgentCommand) { spec.Description };
+            var argv = new List<string>(spec.AgentCommand);
+            if (descriptionFile == null)
+            {
+                argv.Add(spec.Description);
+            }
+
             var environment = spec.Environment.Select(pair => pair.Key + "=" + pair.Value).ToList();
             var host = new HostConfig
             {
@@ -148,6 +203,11 @@ namespace ClaudeOrchestrator.Engine
                     new Mount { Type = "bind", Source = spec.ProjectPath, Target = WorkspacePath },
                 },
             };
+            if (descriptionFile != null)
+            {
+                host.Mounts.Add(new Mount { Type = "bind", Source = descriptionFile, Target = DescriptionDelivery.ContainerPath, ReadOnly = true });
+            }
+
             spec.Sandbox.Apply(host, environment);
             return new CreateContainerParameters
             {
@@ -155,7 +215,7 @@ namespace ClaudeOrchestrator.Engine
                 Image = spec.Image,
                 // Both set: an ENTRYPOINT in the image must not swallow the watcher.
                 Entrypoint = new List<string> { AgentWatcher.Shell },
-                Cmd = AgentWatcher.Arguments(argv),
+                Cmd = AgentWatcher.Arguments(argv, descriptionFile == null ? null : DescriptionDelivery.ContainerPath),
                 WorkingDir = WorkspacePath,
                 User = spec.Sandbox.User,
                 Env = environment,
@@ -183,16 +243,16 @@ namespace ClaudeOrchestrator.Engine
             [ContainerLabels.Version] = ModuleVersion.Text,
         };
 
-        private static async Task<string> CreateAsync(DockerConnection connection, TaskSpec spec, string name)
+        private static async Task<string> CreateAsync(DockerConnection connection, TaskSpec spec, string name, string descriptionFile)
         {
             try
             {
                 // Not cancellable: a create abandoned mid-flight could leave a container whose id we never learn.
                 var created = await connection.Client.Containers
-                    .CreateContainerAsync(BuildCreateParameters(spec, name), CancellationToken.None).ConfigureAwait(false);
+                    .CreateContainerAsync(BuildCreateParameters(spec, name, descriptionFile), CancellationToken.None).ConfigureAwait(false);
                 return created.ID;
             }
-            catch (DockerImageNotFoundException)
+            catch (DockerImageNotFoundException e) when (ApiMessage(e).IndexOf("image", StringComparison.OrdinalIgnoreCase) >= 0)
             {
                 throw new OrchestratorException(ErrorIds.ImageNotFound, ErrorCategory.ObjectNotFound,
                     $"The image '{spec.Image}' is not present on the Docker engine at {connection.Endpoint}. " +
@@ -219,10 +279,50 @@ namespace ClaudeOrchestrator.Engine
             }
             catch (DockerApiException e)
             {
+                var reason = ApiMessage(e);
                 throw new OrchestratorException(ErrorIds.ContainerStartFailed, ErrorCategory.InvalidOperation,
-                    $"The container {name} could not start: {ApiMessage(e)} (the image needs {AgentWatcher.Shell}).", name, e);
+                    $"The Docker engine could not start the container {name}: {reason}{StartHint(reason)}", name, e);
             }
         }
+
+        /// <summary>
+        /// The watcher holds every working container until the module attaches, so a container
+        /// that is gone by then never ran its shell: with the engine's init process started in
+        /// front of it, that is how a missing /bin/sh shows (the init's exec fails, code 127).
+        /// </summary>
+        private static async Task<MultiplexedStream> AttachAsync(DockerConnection connection, string id, string name, ContainerLifecycleWatch lifecycle, CancellationToken cancel)
+        {
+            var attach = new ContainerAttachParameters { Stream = true, Stdin = true, Stdout = true, Stderr = true };
+            try
+            {
+                return await connection.Client.Containers.AttachContainerAsync(id, attach, cancel).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!(e is OperationCanceledException) && !(e is OrchestratorException))
+            {
+                if (await CompletesWithin(lifecycle.Exited, ExitedBeforeAttachGrace).ConfigureAwait(false))
+                {
+                    var code = lifecycle.Exited.Result;
+                    var hint = code == 126 || code == 127
+                        ? $": the image needs {AgentWatcher.Shell} (the module runs the agent through a small shell watcher)"
+                        : ".";
+                    throw new OrchestratorException(ErrorIds.ContainerStartFailed, ErrorCategory.InvalidOperation,
+                        $"The container {name} exited with code {code} as soon as it started, before the module could attach to it{hint}", name, e);
+                }
+
+                throw connection.Translate(e);
+            }
+        }
+
+        /// <summary>
+        /// The one start failure the image's author can fix: no shell for the watcher. Any other
+        /// reason (a missing network, a device, a runtime error) is the engine's own to explain.
+        /// </summary>
+        internal static string StartHint(string reason) =>
+            reason != null && reason.IndexOf(AgentWatcher.Shell, StringComparison.Ordinal) >= 0 &&
+            (reason.IndexOf("no such file", StringComparison.OrdinalIgnoreCase) >= 0 ||
+             reason.IndexOf("not found", StringComparison.OrdinalIgnoreCase) >= 0)
+                ? $" (the image needs {AgentWatcher.Shell}: the module runs the agent through a small shell watcher)"
+                : string.Empty;
 
         private static async Task CollectExitAsync(DockerConnection connection, string id, ContainerLifecycleWatch lifecycle, ClaudeTaskResult result)
         {
@@ -259,6 +359,30 @@ namespace ClaudeOrchestrator.Engine
             if (code.Value != 0)
             {
                 result.Reason = $"The agent exited with code {code.Value}.";
+            }
+        }
+
+        /// <summary>
+        /// Exit codes 126 and 127 mean a program could not be run at all: the watcher's shell
+        /// (when the engine's init reports it) or the agent command. Say which, and what to fix.
+        /// </summary>
+        private static void ExplainCommandNotRun(ClaudeTaskResult result, string standardOutput, string standardError, TaskSpec spec)
+        {
+            var agent = spec.AgentCommand.FirstOrDefault();
+            if (result.ExitCode == 126)
+            {
+                result.Reason += $" The agent command '{agent}' is in the image but could not be executed.";
+            }
+            else if (result.ExitCode == 127 && (standardError ?? string.Empty).IndexOf(AgentWatcher.AgentNotFoundMarker, StringComparison.Ordinal) >= 0)
+            {
+                result.Reason += $" The agent command '{agent}' is not on the image's PATH.";
+            }
+            else if (result.ExitCode == 127 &&
+                     (string.IsNullOrEmpty(standardOutput) && string.IsNullOrEmpty(standardError) ||
+                      (standardError ?? string.Empty).IndexOf(AgentWatcher.Shell, StringComparison.Ordinal) >= 0))
+            {
+                // Nothing ran, or the engine's init said it could not run the watcher's shell.
+                result.Reason += $" The image needs {AgentWatcher.Shell}: the module runs the agent through a small shell watcher.";
             }
         }
 

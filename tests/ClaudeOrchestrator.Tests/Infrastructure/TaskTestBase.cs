@@ -89,6 +89,37 @@ public abstract class TaskTestBase : IDisposable
 
     protected void Log(string message) => Output.WriteLine(message);
 
+    /// <summary>Sets an environment variable of this process until disposed, then puts the old value back.</summary>
+    protected static IDisposable Override(string variable, string value)
+    {
+        var previous = Environment.GetEnvironmentVariable(variable);
+        Environment.SetEnvironmentVariable(variable, value);
+        return new Restore(() => Environment.SetEnvironmentVariable(variable, previous));
+    }
+
+    /// <summary>The cleanup journal's lines, from the state directory the environment names now.</summary>
+    protected static List<System.Text.Json.JsonElement> JournalLines()
+    {
+        var file = Path.Combine(Environment.GetEnvironmentVariable("XDG_STATE_HOME") ?? "", "claude-orchestrator", ClaudeOrchestrator.Engine.CleanupJournal.FileName);
+        return File.Exists(file)
+            ? File.ReadAllLines(file).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.Clone()).ToList()
+            : new List<System.Text.Json.JsonElement>();
+    }
+
+    /// <summary>The one journal line for a container, by name or by the first 12 characters of its id.</summary>
+    protected static System.Text.Json.JsonElement JournalLineFor(string nameOrId) =>
+        Assert.Single(JournalLines(), l => l.GetProperty("container").GetString() == nameOrId ||
+                                           (nameOrId.Length >= 12 && l.GetProperty("id").GetString() == nameOrId[..12]));
+
+    private sealed class Restore : IDisposable
+    {
+        private readonly Action _undo;
+
+        public Restore(Action undo) => _undo = undo;
+
+        public void Dispose() => _undo();
+    }
+
     public virtual void Dispose()
     {
         foreach (var name in _unlabelled)

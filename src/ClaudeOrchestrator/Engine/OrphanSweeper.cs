@@ -1,0 +1,92 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace ClaudeOrchestrator.Engine
+{
+    /// <summary>
+    /// The one gap the in-container watcher cannot close: a session killed between creating its
+    /// container and starting it leaves a container in state "created" in which nothing runs.
+    /// On import, and on the first contact with each engine, the module removes in the
+    /// background this host's created or exited containers whose owner is provably gone,
+    /// journaled as OrphanSweep. Running orphans are left to their own watcher (they end within
+    /// a second) and to Remove-ClaudeContainer -Orphaned; a live session's containers are never
+    /// touched, whatever their state.
+    /// </summary>
+    internal static class OrphanSweeper
+    {
+        private static readonly string[] SweptStates = { "created", "exited", "dead" };
+
+        // Bounds one sweep against a sick engine; a sweep that fails is tried again on the next contact.
+        private static readonly TimeSpan SweepBudget = TimeSpan.FromSeconds(60);
+
+        // Per engine, for the life of the process: true once a sweep has listed the engine.
+        private static readonly Dictionary<DockerConnection, Task<bool>> Sweeps = new Dictionary<DockerConnection, Task<bool>>();
+        private static readonly object Gate = new object();
+
+        /// <summary>
+        /// Starts the sweep of <paramref name="connection"/>'s engine unless one has succeeded or
+        /// is running in this process. Never blocks and never throws: the caller's command goes on at once.
+        /// </summary>
+        public static void EnsureSwept(DockerConnection connection)
+        {
+            lock (Gate)
+            {
+                if (Sweeps.TryGetValue(connection, out var sweep) && (!sweep.IsCompleted || sweep.Result))
+                {
+                    return;
+                }
+
+                Sweeps[connection] = Task.Run(() => TrySweepAsync(connection));
+            }
+        }
+
+        private static async Task<bool> TrySweepAsync(DockerConnection connection)
+        {
+            try
+            {
+                await SweepAsync(connection).ConfigureAwait(false);
+                return true;
+            }
+            catch (Exception)
+            {
+                // Unreachable or refusing engine: the command that contacted it reports that itself.
+                return false;
+            }
+        }
+
+        /// <summary>On import: the current engine, contacted on a pool thread so import never waits for it.</summary>
+        public static void SweepCurrentInBackground()
+        {
+            Task.Run(() =>
+            {
+                try
+                {
+                    DescriptionDelivery.SweepLeftovers();
+                    EnsureSwept(DockerConnection.Current());
+                }
+                catch (Exception)
+                {
+                    // No endpoint can be resolved: the first cmdlet will say so.
+                }
+            });
+        }
+
+        /// <summary>The sweep itself: the orphans it removed. Throws when the engine cannot be listed.</summary>
+        internal static async Task<IReadOnlyList<RemovalOutcome>> SweepAsync(DockerConnection connection)
+        {
+            using (var budget = new CancellationTokenSource(SweepBudget))
+            {
+                var orphans = await ContainerQuery.ListAsync(connection, ContainerScope.Orphaned,
+                    new ContainerFilter(SweptStates, null), budget.Token).ConfigureAwait(false);
+                if (orphans.Count == 0)
+                {
+                    return Array.Empty<RemovalOutcome>();
+                }
+
+                return await ContainerRemover.RemoveManyAsync(connection, orphans, CleanupReason.OrphanSweep, budget.Token).ConfigureAwait(false);
+            }
+        }
+    }
+}

@@ -1,0 +1,148 @@
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace ClaudeOrchestrator.Testing;
+
+/// <summary>
+/// A byte-for-byte proxy in front of the Docker engine's unix socket that holds back the first
+/// request whose request line matches a pattern (for example a container's start) until
+/// <see cref="Release"/>. A session pointed at it (DOCKER_HOST) stops exactly before that
+/// request reaches the engine, which is how tests put a session at a precise moment of a task's
+/// start sequence, and kill it or change the engine's state there. Request lines are looked for within each chunk the client writes: HTTP clients write a
+/// request's head in one piece.
+/// </summary>
+public sealed class HoldingProxy : IDisposable
+{
+    private readonly Socket _listener;
+    private readonly string _target;
+    private readonly Regex _hold;
+    private readonly DirectoryInfo _dir;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<Socket> _sockets = new();
+    private readonly TaskCompletionSource<Match> _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _holding;
+    private (Socket Client, Socket Server) _heldConnection;
+
+    /// <param name="hold">Matched against each request line, e.g. <c>^POST /[^ ]*containers/([0-9a-f]+)/start</c>.</param>
+    public HoldingProxy(string hold, string target = "/var/run/docker.sock")
+    {
+        _target = target;
+        _hold = new Regex(hold, RegexOptions.Multiline);
+        _dir = Directory.CreateTempSubdirectory("co-proxy-");
+        SocketPath = Path.Combine(_dir.FullName, "engine.sock");
+        _listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        _listener.Bind(new UnixDomainSocketEndPoint(SocketPath));
+        _listener.Listen(64);
+        _ = AcceptAsync();
+    }
+
+    public string SocketPath { get; }
+
+    /// <summary>DOCKER_HOST for a session that should go through the proxy.</summary>
+    public string Host => "unix://" + SocketPath;
+
+    /// <summary>Completes with the held request line's match once a request was held.</summary>
+    public Task<Match> Held => _held.Task;
+
+    /// <summary>Lets the held request, and everything after it on its connection, through.</summary>
+    public void Release() => _released.TrySetResult();
+
+    /// <summary>Closes the held request's connection instead: the client sees the engine's connection drop.</summary>
+    public void DropHeld()
+    {
+        _heldConnection.Client?.Dispose();
+        _heldConnection.Server?.Dispose();
+    }
+
+    private async Task AcceptAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _listener.AcceptAsync(_stop.Token);
+            }
+            catch (Exception)
+            {
+                return;
+            }
+
+            var server = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await server.ConnectAsync(new UnixDomainSocketEndPoint(_target));
+            }
+            catch (SocketException)
+            {
+                client.Dispose();
+                server.Dispose();
+                continue;
+            }
+
+            lock (_sockets)
+            {
+                _sockets.Add(client);
+                _sockets.Add(server);
+            }
+
+            _ = PumpAsync(client, server, inspect: true);
+            _ = PumpAsync(server, client, inspect: false);
+        }
+    }
+
+    private async Task PumpAsync(Socket from, Socket to, bool inspect)
+    {
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            while (true)
+            {
+                var read = await from.ReceiveAsync(buffer, SocketFlags.None, _stop.Token);
+                if (read == 0)
+                {
+                    to.Shutdown(SocketShutdown.Send);
+                    return;
+                }
+
+                if (inspect && Volatile.Read(ref _holding) == 0)
+                {
+                    var match = _hold.Match(Encoding.Latin1.GetString(buffer, 0, read));
+                    if (match.Success && Interlocked.Exchange(ref _holding, 1) == 0)
+                    {
+                        // Forward what came before the held request, then nothing until released.
+                        await to.SendAsync(buffer.AsMemory(0, match.Index), SocketFlags.None, _stop.Token);
+                        _heldConnection = (from, to);
+                        _held.TrySetResult(match);
+                        await _released.Task.WaitAsync(_stop.Token);
+                        await to.SendAsync(buffer.AsMemory(match.Index, read - match.Index), SocketFlags.None, _stop.Token);
+                        continue;
+                    }
+                }
+
+                await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, _stop.Token);
+            }
+        }
+        catch (Exception)
+        {
+            // Either side went away (a killed session, the proxy disposed): nothing to forward.
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _listener.Dispose();
+        lock (_sockets)
+        {
+            foreach (var socket in _sockets)
+            {
+                socket.Dispose();
+            }
+        }
+
+        _dir.Delete(recursive: true);
+    }
+}
