@@ -187,31 +187,26 @@ public static class Benchmarks
     }
 
     /// <summary>The like-for-like anchor of Ctrl+C: kill and remove a running SIGTERM-ignoring container in one call.</summary>
-    private static Distribution DockerRemoveRunning(string image, int runs)
-    {
-        var d = new Distribution();
-        for (var i = 0; i < runs; i++)
-        {
-            var id = DockerCli.Run("run", "-d", "--init", image, "claude", "ignore-term 600").EnsureSuccess().Stdout.Trim();
-            Thread.Sleep(300);
-            var watch = Stopwatch.StartNew();
-            DockerCli.Run("rm", "-f", id).EnsureSuccess();
-            d.Add(watch.Elapsed);
-        }
+    private static Distribution DockerRemoveRunning(string image, int runs) =>
+        TimeRemovalOfRunning(image, runs, id => DockerCli.Run("rm", "-f", id).EnsureSuccess());
 
-        return d;
-    }
-
-    private static Distribution DockerStop(string image, int runs)
-    {
-        var d = new Distribution();
-        for (var i = 0; i < runs; i++)
+    /// <summary>A graceful stop: the agent ignores SIGTERM, so the engine waits out its grace period.</summary>
+    private static Distribution DockerStop(string image, int runs) =>
+        TimeRemovalOfRunning(image, runs, id =>
         {
-            var id = DockerCli.Run("run", "-d", "--init", image, "claude", "ignore-term 600").EnsureSuccess().Stdout.Trim();
-            Thread.Sleep(300);
-            var watch = Stopwatch.StartNew();
             DockerCli.Run("stop", id).EnsureSuccess();
             DockerCli.Run("rm", id).EnsureSuccess();
+        });
+
+    private static Distribution TimeRemovalOfRunning(string image, int runs, Action<string> remove)
+    {
+        var d = new Distribution();
+        for (var i = 0; i < runs; i++)
+        {
+            var id = DockerCli.Run("run", "-d", "--init", image, "claude", "ignore-term 600").EnsureSuccess().Stdout.Trim();
+            Thread.Sleep(300);
+            var watch = Stopwatch.StartNew();
+            remove(id);
             d.Add(watch.Elapsed);
         }
 

@@ -9,15 +9,24 @@ namespace ClaudeOrchestrator.Bench;
 /// <summary>Import-Module measured in a process that has never loaded the module.</summary>
 public static class ImportProbe
 {
-    /// <summary>Prints the cold import time in ms (run as "import-probe" in a fresh process).</summary>
-    public static int Run()
+    /// <summary>
+    /// A runspace of a fresh process that has run one command already, so that what is timed
+    /// after it is the module's import, not PowerShell's own first-command start-up.
+    /// </summary>
+    private static Runspace WarmRunspace()
     {
-        using var runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
+        var runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
         runspace.Open();
         using var warmup = PowerShell.Create();
         warmup.Runspace = runspace;
         warmup.AddScript("$null = Get-Command Get-Command").Invoke();
+        return runspace;
+    }
 
+    /// <summary>Prints the cold import time in ms (run as "import-probe" in a fresh process).</summary>
+    public static int Run()
+    {
+        using var runspace = WarmRunspace();
         using var ps = PowerShell.Create();
         ps.Runspace = runspace;
         ps.AddScript($"Import-Module '{Repo.Manifest}' -ErrorAction Stop");
@@ -34,8 +43,7 @@ public static class ImportProbe
     /// </summary>
     public static async Task<int> RunSweep()
     {
-        using var runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
-        runspace.Open();
+        using var runspace = WarmRunspace();
         using var ps = PowerShell.Create();
         ps.Runspace = runspace;
         ps.AddScript($"Import-Module '{Repo.Manifest}' -ErrorAction Stop");
@@ -85,11 +93,7 @@ public static class ImportProbe
 
     public static int RunMemory()
     {
-        using var runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
-        runspace.Open();
-        using var warmup = PowerShell.Create();
-        warmup.Runspace = runspace;
-        warmup.AddScript("$null = Get-Command Get-Command").Invoke();
+        using var runspace = WarmRunspace();
         var before = GC.GetTotalMemory(forceFullCollection: true);
 
         using var ps = PowerShell.Create();

@@ -207,10 +207,10 @@ public static class Soak
         return leaks == 0 && leftover.Count == 0 && failures == 0 ? 0 : 1;
     }
 
-    /// <summary>A fresh host imports the module and lives a second; the container must be gone by then.</summary>
+    /// <summary>A fresh host imports the module and lives two seconds; the container must be gone by then.</summary>
     private static async Task<bool> NextModuleUseSweeps(EngineApi api, string id)
     {
-        using var next = HostProcess.Start("'IMPORTED'; [System.Threading.Thread]::Sleep(1000)");
+        using var next = HostProcess.Start("'IMPORTED'; [System.Threading.Thread]::Sleep(2000)");
         next.WaitForLine(l => l == "OUTPUT: IMPORTED", TimeSpan.FromSeconds(60));
         next.WaitForExit(TimeSpan.FromSeconds(30));
         return !await api.ExistsAsync(id);

@@ -28,6 +28,9 @@ namespace ClaudeOrchestrator.Engine
 
         internal const string Shell = "/bin/sh";
 
+        /// <summary>What every message about a shell that could not run says the image lacks.</summary>
+        internal const string ShellNeeded = "the image needs " + Shell + ": the module runs the agent through a small shell watcher";
+
         // POSIX sh only (dash, busybox ash, bash): no "read -t", so the deadline is a background
         // sleeper that kills the shell unless the announcement arrives first. fd 3 keeps the
         // attached stdin for the watcher; the agent gets /dev/null so it can never consume the

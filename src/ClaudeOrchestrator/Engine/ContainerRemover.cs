@@ -63,10 +63,11 @@ namespace ClaudeOrchestrator.Engine
         /// flight to saturate it without opening hundreds of connections.
         /// </summary>
         /// <param name="removed">Called after each removal (from engine threads), for progress.</param>
+        /// <param name="parallel">Requests in flight at most; fewer for work nobody waits for.</param>
         public static async Task<RemovalOutcome[]> RemoveManyAsync(DockerConnection connection, IEnumerable<ClaudeContainer> targets, CleanupReason reason,
-            CancellationToken cancel, Action<RemovalOutcome> removed = null)
+            CancellationToken cancel, Action<RemovalOutcome> removed = null, int parallel = MaxParallelRemovals)
         {
-            using (var slots = new SemaphoreSlim(MaxParallelRemovals))
+            using (var slots = new SemaphoreSlim(parallel))
             {
                 var removals = targets.Select(async target =>
                 {

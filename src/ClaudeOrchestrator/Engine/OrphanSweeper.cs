@@ -21,6 +21,12 @@ namespace ClaudeOrchestrator.Engine
         // Bounds one sweep against a sick engine; a sweep that fails is tried again on the next contact.
         private static readonly TimeSpan SweepBudget = TimeSpan.FromSeconds(60);
 
+        // Nobody waits for the sweep: it must not take the engine (or, on a small machine, the
+        // CPU) from the command that triggered it, so it removes one container at a time and,
+        // on import, starts once the import is over.
+        private const int SweepParallelism = 1;
+        private static readonly TimeSpan ImportDelay = TimeSpan.FromMilliseconds(500);
+
         // Per engine, for the life of the process: true once a sweep has listed the engine.
         private static readonly Dictionary<DockerConnection, Task<bool>> Sweeps = new Dictionary<DockerConnection, Task<bool>>();
         private static readonly object Gate = new object();
@@ -59,8 +65,9 @@ namespace ClaudeOrchestrator.Engine
         /// <summary>On import: the current engine, contacted on a pool thread so import never waits for it.</summary>
         public static void SweepCurrentInBackground()
         {
-            Task.Run(() =>
+            Task.Run(async () =>
             {
+                await Task.Delay(ImportDelay).ConfigureAwait(false);
                 try
                 {
                     DescriptionDelivery.SweepLeftovers();
@@ -85,7 +92,7 @@ namespace ClaudeOrchestrator.Engine
                     return Array.Empty<RemovalOutcome>();
                 }
 
-                return await ContainerRemover.RemoveManyAsync(connection, orphans, CleanupReason.OrphanSweep, budget.Token).ConfigureAwait(false);
+                return await ContainerRemover.RemoveManyAsync(connection, orphans, CleanupReason.OrphanSweep, budget.Token, parallel: SweepParallelism).ConfigureAwait(false);
             }
         }
     }

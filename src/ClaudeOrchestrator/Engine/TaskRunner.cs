@@ -303,7 +303,7 @@ namespace ClaudeOrchestrator.Engine
                 {
                     var code = lifecycle.Exited.Result;
                     var hint = code == 126 || code == 127
-                        ? $": the image needs {AgentWatcher.Shell} (the module runs the agent through a small shell watcher)"
+                        ? ": " + AgentWatcher.ShellNeeded
                         : ".";
                     throw new OrchestratorException(ErrorIds.ContainerStartFailed, ErrorCategory.InvalidOperation,
                         $"The container {name} exited with code {code} as soon as it started, before the module could attach to it{hint}", name, e);
@@ -321,7 +321,7 @@ namespace ClaudeOrchestrator.Engine
             reason != null && reason.IndexOf(AgentWatcher.Shell, StringComparison.Ordinal) >= 0 &&
             (reason.IndexOf("no such file", StringComparison.OrdinalIgnoreCase) >= 0 ||
              reason.IndexOf("not found", StringComparison.OrdinalIgnoreCase) >= 0)
-                ? $" (the image needs {AgentWatcher.Shell}: the module runs the agent through a small shell watcher)"
+                ? $" ({AgentWatcher.ShellNeeded})"
                 : string.Empty;
 
         private static async Task CollectExitAsync(DockerConnection connection, string id, ContainerLifecycleWatch lifecycle, ClaudeTaskResult result)
@@ -382,7 +382,7 @@ namespace ClaudeOrchestrator.Engine
                       (standardError ?? string.Empty).IndexOf(AgentWatcher.Shell, StringComparison.Ordinal) >= 0))
             {
                 // Nothing ran, or the engine's init said it could not run the watcher's shell.
-                result.Reason += $" The image needs {AgentWatcher.Shell}: the module runs the agent through a small shell watcher.";
+                result.Reason += $" ({AgentWatcher.ShellNeeded}).";
             }
         }
 
