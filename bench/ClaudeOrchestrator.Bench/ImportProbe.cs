@@ -23,18 +23,24 @@ public static class ImportProbe
         return runspace;
     }
 
-    /// <summary>Prints the cold import time in ms (run as "import-probe" in a fresh process).</summary>
-    public static int Run()
+    /// <summary>Imports the module into <paramref name="runspace"/>; returns how long that took, in ms, or null when it failed.</summary>
+    private static double? TimeImport(Runspace runspace)
     {
-        using var runspace = WarmRunspace();
         using var ps = PowerShell.Create();
         ps.Runspace = runspace;
         ps.AddScript($"Import-Module '{Repo.Manifest}' -ErrorAction Stop");
         var watch = Stopwatch.StartNew();
         ps.Invoke();
-        watch.Stop();
-        Console.WriteLine(watch.Elapsed.TotalMilliseconds.ToString("0.0", CultureInfo.InvariantCulture) + " ms");
-        return ps.HadErrors ? 1 : 0;
+        return ps.HadErrors ? null : watch.Elapsed.TotalMilliseconds;
+    }
+
+    /// <summary>Prints the cold import time in ms (run as "import-probe" in a fresh process).</summary>
+    public static int Run()
+    {
+        using var runspace = WarmRunspace();
+        var imported = TimeImport(runspace);
+        Console.WriteLine((imported ?? double.NaN).ToString("0.0", CultureInfo.InvariantCulture) + " ms");
+        return imported == null ? 1 : 0;
     }
 
     /// <summary>
@@ -44,13 +50,13 @@ public static class ImportProbe
     public static async Task<int> RunSweep()
     {
         using var runspace = WarmRunspace();
-        using var ps = PowerShell.Create();
-        ps.Runspace = runspace;
-        ps.AddScript($"Import-Module '{Repo.Manifest}' -ErrorAction Stop");
+        var imported = TimeImport(runspace);
+        if (imported == null)
+        {
+            return 1;
+        }
+
         var watch = Stopwatch.StartNew();
-        ps.Invoke();
-        var imported = watch.Elapsed.TotalMilliseconds;
-        watch.Restart();
         using var api = new EngineApi();
         while ((await api.ListByLabelAsync("io.claude-orchestrator.managed=true")).Count > 0)
         {
@@ -62,8 +68,8 @@ public static class ImportProbe
             await Task.Delay(5);
         }
 
-        Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0:0.0} {1:0.0}", imported, watch.Elapsed.TotalMilliseconds));
-        return ps.HadErrors ? 1 : 0;
+        Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0:0.0} {1:0.0}", imported.Value, watch.Elapsed.TotalMilliseconds));
+        return 0;
     }
 
     /// <summary>A fresh process's Import-Module and Get-ClaudeContainer -All; prints the count listed.</summary>

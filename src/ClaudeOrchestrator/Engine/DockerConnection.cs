@@ -179,23 +179,21 @@ namespace ClaudeOrchestrator.Engine
         /// </summary>
         public async Task<string> DataRootAsync(CancellationToken cancel)
         {
-            if (_dataRoot != null)
+            if (_dataRoot == null)
             {
-                return _dataRoot.Length == 0 ? null : _dataRoot;
-            }
-
-            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel))
-            {
-                timeout.CancelAfter(ReachTimeout);
-                try
+                using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel))
                 {
-                    var info = await Client.System.GetSystemInfoAsync(timeout.Token).ConfigureAwait(false);
-                    _dataRoot = info.DockerRootDir ?? string.Empty;
-                }
-                catch (Exception e) when (!(e is OperationCanceledException) || !cancel.IsCancellationRequested)
-                {
-                    // Asked again next time; the task still gets every other check.
-                    return null;
+                    timeout.CancelAfter(ReachTimeout);
+                    try
+                    {
+                        var info = await Client.System.GetSystemInfoAsync(timeout.Token).ConfigureAwait(false);
+                        _dataRoot = info.DockerRootDir ?? string.Empty;
+                    }
+                    catch (Exception e) when (!(e is OperationCanceledException) || !cancel.IsCancellationRequested)
+                    {
+                        // Asked again next time; the task still gets every other check.
+                        return null;
+                    }
                 }
             }
 

@@ -46,7 +46,7 @@ namespace ClaudeOrchestrator.Engine
 
             var entry = new ProtectedPaths.Entry(ProtectedPaths.SystemRule, dataRoot, $"the container engine's data root {dataRoot}");
             var violation = ProtectedPaths.Violation(resolvedProjectPath, entry, Resolve);
-            Refuse(resolvedProjectPath, resolvedProjectPath, violation == null ? null : (entry.Rule, violation));
+            Refuse(resolvedProjectPath, resolvedProjectPath, violation == null ? null : (entry.Rule, violation.Value.Why));
         }
 
         private static void Refuse(string projectPath, string resolved, (string Rule, string Why)? refusal)
@@ -96,13 +96,13 @@ namespace ClaudeOrchestrator.Engine
 
             // The most telling first: "is /etc" before "contains /usr/bin" for /usr.
             var protectedHit = ProtectedPaths.For(ModulePaths.Home)
-                .Select(entry => (entry.Rule, Why: ProtectedPaths.Violation(path, entry, Resolve)))
-                .Where(v => v.Why != null)
-                .OrderBy(v => v.Why.StartsWith("it is ", StringComparison.Ordinal) ? 0 : v.Why.StartsWith("it lies inside ", StringComparison.Ordinal) ? 1 : 2)
+                .Select(entry => (entry.Rule, Violation: ProtectedPaths.Violation(path, entry, Resolve)))
+                .Where(v => v.Violation != null)
+                .OrderBy(v => v.Violation.Value.Relation)
                 .FirstOrDefault();
-            if (protectedHit.Why != null)
+            if (protectedHit.Violation != null)
             {
-                return protectedHit;
+                return (protectedHit.Rule, protectedHit.Violation.Value.Why);
             }
 
             foreach (var own in new[] { ModulePaths.StateDirectory, ModulePaths.ProfilesDirectory })

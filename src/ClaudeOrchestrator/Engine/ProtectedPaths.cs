@@ -180,22 +180,30 @@ namespace ClaudeOrchestrator.Engine
             return entries;
         }
 
-        /// <summary>Why <paramref name="path"/> (resolved) is refused under <paramref name="entry"/>, or null.</summary>
-        public static string Violation(string path, Entry entry, Func<string, string> resolve)
+        /// <summary>How a refused path relates to the protected one; the lower, the more telling.</summary>
+        internal enum Relation
+        {
+            Is,
+            LiesInside,
+            Contains,
+        }
+
+        /// <summary>How <paramref name="path"/> (resolved) breaks <paramref name="entry"/>, and the sentence that says so; null when it does not.</summary>
+        public static (Relation Relation, string Why)? Violation(string path, Entry entry, Func<string, string> resolve)
         {
             foreach (var protectedPath in Forms(entry.Path, resolve))
             {
                 if (ModulePaths.IsSameOrInside(protectedPath, path))
                 {
                     return string.Equals(Trim(protectedPath), Trim(path), ModulePaths.PathComparison)
-                        ? "it is " + entry.What
-                        : "it contains " + entry.What;
+                        ? (Relation.Is, "it is " + entry.What)
+                        : (Relation.Contains, "it contains " + entry.What);
                 }
 
                 if (!entry.InsideAllowed && ModulePaths.IsSameOrInside(path, protectedPath) &&
                     !entry.OpenSubtrees.Any(open => ModulePaths.IsSameOrInside(path, open)))
                 {
-                    return "it lies inside " + entry.What;
+                    return (Relation.LiesInside, "it lies inside " + entry.What);
                 }
             }
 
