@@ -9,7 +9,7 @@
     Description          = 'Runs coding-agent (Claude Code) tasks in Docker containers and guarantees that no container is left behind.'
     PowerShellVersion    = '5.1'
     FormatsToProcess     = @('ClaudeOrchestrator.format.ps1xml')
-    CmdletsToExport      = @('Start-ClaudeTask', 'Get-ClaudeContainer', 'Remove-ClaudeContainer', 'Get-ClaudeCleanupReport', 'Get-ClaudeProject', 'New-ClaudeProject')
+    CmdletsToExport      = @('Start-ClaudeTask', 'Get-ClaudeContainer', 'Remove-ClaudeContainer', 'Get-ClaudeCleanupReport', 'Get-ClaudeProject', 'New-ClaudeProject', 'Get-ClaudeTask', 'Receive-ClaudeTask', 'Compare-ClaudeTask', 'Merge-ClaudeTask', 'Remove-ClaudeTask')
     FunctionsToExport    = @()
     VariablesToExport    = @()
     AliasesToExport      = @()

@@ -11,7 +11,7 @@ BeforeAll {
     docker version --format '{{.Server.Version}}' | Out-Null
     if ($LASTEXITCODE -ne 0) { throw 'These tests need a running Docker engine.' }
 
-    # The same test image as the xunit fixture: busybox plus the stand-in claude script.
+    # The same test image as the xunit fixture: busybox, the host's git and the stand-in claude script.
     $rootfs = Join-Path ([IO.Path]::GetTempPath()) ("co-pester-" + [guid]::NewGuid())
     New-Item -ItemType Directory -Path "$rootfs/bin", "$rootfs/usr/local/bin", "$rootfs/tmp", "$rootfs/workspace" | Out-Null
     Copy-Item /bin/busybox "$rootfs/bin/busybox"
@@ -21,7 +21,12 @@ BeforeAll {
     Copy-Item (Join-Path $Root 'tests/Shared/claude') "$rootfs/usr/local/bin/claude"
     chmod 755 "$rootfs/usr/local/bin/claude"
     chmod 1777 "$rootfs/tmp"
-    sh -c "tar -C '$rootfs' -c . | docker import --change 'ENV PATH=/usr/local/bin:/bin' - $Image" | Out-Null
+    foreach ($file in @('/usr/bin/git') + @((ldd /usr/bin/git) -split '\s+' | Where-Object { $_ -like '/*' })) {
+        $target = Join-Path $rootfs $file.TrimStart('/')
+        New-Item -ItemType Directory -Force -Path (Split-Path $target) | Out-Null
+        cp -L $file $target
+    }
+    sh -c "tar -C '$rootfs' -c . | docker import --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' - $Image" | Out-Null
     Remove-Item -Recurse -Force $rootfs
 
     function script:Get-LabelledName { docker ps -a --filter "label=$Label" --format '{{.Names}}' }
@@ -34,8 +39,8 @@ AfterAll {
 Describe 'Manifest' {
     It 'passes Test-ModuleManifest and exports exactly the cmdlets' {
         $manifest = Test-ModuleManifest (Join-Path $Root 'out/ClaudeOrchestrator/ClaudeOrchestrator.psd1')
-        $manifest.ExportedCmdlets.Keys | Sort-Object | Should -Be @('Get-ClaudeCleanupReport', 'Get-ClaudeContainer', 'Get-ClaudeProject', 'New-ClaudeProject', 'Remove-ClaudeContainer', 'Start-ClaudeTask')
-        (Get-Command -Module ClaudeOrchestrator).Name | Sort-Object | Should -Be @('Get-ClaudeCleanupReport', 'Get-ClaudeContainer', 'Get-ClaudeProject', 'New-ClaudeProject', 'Remove-ClaudeContainer', 'Start-ClaudeTask')
+        $manifest.ExportedCmdlets.Keys | Sort-Object | Should -Be @('Compare-ClaudeTask', 'Get-ClaudeCleanupReport', 'Get-ClaudeContainer', 'Get-ClaudeProject', 'Get-ClaudeTask', 'Merge-ClaudeTask', 'New-ClaudeProject', 'Receive-ClaudeTask', 'Remove-ClaudeContainer', 'Remove-ClaudeTask', 'Start-ClaudeTask')
+        (Get-Command -Module ClaudeOrchestrator).Name | Sort-Object | Should -Be @('Compare-ClaudeTask', 'Get-ClaudeCleanupReport', 'Get-ClaudeContainer', 'Get-ClaudeProject', 'Get-ClaudeTask', 'Merge-ClaudeTask', 'New-ClaudeProject', 'Receive-ClaudeTask', 'Remove-ClaudeContainer', 'Remove-ClaudeTask', 'Start-ClaudeTask')
     }
 }
 
@@ -232,7 +237,8 @@ Describe 'Orphan sweep' {
 
 Describe 'Help, completion and streams' {
     It 'has a synopsis, two examples and every parameter described for <_>' -ForEach @(
-        'Start-ClaudeTask', 'Get-ClaudeContainer', 'Remove-ClaudeContainer', 'Get-ClaudeCleanupReport', 'Get-ClaudeProject', 'New-ClaudeProject') {
+        'Start-ClaudeTask', 'Get-ClaudeContainer', 'Remove-ClaudeContainer', 'Get-ClaudeCleanupReport', 'Get-ClaudeProject', 'New-ClaudeProject',
+        'Get-ClaudeTask', 'Receive-ClaudeTask', 'Compare-ClaudeTask', 'Merge-ClaudeTask', 'Remove-ClaudeTask') {
         $help = Get-Help $_ -Full
         $help.Synopsis | Should -Not -BeNullOrEmpty
         $help.Synopsis | Should -Not -Match 'CommonParameters'
@@ -302,5 +308,86 @@ docker:
     It 'writes a profile and refuses to overwrite it without -Force' {
         New-ClaudeProject -Name fresh -Path $ProjectDir -Memory 2g | Select-Object -ExpandProperty IsValid | Should -BeTrue
         { New-ClaudeProject -Name fresh -Path $ProjectDir -ErrorAction Stop } | Should -Throw -ErrorId 'ProjectProfileExists*'
+    }
+}
+
+Describe 'Tasks on branches' {
+    BeforeEach {
+        $script:Repo = New-Item -ItemType Directory -Path (Join-Path ([IO.Path]::GetTempPath()) ("co-g-" + [guid]::NewGuid()))
+        git -C $Repo init -q -b main
+        git -C $Repo config user.name 'Test User'
+        git -C $Repo config user.email 'test@example.invalid'
+        Set-Content -Path (Join-Path $Repo 'README.md') -Value 'hello' -NoNewline
+        git -C $Repo add -A
+        git -C $Repo commit -q -m first
+    }
+    AfterEach {
+        Remove-Item -Recurse -Force $Repo
+        Get-LabelledName | Should -BeNullOrEmpty
+    }
+
+    It 'commits leftover work on claude/<id> and leaves the user tree as it was' {
+        Add-Content -Path (Join-Path $Repo 'README.md') -Value 'my edit'
+        $before = (Get-FileHash (Join-Path $Repo 'README.md')).Hash
+        $result = Start-ClaudeTask -Path $Repo -Description 'write-here new.txt by-agent' -Image $Image -WarningVariable warned
+        $result.Status | Should -Be 'Succeeded'
+        $result.Branch | Should -Be "claude/$($result.TaskId)"
+        $result.Work | Should -Be 'ModuleCommit'
+        $result.FilesChanged | Should -Be 1
+        git -C $Repo show "$($result.Branch):new.txt" | Should -Be 'by-agent'
+        $warned | Should -Match '1 file\(s\) .* uncommitted changes'
+        (Get-FileHash (Join-Path $Repo 'README.md')).Hash | Should -Be $before
+        Test-Path (Join-Path $Repo 'new.txt') | Should -BeFalse
+        git -C $Repo symbolic-ref --short HEAD | Should -Be 'main'
+        (Receive-ClaudeTask $result.TaskId -Stream Output).Text | Should -Contain 'agent: wrote new.txt'
+    }
+
+    It 'gives four concurrent jobs four branches with only their own file' {
+        $jobs = 1..4 | ForEach-Object { Start-ClaudeTask -Path $Repo -Description "write-here file$_.txt c$_" -Image $Image -AsJob }
+        $results = $jobs | Wait-Job -Timeout 120 | Receive-Job
+        $results.Count | Should -Be 4
+        foreach ($r in $results) {
+            $r.Status | Should -Be 'Succeeded'
+            @(git -C $Repo diff --name-only $r.BaseCommit $r.Branch).Count | Should -Be 1
+        }
+        ($results.Branch | Sort-Object -Unique).Count | Should -Be 4
+        git -C $Repo status --porcelain | Should -BeNullOrEmpty
+    }
+
+    It 'commits the work of a timed-out task' {
+        $result = Start-ClaudeTask -Path $Repo -Description 'write-then-sleep left.txt late 600' -Image $Image -Timeout 3 -ErrorAction SilentlyContinue
+        $result.Status | Should -Be 'TimedOut'
+        $result.Work | Should -Be 'ModuleCommit'
+        git -C $Repo show "$($result.Branch):left.txt" | Should -Be 'late'
+    }
+
+    It 'merges a branch, refuses a dirty tree and aborts a conflict' {
+        $ok = Start-ClaudeTask -Path $Repo -Description 'write-here merged.txt m' -Image $Image
+        (Compare-ClaudeTask $ok.TaskId).Path | Should -Be 'merged.txt'
+        Add-Content -Path (Join-Path $Repo 'README.md') -Value 'dirty'
+        { $ok | Merge-ClaudeTask -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'MergeWorkingTreeDirty*'
+        git -C $Repo checkout -q -- README.md
+        $ok | Merge-ClaudeTask -Confirm:$false | Out-Null
+        Get-Content (Join-Path $Repo 'merged.txt') -Raw | Should -Be 'm'
+
+        $clash = Start-ClaudeTask -Path $Repo -Description 'write-here README.md theirs' -Image $Image
+        Set-Content -Path (Join-Path $Repo 'README.md') -Value 'ours'
+        git -C $Repo commit -q -am ours
+        $head = git -C $Repo rev-parse HEAD
+        { Merge-ClaudeTask $clash.TaskId -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'MergeConflict*'
+        git -C $Repo rev-parse HEAD | Should -Be $head
+        git -C $Repo status --porcelain | Should -BeNullOrEmpty
+
+        Remove-ClaudeTask $clash.TaskId -Confirm:$false -WarningVariable kept
+        $kept | Should -Match 'Kept the branch'
+        git -C $Repo branch --list $clash.Branch | Should -Not -BeNullOrEmpty
+    }
+
+    It 'refuses a repository without commits before creating anything' {
+        $empty = New-Item -ItemType Directory -Path (Join-Path ([IO.Path]::GetTempPath()) ("co-e-" + [guid]::NewGuid()))
+        git -C $empty init -q
+        { Start-ClaudeTask -Path $empty -Description 'succeed' -Image $Image -ErrorAction Stop } | Should -Throw -ErrorId 'IsolationNoCommits*'
+        Get-LabelledName | Should -BeNullOrEmpty
+        Remove-Item -Recurse -Force $empty
     }
 }

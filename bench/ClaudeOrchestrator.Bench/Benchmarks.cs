@@ -41,6 +41,14 @@ public static class Benchmarks
                 "docker stop (10 s grace) + rm", DockerStop(image, runs)));
         }
 
+        double peakMb, retainedMb, hugeSeconds;
+        using (var session = Session())
+        {
+            var (onBranch, inPlace) = Isolation.StartCost(session, image, runs);
+            Add(Row("Start-ClaudeTask on a branch, 10,000-file repository (private checkout)", onBranch, "same task, -Isolation None", inPlace));
+            (peakMb, retainedMb, hugeSeconds) = Isolation.MemoryForHugeOutput(session, image);
+        }
+
         Add(Row("SIGKILL of host to no container", await KillHost(api, project.FullName, image, runs, null), null, null));
         using (var tcpEngine = new PrivateEngine(listenOnTcp: true))
         {
@@ -87,9 +95,26 @@ public static class Benchmarks
         Console.WriteLine($"| --- | --- | --- | --- | --- |");
         rows.ForEach(Console.WriteLine);
         Console.WriteLine($"Import-Module memory (first import, managed heap growth): {memoryMb:0.0} MB");
+        Console.WriteLine($"Task printing 100 MB ({hugeSeconds:0.0} s): managed heap growth peak {peakMb:0.0} MB, retained with the result {retainedMb:0.0} MB");
         var left = DockerCli.ManagedNames().Count;
         Console.WriteLine($"Labelled containers left: {left}");
         return left == 0 ? 0 : 1;
+    }
+
+    /// <summary>The isolation figures alone, in the same format.</summary>
+    public static int RunIsolation(int runs, string image)
+    {
+        Console.WriteLine($"Engine: {DockerCli.Run("version", "--format", "{{.Server.Version}} (API {{.Server.APIVersion}})").Stdout.Trim()}; " +
+                          $"{Environment.ProcessorCount} cores; {runs} runs per figure");
+        using var session = Session();
+        var (onBranch, inPlace) = Isolation.StartCost(session, image, runs);
+        var (peakMb, retainedMb, seconds) = Isolation.MemoryForHugeOutput(session, image);
+        Console.WriteLine();
+        Console.WriteLine($"| Figure | Ours (median, min–max) | Anchor | Anchor (median, min–max) | Ratio |");
+        Console.WriteLine($"| --- | --- | --- | --- | --- |");
+        Console.WriteLine(Row("Start-ClaudeTask on a branch, 10,000-file repository (private checkout)", onBranch, "same task, -Isolation None", inPlace));
+        Console.WriteLine($"Task printing 100 MB ({seconds:0.0} s): managed heap growth peak {peakMb:0.0} MB, retained with the result {retainedMb:0.0} MB");
+        return DockerCli.ManagedNames().Count == 0 ? 0 : 1;
     }
 
     private static string Row(string figure, Distribution ours, string anchorName, Distribution anchor)

@@ -62,7 +62,7 @@ public class HelpAndFormatTests
         var maml = Path.Combine(Repo.ModuleDirectory, "en-US", "ClaudeOrchestrator.dll-Help.xml");
         var doc = XDocument.Load(maml);
         XNamespace command = "http://schemas.microsoft.com/maml/dev/command/2004/10";
-        Assert.Equal(6, doc.Descendants(command + "command").Count());
+        Assert.Equal(ModuleManifestTests.ExpectedCmdlets.Length, doc.Descendants(command + "command").Count());
     }
 
     [Fact]

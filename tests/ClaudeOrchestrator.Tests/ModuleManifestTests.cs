@@ -6,6 +6,13 @@ namespace ClaudeOrchestrator.Tests;
 
 public class ModuleManifestTests
 {
+    /// <summary>Every cmdlet the module exports, sorted.</summary>
+    public static readonly string[] ExpectedCmdlets =
+    {
+        "Compare-ClaudeTask", "Get-ClaudeCleanupReport", "Get-ClaudeContainer", "Get-ClaudeProject", "Get-ClaudeTask",
+        "Merge-ClaudeTask", "New-ClaudeProject", "Receive-ClaudeTask", "Remove-ClaudeContainer", "Remove-ClaudeTask", "Start-ClaudeTask",
+    };
+
     [Fact]
     public void ManifestPassesTestModuleManifestAndExportsTheCmdlets()
     {
@@ -13,7 +20,7 @@ public class ModuleManifestTests
         var r = ps.Invoke($"Test-ModuleManifest -Path '{Repo.Manifest}'").ThrowIfFailed();
 
         var module = (System.Management.Automation.PSModuleInfo)Assert.Single(r.Output).BaseObject;
-        Assert.Equal(new[] { "Get-ClaudeCleanupReport", "Get-ClaudeContainer", "Get-ClaudeProject", "New-ClaudeProject", "Remove-ClaudeContainer", "Start-ClaudeTask" },
+        Assert.Equal(ExpectedCmdlets,
             module.ExportedCmdlets.Keys.OrderBy(k => k));
         Assert.Equal(new[] { "Core", "Desktop" }, module.CompatiblePSEditions.OrderBy(e => e));
         Assert.Equal(new Version(5, 1), module.PowerShellVersion);
@@ -25,7 +32,7 @@ public class ModuleManifestTests
         using var ps = new PsSession();
         var r = ps.Invoke("(Get-Command -Module ClaudeOrchestrator).Name").ThrowIfFailed();
 
-        Assert.Equal(new[] { "Get-ClaudeCleanupReport", "Get-ClaudeContainer", "Get-ClaudeProject", "New-ClaudeProject", "Remove-ClaudeContainer", "Start-ClaudeTask" },
+        Assert.Equal(ExpectedCmdlets,
             r.Output.Select(o => o.ToString()).OrderBy(n => n));
     }
 

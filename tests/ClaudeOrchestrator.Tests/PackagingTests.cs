@@ -66,7 +66,7 @@ public class PackagingTests
             var lines = r.Output.Select(o => o.ToString()).ToList();
             Assert.Equal(PropsVersion, lines[0]);
             Assert.Equal(installed, lines[1]);
-            Assert.Equal("6", lines[2]);
+            Assert.Equal(ModuleManifestTests.ExpectedCmdlets.Length.ToString(), lines[2]);
             Assert.StartsWith("Runs a coding-agent task", lines[3]);
         }
         finally

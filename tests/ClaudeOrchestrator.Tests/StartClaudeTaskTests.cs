@@ -25,7 +25,7 @@ public class StartClaudeTaskTests : TaskTestBase
         Assert.Equal(Project.FullName, result.Path);
         Assert.Equal(Image, result.Image);
         Assert.Matches("^claude-[0-9]{13}-[a-z0-9]{4}$", result.ContainerName);
-        Assert.Matches("^[0-9a-f]{32}$", result.TaskId);
+        Assert.Matches("^[a-km-z2-9]{8}$", result.TaskId);
         Assert.True(result.EndTime >= result.StartTime);
         Assert.Equal("agent: working in /workspace\nagent: done\n", result.Output);
         Assert.Empty(r.Errors);
@@ -212,7 +212,7 @@ public class StartClaudeTaskTests : TaskTestBase
         Assert.Contains($"\"io.claude-orchestrator.owner-pid\":\"{Environment.ProcessId}\"", labels);
         Assert.Contains($"\"io.claude-orchestrator.owner-host\":\"{Environment.MachineName}\"", labels);
         Assert.Matches("\"io.claude-orchestrator.session-id\":\"[0-9a-f]{32}\"", labels);
-        Assert.Matches("\"io.claude-orchestrator.task-id\":\"[0-9a-f]{32}\"", labels);
+        Assert.Matches("\"io.claude-orchestrator.task-id\":\"[a-km-z2-9]{8}\"", labels);
         Assert.Equal("true", DockerCli.Inspect(name, "{{.HostConfig.Init}}"));
         Assert.Equal("true", DockerCli.Inspect(name, "{{.HostConfig.AutoRemove}}"));
         Assert.Equal("/workspace", DockerCli.Inspect(name, "{{.Config.WorkingDir}}"));

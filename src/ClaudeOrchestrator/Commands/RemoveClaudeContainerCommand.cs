@@ -88,11 +88,55 @@ namespace ClaudeOrchestrator.Commands
             var targets = SelectTargets(connection, candidates)
                 .Where(c => ShouldProcess($"{c.Name} ({c.State}, project '{c.Project}')", "Remove container") && MayInterrupt(c))
                 .ToList();
-            if (targets.Count == 0)
+            if (targets.Count > 0)
+            {
+                RemoveTargets(connection, targets, scope);
+            }
+
+            if (scope == ContainerScope.Orphaned)
+            {
+                SalvageWork(connection);
+            }
+        }
+
+        /// <summary>
+        /// After the orphaned containers, the orphaned work: tasks whose session died keep their
+        /// checkout until it is saved into their branch, which happens here.
+        /// </summary>
+        private void SalvageWork(DockerConnection connection)
+        {
+            var candidates = TaskSalvager.Candidates()
+                .Where(t => ShouldProcess($"task {t.TaskId} ({t.Project}): commit its checkout to branch {t.Branch}, then delete the checkout", "Salvage task work"))
+                .Select(t => t.TaskId)
+                .ToList();
+            if (candidates.Count == 0)
             {
                 return;
             }
 
+            var ids = new HashSet<string>(candidates, StringComparer.Ordinal);
+            var salvaged = Run(cancel => TaskSalvager.SalvageAsync(connection, t => ids.Contains(t.TaskId), cancel));
+            foreach (var task in salvaged)
+            {
+                if (task.Work == ClaudeTaskWork.NotSaved)
+                {
+                    WriteError(new ErrorRecord(new InvalidOperationException($"The work of task {task.TaskId} could not be saved; its checkout stays at {task.CheckoutPath}."),
+                        ErrorIds.WorkNotSaved, ErrorCategory.WriteError, task));
+                }
+                else
+                {
+                    WriteVerbose($"Salvaged task {task.TaskId}: branch {task.Branch} at {task.HeadCommit} ({task.FilesChanged} file(s)).");
+                }
+            }
+
+            var kept = salvaged.Count(t => t.Work != ClaudeTaskWork.NotSaved);
+            WriteInformation(
+                new HostInformationMessage { Message = $"Salvaged the work of {kept} interrupted task(s)" },
+                new[] { AgentOutputTags.Module, "Summary", AgentOutputTags.Host });
+        }
+
+        private void RemoveTargets(DockerConnection connection, IReadOnlyList<ClaudeContainer> targets, ContainerScope scope)
+        {
             WriteVerbose($"Removing {targets.Count} container(s), up to {ContainerRemover.MaxParallelRemovals} at a time.");
             var reason = scope == ContainerScope.Orphaned ? CleanupReason.OrphanSweep : CleanupReason.Manual;
             var done = 0;

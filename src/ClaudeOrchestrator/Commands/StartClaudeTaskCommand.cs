@@ -69,6 +69,17 @@ namespace ClaudeOrchestrator.Commands
         public string User { get; set; }
 
         [Parameter]
+        public ClaudeTaskIsolation Isolation { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string BranchPrefix { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string Branch { get; set; }
+
+        [Parameter]
         public SwitchParameter AsJob { get; set; }
 
         protected override void BeginProcessing()
@@ -182,7 +193,7 @@ namespace ClaudeOrchestrator.Commands
                 sandbox.User = User;
             }
 
-            return new TaskSpec
+            var spec = new TaskSpec
             {
                 ProjectName = string.IsNullOrEmpty(projectName) ? path : projectName,
                 ProjectPath = path,
@@ -194,6 +205,78 @@ namespace ClaudeOrchestrator.Commands
                 Sandbox = sandbox,
                 RunspaceId = Runspace.DefaultRunspace?.InstanceId ?? Guid.Empty,
             };
+            PlanIsolation(spec, profile);
+            return spec;
+        }
+
+        /// <summary>
+        /// Decides where the agent works and refuses, before anything exists, every repository
+        /// state a branch cannot start from.
+        /// </summary>
+        private void PlanIsolation(TaskSpec spec, ClaudeProject profile)
+        {
+            var explicitMode = IsBound(nameof(Isolation)) ? Isolation : profile?.Isolation;
+            if (explicitMode == ClaudeTaskIsolation.None)
+            {
+                WriteVerbose($"Isolation None: the agent works in {spec.ProjectPath} itself.");
+                return;
+            }
+
+            if (GitRepository.FindMarker(spec.ProjectPath) == null)
+            {
+                if (explicitMode == ClaudeTaskIsolation.Branch)
+                {
+                    throw new OrchestratorException(ErrorIds.IsolationUnavailable, ErrorCategory.InvalidOperation,
+                        $"{spec.ProjectPath} is not in a git repository, so the task cannot run on a branch. Run 'git init' and commit, or use -Isolation None.", spec.ProjectPath);
+                }
+
+                WriteVerbose($"{spec.ProjectPath} is not in a git repository: the agent works in the directory itself (no branch, no checkout).");
+                return;
+            }
+
+            var repo = GitRepository.Inspect(spec.ProjectPath);
+            if (repo.DirtyFiles > 0)
+            {
+                WriteWarning($"{repo.DirtyFiles} file(s) in {repo.TopLevel} have uncommitted changes; the task starts from the last commit ({repo.HeadCommit.Substring(0, 12)}) without them.");
+            }
+
+            if (repo.HeadBranch == null)
+            {
+                WriteWarning($"HEAD is detached at {repo.HeadCommit.Substring(0, 12)}: the task starts from that commit. Merge-ClaudeTask needs a branch checked out.");
+            }
+
+            if (repo.Submodules.Count > 0)
+            {
+                WriteWarning($"{repo.Submodules.Count} submodule(s) ({string.Join(", ", repo.Submodules.Take(3))}{(repo.Submodules.Count > 3 ? ", ..." : string.Empty)}) are not checked out in the task's checkout: their directories are empty for the agent. Use -Isolation None to work on them in place.");
+            }
+
+            if (Branch != null)
+            {
+                repo.CheckNewBranch(Branch);
+                spec.Branch = Branch;
+            }
+            else
+            {
+                var prefix = BranchPrefix ?? profile?.BranchPrefix ?? TaskDefaults.BranchPrefix;
+                for (var attempt = 0; ; attempt++)
+                {
+                    var candidate = prefix + spec.TaskId;
+                    try
+                    {
+                        repo.CheckNewBranch(candidate);
+                        spec.Branch = candidate;
+                        break;
+                    }
+                    catch (OrchestratorException e) when (e.ErrorId == ErrorIds.BranchExists && attempt < 3 &&
+                                                          GitCli.Run(repo.TopLevel, "show-ref", "--verify", "-q", "refs/heads/" + candidate).Ok)
+                    {
+                        // Only the id collided: draw another. A prefix that clashes fails as it is.
+                        spec.TaskId = TaskStore.NewId();
+                    }
+                }
+            }
+
+            spec.Repository = repo;
         }
 
         private bool IsBound(string parameter) => MyInvocation.BoundParameters.ContainsKey(parameter);

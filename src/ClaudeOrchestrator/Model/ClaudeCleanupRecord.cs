@@ -19,6 +19,12 @@ namespace ClaudeOrchestrator
         public string Outcome { get; set; }
 
         public string Error { get; set; }
+
+        /// <summary>For a record of saved work (not a removal): how the work was kept; null for removals.</summary>
+        public ClaudeTaskWork? Work { get; set; }
+
+        /// <summary>The task's branch, for a record of saved work.</summary>
+        public string Branch { get; set; }
         public int ProcessId { get; set; }
         public string HostName { get; set; }
 

@@ -30,6 +30,15 @@ namespace ClaudeOrchestrator
         /// <summary>Warnings about patterns that suggest containers are leaking or tasks are going wrong.</summary>
         public string[] LeakPatterns { get; set; } = Array.Empty<string>();
 
+        /// <summary>Tasks whose changes were saved into their branch when they ended (by the agent's commits or the module's).</summary>
+        public int WorkSaved { get; set; }
+
+        /// <summary>Tasks whose session died and whose work a later sweep saved into the branch.</summary>
+        public int WorkSalvaged { get; set; }
+
+        /// <summary>Tasks whose work could not be saved (the checkout was kept).</summary>
+        public int WorkNotSaved { get; set; }
+
         public string JournalPath { get; set; }
     }
 }

@@ -23,6 +23,12 @@ namespace ClaudeOrchestrator
         public string[] Environment { get; set; } = Array.Empty<string>();
 
         public TimeSpan? Timeout { get; set; }
+
+        /// <summary>branch (default in a repository) or none; null when the profile does not say.</summary>
+        public ClaudeTaskIsolation? Isolation { get; set; }
+
+        /// <summary>Prefix of task branches, default "claude/".</summary>
+        public string BranchPrefix { get; set; }
         public string ProfileFile { get; set; }
         public bool IsValid => Problem == null;
 

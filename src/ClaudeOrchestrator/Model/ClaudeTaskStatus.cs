@@ -6,5 +6,11 @@ namespace ClaudeOrchestrator
         Failed,
         TimedOut,
         Cancelled,
+
+        /// <summary>Still running (only in Get-ClaudeTask).</summary>
+        Running,
+
+        /// <summary>Its session died while it ran (SIGKILL, power loss); only in Get-ClaudeTask.</summary>
+        Interrupted,
     }
 }

@@ -91,6 +91,12 @@ namespace ClaudeOrchestrator.Engine
                         json.WriteString("error", record.Error);
                     }
 
+                    if (record.Work.HasValue)
+                    {
+                        json.WriteString("work", record.Work.Value.ToString());
+                        json.WriteString("branch", record.Branch);
+                    }
+
                     json.WriteNumber("pid", record.ProcessId);
                     json.WriteString("host", record.HostName);
                     json.WriteEndObject();
@@ -126,6 +132,8 @@ namespace ClaudeOrchestrator.Engine
                         Error = Text(root, "error"),
                         ProcessId = root.TryGetProperty("pid", out var pid) ? pid.GetInt32() : 0,
                         HostName = Text(root, "host"),
+                        Work = Text(root, "work") is string work && Enum.TryParse<ClaudeTaskWork>(work, true, out var kept) ? kept : (ClaudeTaskWork?)null,
+                        Branch = Text(root, "branch"),
                     };
                 }
             }

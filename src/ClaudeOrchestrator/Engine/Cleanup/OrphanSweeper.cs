@@ -12,7 +12,8 @@ namespace ClaudeOrchestrator.Engine
     /// background this host's created or exited containers whose owner is provably gone,
     /// journaled as OrphanSweep. Running orphans are left to their own watcher (they end within
     /// a second) and to Remove-ClaudeContainer -Orphaned; a live session's containers are never
-    /// touched, whatever their state.
+    /// touched, whatever their state. Then the work of tasks whose session died is saved into
+    /// their branches (TaskSalvager).
     /// </summary>
     internal static class OrphanSweeper
     {
@@ -53,6 +54,12 @@ namespace ClaudeOrchestrator.Engine
             try
             {
                 await SweepAsync(connection).ConfigureAwait(false);
+                using (var budget = new CancellationTokenSource(SweepBudget))
+                {
+                    // Containers first: a salvage waits until a task's container is gone.
+                    await TaskSalvager.SalvageAsync(connection, null, budget.Token).ConfigureAwait(false);
+                }
+
                 return true;
             }
             catch (Exception)

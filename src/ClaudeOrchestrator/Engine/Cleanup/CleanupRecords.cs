@@ -18,5 +18,20 @@ namespace ClaudeOrchestrator.Engine
             ProcessId = SessionIdentity.ProcessId,
             HostName = SessionIdentity.HostName,
         };
+
+        /// <summary>A task's work saved (or not) into its branch: Outcome Saved, Salvaged or NotSaved.</summary>
+        public static ClaudeCleanupRecord ForWork(ClaudeTask task, WorkSave save, CleanupReason reason) => new ClaudeCleanupRecord
+        {
+            Time = DateTime.Now,
+            TaskId = task.TaskId,
+            Project = task.Project,
+            Reason = reason,
+            Outcome = !save.Saved ? "NotSaved" : save.Work == ClaudeTaskWork.Salvaged ? "Salvaged" : "Saved",
+            Work = save.Work,
+            Branch = save.Branch ?? task.Branch,
+            Error = save.Error,
+            ProcessId = SessionIdentity.ProcessId,
+            HostName = SessionIdentity.HostName,
+        };
     }
 }

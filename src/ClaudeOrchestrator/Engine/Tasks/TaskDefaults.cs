@@ -11,6 +11,9 @@ namespace ClaudeOrchestrator.Engine
         public const string ProjectsRootVariable = "CLAUDE_PROJECTS_ROOT";
         public const string DefaultImage = "claude-orchestrator-agent:latest";
 
+        /// <summary>Task branches are this prefix and the task id (claude/k7q2m9xa), unless -BranchPrefix or the profile says otherwise.</summary>
+        public const string BranchPrefix = "claude/";
+
         /// <summary>Non-interactive Claude Code; the container is the permission boundary.</summary>
         public static readonly IReadOnlyList<string> DefaultAgentCommand = new[] { "claude", "--print", "--dangerously-skip-permissions" };
 

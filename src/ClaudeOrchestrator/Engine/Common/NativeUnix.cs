@@ -55,6 +55,59 @@ namespace ClaudeOrchestrator.Engine
             }
         }
 
+        /// <summary>Makes <paramref name="link"/> a symbolic link to the directory <paramref name="target"/>.</summary>
+        public static void Symlink(string target, string link)
+        {
+            if (IsUnix)
+            {
+                if (symlink(Encoding.UTF8.GetBytes(target + "\0"), Encoding.UTF8.GetBytes(link + "\0")) != 0)
+                {
+                    throw new System.IO.IOException($"Cannot create the link {link}: errno {Marshal.GetLastWin32Error()}.");
+                }
+
+                return;
+            }
+
+            // Directory link, allowed without elevation in developer mode (flags 1 | 2).
+            if (!CreateSymbolicLink(link, target, 3))
+            {
+                throw new System.IO.IOException($"Cannot create the link {link}: error {Marshal.GetLastWin32Error()}.");
+            }
+        }
+
+        /// <summary>Removes a file or a link (never what a link points to).</summary>
+        public static void Unlink(string path)
+        {
+            if (IsUnix)
+            {
+                if (unlink(Encoding.UTF8.GetBytes(path + "\0")) != 0 && System.IO.File.Exists(path))
+                {
+                    throw new System.IO.IOException($"Cannot delete {path}: errno {Marshal.GetLastWin32Error()}.");
+                }
+
+                return;
+            }
+
+            if (System.IO.Directory.Exists(path))
+            {
+                System.IO.Directory.Delete(path, false);
+            }
+            else
+            {
+                System.IO.File.Delete(path);
+            }
+        }
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int symlink(byte[] target, byte[] link);
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int unlink(byte[] path);
+
+        [DllImport("kernel32.dll", CharSet = CharSet.Unicode, SetLastError = true)]
+        [return: MarshalAs(UnmanagedType.I1)]
+        private static extern bool CreateSymbolicLink(string link, string target, int flags);
+
         [DllImport("libc", SetLastError = true)]
         private static extern int chmod(byte[] path, uint mode);
 

@@ -22,7 +22,7 @@ namespace ClaudeOrchestrator.Engine
 
         private static readonly Regex VariableName = new Regex(@"^[A-Za-z_][A-Za-z0-9_]*$", RegexOptions.CultureInvariant);
         private static readonly Regex NetworkName = new Regex(@"^[A-Za-z0-9][A-Za-z0-9_.-]*$", RegexOptions.CultureInvariant);
-        private static readonly string[] TopLevelFields = { "name", "local_path", "docker", "environment", "timeout" };
+        private static readonly string[] TopLevelFields = { "name", "local_path", "docker", "environment", "timeout", "isolation", "branch_prefix" };
         private static readonly string[] DockerFields = { "image", "memory", "cpus", "network_mode" };
 
         public static string Directory => ModulePaths.ProfilesDirectory;
@@ -96,6 +96,12 @@ namespace ClaudeOrchestrator.Engine
                 root.Add("environment", new YamlSequenceNode(project.Environment.Select(n => new YamlScalarNode(n))));
             }
 
+            if (project.Isolation.HasValue)
+            {
+                root.Add("isolation", project.Isolation.Value.ToString().ToLowerInvariant());
+            }
+
+            AddIf(root, "branch_prefix", project.BranchPrefix);
             if (project.Timeout.HasValue)
             {
                 root.Add("timeout", ((long)project.Timeout.Value.TotalSeconds).ToString(CultureInfo.InvariantCulture) + "s");
@@ -143,6 +149,18 @@ namespace ClaudeOrchestrator.Engine
             }
 
             project.Environment = ParseEnvironment(Child(root, "environment"));
+            var isolation = Scalar(root, "isolation");
+            if (isolation != null)
+            {
+                if (!Enum.TryParse<ClaudeTaskIsolation>(isolation, true, out var mode) || !Enum.IsDefined(typeof(ClaudeTaskIsolation), mode))
+                {
+                    throw new ProfileProblem($"field 'isolation': '{isolation}' must be branch or none.");
+                }
+
+                project.Isolation = mode;
+            }
+
+            project.BranchPrefix = Scalar(root, "branch_prefix");
             var timeout = Scalar(root, "timeout");
             if (timeout != null)
             {

@@ -6,7 +6,7 @@ namespace ClaudeOrchestrator.Engine
     /// <summary>Everything a task run needs, already validated by the cmdlet.</summary>
     internal sealed class TaskSpec
     {
-        public string TaskId { get; set; } = Guid.NewGuid().ToString("N");
+        public string TaskId { get; set; } = TaskStore.NewId();
         public string ProjectName { get; set; }
 
         /// <summary>Absolute host path of the project directory, mounted at /workspace.</summary>
@@ -24,6 +24,12 @@ namespace ClaudeOrchestrator.Engine
 
         /// <summary>Limits and hardening of the task container.</summary>
         public Sandbox Sandbox { get; set; } = new Sandbox();
+
+        /// <summary>The repository the task branches from; null when it runs in place (-Isolation None).</summary>
+        public GitRepository Repository { get; set; }
+
+        /// <summary>The task's branch (without refs/heads/); null when it runs in place.</summary>
+        public string Branch { get; set; }
 
         /// <summary>The runspace that owns the task; module removal flushes by it.</summary>
         public Guid RunspaceId { get; set; }

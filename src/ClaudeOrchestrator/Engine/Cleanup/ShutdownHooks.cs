@@ -35,6 +35,8 @@ namespace ClaudeOrchestrator.Engine
             try
             {
                 ContainerTracker.Flush(_ => true, reason, Budget);
+                // With the containers gone, nothing writes into the checkouts: save them.
+                TaskSession.FinishAll(_ => true, reason, Budget);
             }
             catch (Exception)
             {

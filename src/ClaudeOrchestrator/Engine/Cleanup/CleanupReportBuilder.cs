@@ -20,7 +20,10 @@ namespace ClaudeOrchestrator.Engine
 
         public static ClaudeCleanupReport Build(IEnumerable<ClaudeCleanupRecord> records, DateTime? since)
         {
-            var selected = records.Where(r => since == null || r.Time >= since.Value).OrderBy(r => r.Time).ToList();
+            var inPeriod = records.Where(r => since == null || r.Time >= since.Value).OrderBy(r => r.Time).ToList();
+            // Saved work is journaled beside removals; it is counted, not timed.
+            var work = inPeriod.Where(r => r.Work != null).ToList();
+            var selected = inPeriod.Where(r => r.Work == null).ToList();
             var removed = selected.Where(r => r.Outcome != "Failed").ToList();
             var report = new ClaudeCleanupReport
             {
@@ -33,6 +36,9 @@ namespace ClaudeOrchestrator.Engine
                 SlowestRemovals = removed.OrderByDescending(r => r.Duration).Take(SlowestCount).ToArray(),
                 MedianRemoval = Median(removed.Select(r => r.Duration).ToList()),
                 JournalPath = CleanupJournal.CurrentPath,
+                WorkSaved = work.Count(r => r.Outcome == "Saved" && r.Work != ClaudeTaskWork.NoChanges),
+                WorkSalvaged = work.Count(r => r.Outcome == "Salvaged"),
+                WorkNotSaved = work.Count(r => r.Outcome == "NotSaved"),
             };
 
             foreach (var group in removed.GroupBy(r => r.Reason).OrderByDescending(g => g.Count()).ThenBy(g => g.Key))
@@ -52,6 +58,13 @@ namespace ClaudeOrchestrator.Engine
             }
 
             report.LeakPatterns = LeakPatterns(removed, report.Failures).ToArray();
+            if (report.WorkNotSaved > 0)
+            {
+                report.LeakPatterns = report.LeakPatterns.Concat(new[]
+                {
+                    $"{report.WorkNotSaved} task(s) could not save their work; their checkouts stay in the state directory and Remove-ClaudeTask or Remove-ClaudeContainer -Orphaned retries.",
+                }).ToArray();
+            }
             return report;
         }
 

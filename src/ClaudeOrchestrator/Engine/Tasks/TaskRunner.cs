@@ -33,45 +33,116 @@ namespace ClaudeOrchestrator.Engine
             observer.Debug(connection.Description);
             MountGuard.CheckEngineDataRoot(spec.ProjectPath, await connection.DataRootAsync(cancel).ConfigureAwait(false));
 
-            string descriptionFile = null;
-            if (DescriptionDelivery.NeedsFile(spec.Description))
+            var session = TaskSession.Begin(spec);
+            if (session.Unrecorded != null)
             {
-                descriptionFile = DescriptionDelivery.WriteFile(spec.TaskId, spec.Description);
-                observer.Verbose($"The description ({DescriptionDelivery.ByteCount(spec.Description):N0} bytes) is longer than one argument may be; the agent reads it on stdin from {DescriptionDelivery.ContainerPath}.");
+                observer.Verbose($"The task runs without record or transcript: the state directory cannot be written ({session.Unrecorded}).");
+            }
+            if (session.Checkout != null)
+            {
+                observer.Verbose($"Task {spec.TaskId}: branch '{spec.Branch}' from {spec.Repository.HeadCommit.Substring(0, 12)} in {spec.Repository.TopLevel}; private checkout {session.Checkout.CheckoutDirectory}.");
             }
 
+            var result = NewResult(spec, session);
+            var containerGone = true;
+            string descriptionFile = null;
             try
             {
-                return await RunContainerAsync(connection, spec, descriptionFile, observer, cancel).ConfigureAwait(false);
+                if (DescriptionDelivery.NeedsFile(spec.Description))
+                {
+                    descriptionFile = DescriptionDelivery.WriteFile(spec.TaskId, spec.Description);
+                    observer.Verbose($"The description ({DescriptionDelivery.ByteCount(spec.Description):N0} bytes) is longer than one argument may be; the agent reads it on stdin from {DescriptionDelivery.ContainerPath}.");
+                }
+
+                containerGone = await RunContainerAsync(connection, spec, session, descriptionFile, observer, result, cancel).ConfigureAwait(false);
+                return result;
+            }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+            {
+                result.Status = ClaudeTaskStatus.Cancelled;
+                result.Reason = "The task was cancelled.";
+                throw;
+            }
+            catch (Exception e)
+            {
+                result.Reason = result.Reason ?? e.Message;
+                throw;
             }
             finally
             {
                 DescriptionDelivery.DeleteFile(descriptionFile);
+                // A container that could not be removed may still be writing into the checkout.
+                containerGone = containerGone && !ContainerTracker.Snapshot().Any(c => c.TaskId == spec.TaskId);
+                if (result.EndTime == default(DateTime))
+                {
+                    result.EndTime = DateTime.Now;
+                }
+
+                // After the container is gone, before anyone sees the result: the work goes into the branch.
+                var save = await session.FinishAsync(result, containerGone, session.StopReason ?? ReasonFor(result)).ConfigureAwait(false);
+                ApplySave(result, session, save, observer);
             }
         }
 
-        private static async Task<ClaudeTaskResult> RunContainerAsync(DockerConnection connection, TaskSpec spec, string descriptionFile, ITaskObserver observer, CancellationToken cancel)
+        private static ClaudeTaskResult NewResult(TaskSpec spec, TaskSession session) => new ClaudeTaskResult
+        {
+            TaskId = spec.TaskId,
+            Project = spec.ProjectName,
+            Path = spec.ProjectPath,
+            Image = spec.Image,
+            StartTime = DateTime.Now,
+            // Until an outcome says otherwise: an exception part-way is a failure.
+            Status = ClaudeTaskStatus.Failed,
+            TranscriptPath = session.Record.TranscriptPath,
+            Work = session.Checkout == null ? ClaudeTaskWork.InPlace : ClaudeTaskWork.Pending,
+            Branch = session.Checkout?.Branch,
+            BaseCommit = session.Checkout?.BaseCommit,
+        };
+
+        private static void ApplySave(ClaudeTaskResult result, TaskSession session, WorkSave save, ITaskObserver observer)
+        {
+            if (session.Checkout == null || save == null)
+            {
+                return;
+            }
+
+            result.Work = save.Work;
+            result.Branch = save.Saved ? save.Branch : session.Checkout.Branch;
+            result.HeadCommit = save.HeadCommit;
+            result.Commits = save.Commits;
+            result.FilesChanged = save.FilesChanged;
+            result.Insertions = save.Insertions;
+            result.Deletions = save.Deletions;
+            if (!save.Saved)
+            {
+                var why = $"The task's work could not be saved into the branch '{session.Checkout.Branch}' ({save.Error}); its checkout stays at {session.Checkout.CheckoutDirectory}, and Remove-ClaudeTask or Remove-ClaudeContainer -Orphaned saves it later.";
+                result.Status = result.Status == ClaudeTaskStatus.Succeeded ? ClaudeTaskStatus.Failed : result.Status;
+                result.Reason = string.IsNullOrEmpty(result.Reason) ? why : result.Reason + " " + why;
+            }
+            else
+            {
+                observer.Verbose($"Work saved ({save.Work}): branch {save.Branch ?? "(none: the agent never ran)"} at {save.HeadCommit}, {save.Commits} commit(s), {save.FilesChanged} file(s) changed.");
+                if (save.Note != null)
+                {
+                    result.Reason = string.IsNullOrEmpty(result.Reason) ? "Note: " + save.Note + "." : result.Reason + " Note: " + save.Note + ".";
+                }
+            }
+        }
+
+        /// <summary>Runs the container; returns whether it is confirmed gone.</summary>
+        private static async Task<bool> RunContainerAsync(DockerConnection connection, TaskSpec spec, TaskSession session, string descriptionFile, ITaskObserver observer, ClaudeTaskResult result, CancellationToken cancel)
         {
             var name = ContainerNames.NewName();
-            var result = new ClaudeTaskResult
-            {
-                TaskId = spec.TaskId,
-                Project = spec.ProjectName,
-                Path = spec.ProjectPath,
-                ContainerName = name,
-                Image = spec.Image,
-                StartTime = DateTime.Now,
-                // Until an outcome says otherwise: an exception part-way is a failure.
-                Status = ClaudeTaskStatus.Failed,
-            };
+            result.ContainerName = name;
+            session.Record.ContainerName = name;
 
             cancel.ThrowIfCancellationRequested();
-            observer.Verbose($"Creating container {name} from image '{spec.Image}' with {spec.ProjectPath} at {WorkspacePath}.");
+            observer.Verbose($"Creating container {name} from image '{spec.Image}' with {MountSource(spec, session)} at {WorkspacePath}.");
             var creating = ContainerTracker.BeginCreate(name);
             TrackedContainer tracked = null;
             try
             {
-                var created = await CreateAsync(connection, spec, name, descriptionFile).ConfigureAwait(false);
+                var created = await CreateAsync(connection, spec, name, descriptionFile, session.Checkout).ConfigureAwait(false);
                 tracked = new TrackedContainer(created, name, spec.TaskId, spec.ProjectName, spec.ProjectPath, spec.RunspaceId, connection);
             }
             finally
@@ -82,7 +153,7 @@ namespace ClaudeOrchestrator.Engine
             var id = tracked.Id;
             observer.ContainerCreated(id, name);
 
-            var reader = new AgentOutputReader(observer.AgentOutput);
+            var reader = new AgentOutputReader(observer.AgentOutput, session.Transcript);
             // Restarted when the task ends: the journal reports how long the container outlived it.
             var cleanupClock = Stopwatch.StartNew();
             var gone = false;
@@ -97,6 +168,7 @@ namespace ClaudeOrchestrator.Engine
                     // only the create-to-start gap is left for the orphan sweep.
                     observer.Verbose($"Starting {name}.");
                     await StartAsync(connection, id, name, stop.Token).ConfigureAwait(false);
+                    session.AgentStarted = true;
                     result.StartTime = DateTime.Now;
                     observer.Verbose($"Attaching to {name} (stdin held open for the life of the task).");
                     using (var stream = await AttachAsync(connection, id, name, lifecycle, stop.Token).ConfigureAwait(false))
@@ -174,17 +246,23 @@ namespace ClaudeOrchestrator.Engine
                     }
 
                     observer.Verbose(gone ? $"Container {name} removed." : $"Container {name} could not be removed; it stays tracked.");
+                    // A signal, crash or module removal stopped it: the saved work is journaled with that reason.
+                    session.StopReason = tracked.StopReason;
                 }
             }
 
             result.EndTime = DateTime.Now;
             result.Output = reader.StandardOutput;
             result.ErrorOutput = reader.StandardError;
-            return result;
+            result.OutputTruncated = reader.Truncated;
+            return gone;
         }
 
+        private static string MountSource(TaskSpec spec, TaskSession session) => session?.Checkout?.CheckoutDirectory ?? spec.ProjectPath;
+
         /// <param name="descriptionFile">Host path of the description when it goes on the agent's stdin (too long for an argument); null otherwise.</param>
-        internal static CreateContainerParameters BuildCreateParameters(TaskSpec spec, string name, string descriptionFile = null)
+        /// <param name="checkout">The task's private checkout, mounted instead of the project; null to mount the project in place.</param>
+        internal static CreateContainerParameters BuildCreateParameters(TaskSpec spec, string name, string descriptionFile = null, TaskCheckout checkout = null)
         {
             var argv = new List<string>(spec.AgentCommand);
             if (descriptionFile == null)
@@ -197,12 +275,32 @@ namespace ClaudeOrchestrator.Engine
             {
                 Init = true,
                 AutoRemove = true,
-                // The project is the only host path the agent sees, and the only writable one.
+                // The project (or its checkout) is the only host path the agent sees, and the only writable one.
                 Mounts = new List<Mount>
                 {
-                    new Mount { Type = "bind", Source = spec.ProjectPath, Target = WorkspacePath },
+                    new Mount { Type = "bind", Source = checkout?.CheckoutDirectory ?? spec.ProjectPath, Target = WorkspacePath },
                 },
             };
+            var workingDirectory = WorkspacePath;
+            if (checkout != null)
+            {
+                // The repository's objects, read-only: the checkout's alternates point here, so git
+                // works inside the container and no object is copied.
+                host.Mounts.Add(new Mount { Type = "bind", Source = checkout.ObjectsDirectory, Target = TaskCheckout.ContainerObjectsPath, ReadOnly = true });
+                if (!string.IsNullOrEmpty(spec.Repository?.Prefix))
+                {
+                    workingDirectory = WorkspacePath + "/" + spec.Repository.Prefix;
+                }
+
+                if (!environment.Any(e => e.StartsWith("GIT_CONFIG_COUNT=", StringComparison.Ordinal)))
+                {
+                    // Git refuses a repository owned by another uid (a -User other than the caller's).
+                    environment.Add("GIT_CONFIG_COUNT=1");
+                    environment.Add("GIT_CONFIG_KEY_0=safe.directory");
+                    environment.Add("GIT_CONFIG_VALUE_0=" + WorkspacePath);
+                }
+            }
+
             if (descriptionFile != null)
             {
                 host.Mounts.Add(new Mount { Type = "bind", Source = descriptionFile, Target = DescriptionDelivery.ContainerPath, ReadOnly = true });
@@ -216,7 +314,7 @@ namespace ClaudeOrchestrator.Engine
                 // Both set: an ENTRYPOINT in the image must not swallow the watcher.
                 Entrypoint = new List<string> { AgentWatcher.Shell },
                 Cmd = AgentWatcher.Arguments(argv, descriptionFile == null ? null : DescriptionDelivery.ContainerPath),
-                WorkingDir = WorkspacePath,
+                WorkingDir = workingDirectory,
                 User = spec.Sandbox.User,
                 Env = environment,
                 Labels = BuildLabels(spec),
@@ -243,13 +341,13 @@ namespace ClaudeOrchestrator.Engine
             [ContainerLabels.Version] = ModuleVersion.Text,
         };
 
-        private static async Task<string> CreateAsync(DockerConnection connection, TaskSpec spec, string name, string descriptionFile)
+        private static async Task<string> CreateAsync(DockerConnection connection, TaskSpec spec, string name, string descriptionFile, TaskCheckout checkout)
         {
             try
             {
                 // Not cancellable: a create abandoned mid-flight could leave a container whose id we never learn.
                 var created = await connection.Client.Containers
-                    .CreateContainerAsync(BuildCreateParameters(spec, name, descriptionFile), CancellationToken.None).ConfigureAwait(false);
+                    .CreateContainerAsync(BuildCreateParameters(spec, name, descriptionFile, checkout), CancellationToken.None).ConfigureAwait(false);
                 return created.ID;
             }
             catch (DockerImageNotFoundException e) when (ApiMessage(e).IndexOf("image", StringComparison.OrdinalIgnoreCase) >= 0)

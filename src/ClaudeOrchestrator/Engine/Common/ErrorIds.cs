@@ -27,5 +27,21 @@ namespace ClaudeOrchestrator.Engine
         public const string RemovalFailed = "ContainerRemovalFailed";
         public const string RemovalNeedsForce = "RunningContainerNeedsForce";
         public const string OlderThanInvalid = "OlderThanInvalid";
+        public const string GitNotFound = "GitNotFound";
+        public const string IsolationUnavailable = "IsolationUnavailable";
+        public const string IsolationNoCommits = "IsolationNoCommits";
+        public const string IsolationProjectUntracked = "IsolationProjectUntracked";
+        public const string IsolationFailed = "IsolationFailed";
+        public const string BranchNameInvalid = "BranchNameInvalid";
+        public const string BranchExists = "BranchExists";
+        public const string WorkNotSaved = "WorkNotSaved";
+        public const string TaskNotFound = "ClaudeTaskNotFound";
+        public const string TaskRunning = "ClaudeTaskRunning";
+        public const string TaskHasNoBranch = "ClaudeTaskHasNoBranch";
+        public const string MergeDirtyTree = "MergeWorkingTreeDirty";
+        public const string MergeDetachedHead = "MergeDetachedHead";
+        public const string MergeConflict = "MergeConflict";
+        public const string MergeFailed = "MergeFailed";
+        public const string BranchNotMerged = "TaskBranchNotMerged";
     }
 }

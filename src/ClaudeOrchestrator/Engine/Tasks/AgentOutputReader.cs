@@ -7,21 +7,39 @@ using Docker.DotNet;
 namespace ClaudeOrchestrator.Engine
 {
     /// <summary>
-    /// Demultiplexes the attached stream into whole lines as they arrive (for live display) and
-    /// the exact text of each stream (for the result).
+    /// Demultiplexes the attached stream into whole lines as they arrive (for live display and the
+    /// transcript) and the last <see cref="TailChars"/> characters of each stream (for the result):
+    /// an agent that prints without end costs disk, not memory.
     /// </summary>
     internal sealed class AgentOutputReader
     {
         private const int BufferSize = 64 * 1024;
 
+        // A longer line is shown and recorded in pieces of this size.
+        private const int MaxLine = 1024 * 1024;
+
+        /// <summary>How much of each stream the result keeps in memory; the transcript has the rest.</summary>
+        public const int TailChars = 256 * 1024;
+
         private readonly Action<string, AgentStream> _onLine;
+        private readonly Transcript _transcript;
         private readonly StreamText _stdout = new StreamText(AgentStream.StandardOutput);
         private readonly StreamText _stderr = new StreamText(AgentStream.StandardError);
 
-        public AgentOutputReader(Action<string, AgentStream> onLine)
+        public AgentOutputReader(Action<string, AgentStream> onLine, Transcript transcript = null)
         {
-            _onLine = onLine;
+            _transcript = transcript;
+            _onLine = transcript == null
+                ? onLine
+                : (line, stream) =>
+                {
+                    transcript.Line(line, stream);
+                    onLine(line, stream);
+                };
         }
+
+        /// <summary>True when a stream printed more than the result keeps.</summary>
+        public bool Truncated => _stdout.Truncated || _stderr.Truncated;
 
         public string StandardOutput => _stdout.Text;
 
@@ -40,6 +58,7 @@ namespace ClaudeOrchestrator.Engine
 
                 var target = read.Target == MultiplexedStream.TargetStream.StandardError ? _stderr : _stdout;
                 target.Append(buffer, read.Count, _onLine);
+                _transcript?.Flush();
             }
 
             _stdout.Finish(_onLine);
@@ -54,10 +73,22 @@ namespace ClaudeOrchestrator.Engine
             private readonly StringBuilder _all = new StringBuilder();
             private readonly StringBuilder _line = new StringBuilder();
             private char[] _chars = new char[BufferSize];
+            private bool _truncated;
 
             public StreamText(AgentStream stream)
             {
                 _stream = stream;
+            }
+
+            public bool Truncated
+            {
+                get
+                {
+                    lock (_all)
+                    {
+                        return _truncated;
+                    }
+                }
             }
 
             public string Text
@@ -83,6 +114,12 @@ namespace ClaudeOrchestrator.Engine
                 lock (_all)
                 {
                     _all.Append(_chars, 0, chars);
+                    // Trimmed at twice the limit, so the copy is paid once per TailChars characters.
+                    if (_all.Length > 2 * TailChars)
+                    {
+                        _all.Remove(0, _all.Length - TailChars);
+                        _truncated = true;
+                    }
                 }
 
                 for (var i = 0; i < chars; i++)
@@ -95,6 +132,10 @@ namespace ClaudeOrchestrator.Engine
                     else
                     {
                         _line.Append(c);
+                        if (_line.Length >= MaxLine)
+                        {
+                            EmitLine(onLine);
+                        }
                     }
                 }
             }
@@ -129,7 +170,12 @@ namespace ClaudeOrchestrator.Engine
                 }
 
                 var line = _line.ToString(0, length);
+                // One endless line must not grow without bound either.
                 _line.Clear();
+                if (_line.Capacity > 4 * BufferSize)
+                {
+                    _line.Capacity = BufferSize;
+                }
                 onLine(line, _stream);
             }
         }

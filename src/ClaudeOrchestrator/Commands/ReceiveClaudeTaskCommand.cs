@@ -1,0 +1,58 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using ClaudeOrchestrator.Engine;
+
+namespace ClaudeOrchestrator.Commands
+{
+    /// <summary>Emits a task's transcript: everything the agent printed, with times, and what the module did.</summary>
+    [Cmdlet(VerbsCommunications.Receive, "ClaudeTask")]
+    [OutputType(typeof(ClaudeTranscriptLine))]
+    public sealed class ReceiveClaudeTaskCommand : TaskCmdletBase
+    {
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+        [Alias("TaskId")]
+        [SupportsWildcards]
+        [ArgumentCompleter(typeof(TaskIdCompleter))]
+        public override string[] Id { get; set; }
+
+        /// <summary>Only the last N lines.</summary>
+        [Parameter]
+        [ValidateRange(1, int.MaxValue)]
+        public int Tail { get; set; }
+
+        /// <summary>Output (stdout), Error (stderr), Module; all by default.</summary>
+        [Parameter]
+        [ValidateSet("Output", "Error", "Module")]
+        public string[] Stream { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            foreach (var task in SelectById(Id))
+            {
+                var lines = Transcript.Read(task.TranscriptPath ?? TaskStore.TranscriptFor(task.TaskId), task.TaskId)
+                    .Where(l => Stream == null || Stream.Contains(l.Stream, System.StringComparer.OrdinalIgnoreCase));
+                if (MyInvocation.BoundParameters.ContainsKey(nameof(Tail)))
+                {
+                    var queue = new Queue<ClaudeTranscriptLine>(Tail);
+                    foreach (var line in lines)
+                    {
+                        if (queue.Count == Tail)
+                        {
+                            queue.Dequeue();
+                        }
+
+                        queue.Enqueue(line);
+                    }
+
+                    lines = queue;
+                }
+
+                foreach (var line in lines)
+                {
+                    WriteObject(line);
+                }
+            }
+        }
+    }
+}

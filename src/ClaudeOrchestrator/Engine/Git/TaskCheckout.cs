@@ -1,0 +1,421 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using System.Text;
+using System.Text.RegularExpressions;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace ClaudeOrchestrator.Engine
+{
+    /// <summary>
+    /// A task's private checkout of a repository, under the task's state directory:
+    ///
+    ///   checkout/         the working tree the container mounts at /workspace, with its own .git
+    ///                     whose objects/info/alternates is the relative "../../../base-objects":
+    ///                     in the container that is /base-objects (the repository's object store,
+    ///                     mounted read-only), on the host the base-objects link beside checkout/.
+    ///                     Nothing in it names a host path, and no object is copied.
+    ///   base-objects      symbolic link to the repository's objects directory (host side only)
+    ///   host.git          the module's own bare repository for saving: its config, hooks and
+    ///                     index are the module's, so nothing the agent wrote into checkout/.git
+    ///                     (config, hooks, filters, fsmonitor) ever runs on the host.
+    ///
+    /// The branch is created in the user's repository at the start (pinning the base commit) and
+    /// moved to the saved work at the end by a push, so the user's working tree, index and current
+    /// branch are never touched.
+    /// </summary>
+    internal sealed class TaskCheckout
+    {
+        public const string ContainerObjectsPath = "/base-objects";
+        internal const string AlternatesEntry = "../../../base-objects";
+        private const string CheckoutName = "checkout";
+        private const string LinkName = "base-objects";
+        private const string HostRepositoryName = "host.git";
+        private const string HostIndexName = "host.index";
+
+        private static readonly Regex ShortStat = new Regex(@"(\d+) files? changed(?:, (\d+) insertions?\(\+\))?(?:, (\d+) deletions?\(-\))?", RegexOptions.CultureInvariant);
+
+        private readonly object _gate = new object();
+        private Task<WorkSave> _save;
+
+        public TaskCheckout(string taskDirectory, string repository, string commonDirectory, string branch, string baseCommit, string taskId)
+        {
+            TaskDirectory = taskDirectory;
+            Repository = repository;
+            CommonDirectory = commonDirectory;
+            Branch = branch;
+            BaseCommit = baseCommit;
+            TaskId = taskId;
+        }
+
+        public string TaskDirectory { get; }
+        public string Repository { get; }
+        public string CommonDirectory { get; }
+        public string Branch { get; }
+        public string BaseCommit { get; }
+        public string TaskId { get; }
+
+        public string CheckoutDirectory => Path.Combine(TaskDirectory, CheckoutName);
+        public string ObjectsDirectory => Path.Combine(CommonDirectory, "objects");
+
+        /// <summary>The runspace whose task this is (module removal saves its own).</summary>
+        public Guid RunspaceId { get; set; }
+
+        public static bool Exists(string taskDirectory) => Directory.Exists(Path.Combine(taskDirectory, CheckoutName));
+
+        public static string AuthorName(string taskId) => "Claude task " + taskId;
+
+        public static string AuthorEmail(string taskId) => taskId + "@claude-orchestrator.invalid";
+
+        /// <summary>Creates the branch in the user's repository and the checkout; on any failure leaves neither.</summary>
+        public static TaskCheckout Create(GitRepository repo, string taskDirectory, string branch, string taskId)
+        {
+            var checkout = new TaskCheckout(taskDirectory, repo.TopLevel, repo.CommonDirectory, branch, repo.HeadCommit, taskId);
+            var zero = new string('0', repo.HeadCommit.Length);
+            // Create-only (old value all zeros): two tasks can never claim one branch.
+            var created = GitCli.Run(repo.TopLevel, "update-ref", "-m", "claude-orchestrator: task " + taskId, "refs/heads/" + branch, repo.HeadCommit, zero);
+            if (!created.Ok)
+            {
+                throw new OrchestratorException(ErrorIds.BranchExists, ErrorCategory.ResourceExists,
+                    $"The branch '{branch}' could not be created in {repo.TopLevel}: {GitCli.FirstLines(created.Stderr)}", branch);
+            }
+
+            try
+            {
+                checkout.Populate(repo);
+            }
+            catch
+            {
+                checkout.DeleteFiles();
+                GitCli.Run(repo.TopLevel, "update-ref", "-d", "refs/heads/" + branch, repo.HeadCommit);
+                throw;
+            }
+
+            return checkout;
+        }
+
+        private void Populate(GitRepository repo)
+        {
+            Directory.CreateDirectory(TaskDirectory);
+            NativeUnix.Symlink(ObjectsDirectory, Path.Combine(TaskDirectory, LinkName));
+            var work = CheckoutDirectory;
+            Directory.CreateDirectory(work);
+            var init = new List<string> { "init", "-q" };
+            if (repo.ObjectFormat != "sha1")
+            {
+                init.Add("--object-format=" + repo.ObjectFormat);
+            }
+
+            init.Add(".");
+            GitCli.Check(work, ErrorIds.IsolationFailed, init.ToArray());
+            var dotGit = Path.Combine(work, ".git");
+            File.WriteAllText(Path.Combine(dotGit, "objects", "info", "alternates"), AlternatesEntry + "\n");
+            CopyShallow(Path.Combine(dotGit, "shallow"));
+            // Commits inside the container need an identity; this one says whose work it is.
+            GitCli.Check(work, ErrorIds.IsolationFailed, "config", "user.name", AuthorName(TaskId));
+            GitCli.Check(work, ErrorIds.IsolationFailed, "config", "user.email", AuthorEmail(TaskId));
+            GitCli.Check(work, ErrorIds.IsolationFailed, "update-ref", "refs/heads/" + Branch, BaseCommit);
+            GitCli.Check(work, ErrorIds.IsolationFailed, "symbolic-ref", "HEAD", "refs/heads/" + Branch);
+            GitCli.Check(work, ErrorIds.IsolationFailed, Hardened("reset", "-q", "--hard", BaseCommit));
+
+            var host = Path.Combine(TaskDirectory, HostRepositoryName);
+            GitCli.Check(TaskDirectory, ErrorIds.IsolationFailed, init.Take(init.Count - 1).Concat(new[] { "--bare", HostRepositoryName }).ToArray());
+            File.WriteAllText(Path.Combine(host, "objects", "info", "alternates"),
+                Path.Combine(dotGit, "objects") + "\n" + ObjectsDirectory + "\n");
+            CopyShallow(Path.Combine(host, "shallow"));
+        }
+
+        private void CopyShallow(string target)
+        {
+            var shallow = Path.Combine(CommonDirectory, "shallow");
+            if (File.Exists(shallow))
+            {
+                File.Copy(shallow, target, true);
+            }
+        }
+
+        /// <summary>
+        /// Saves the work once, whoever asks first (the task itself, a shutdown hook, the sweep);
+        /// later callers get the same outcome.
+        /// </summary>
+        public Task<WorkSave> SaveAsync(ClaudeTaskStatus status, bool salvage)
+        {
+            lock (_gate)
+            {
+                if (_save == null)
+                {
+                    _save = Task.Run(() => Save(status, salvage));
+                }
+
+                return _save;
+            }
+        }
+
+        /// <summary>Commits what the agent left uncommitted onto its own commits and moves the branch there.</summary>
+        internal WorkSave Save(ClaudeTaskStatus status, bool salvage)
+        {
+            var host = Path.Combine(TaskDirectory, HostRepositoryName);
+            var save = new WorkSave { Branch = Branch, BaseCommit = BaseCommit };
+            try
+            {
+                var agentHead = AgentHead();
+                var parent = agentHead != null && IsCommit(host, agentHead) ? agentHead : BaseCommit;
+                if (agentHead != null && parent != agentHead)
+                {
+                    save.Note = "the checkout's HEAD did not name a readable commit; the work was saved on top of the base commit";
+                }
+
+                var env = new Dictionary<string, string>
+                {
+                    ["GIT_INDEX_FILE"] = Path.Combine(TaskDirectory, HostIndexName),
+                    ["GIT_AUTHOR_NAME"] = AuthorName(TaskId),
+                    ["GIT_AUTHOR_EMAIL"] = AuthorEmail(TaskId),
+                    ["GIT_COMMITTER_NAME"] = AuthorName(TaskId),
+                    ["GIT_COMMITTER_EMAIL"] = AuthorEmail(TaskId),
+                };
+                var tree = Path.Combine(TaskDirectory, CheckoutName);
+                GitCli.Check(TaskDirectory, ErrorIds.WorkNotSaved, HostArgs(host, tree, "read-tree", parent), env);
+                GitCli.Check(TaskDirectory, ErrorIds.WorkNotSaved, HostArgs(host, tree, "add", "-A", "--ignore-errors", "--", "."), env);
+                var written = GitCli.Check(TaskDirectory, ErrorIds.WorkNotSaved, HostArgs(host, tree, "write-tree"), env);
+                var parentTree = GitCli.Check(TaskDirectory, ErrorIds.WorkNotSaved, HostArgs(host, null, "rev-parse", parent + "^{tree}"), env);
+                var head = parent;
+                if (!string.Equals(written, parentTree, StringComparison.Ordinal))
+                {
+                    var message = $"Work left uncommitted by task {TaskId} ({status}{(salvage ? ", salvaged after its session died" : string.Empty)})\n\nSaved by claude-orchestrator.\n";
+                    head = GitCli.Run(TaskDirectory, HostArgs(host, null, "commit-tree", written, "-p", parent, "-F", "-"), env, message) is var commit && commit.Ok
+                        ? commit.Line
+                        : throw new OrchestratorException(ErrorIds.WorkNotSaved, ErrorCategory.WriteError, "git commit-tree failed: " + GitCli.FirstLines(commit.Stderr));
+                    save.Work = salvage ? ClaudeTaskWork.Salvaged : ClaudeTaskWork.ModuleCommit;
+                }
+                else
+                {
+                    save.Work = parent == BaseCommit ? ClaudeTaskWork.NoChanges : salvage ? ClaudeTaskWork.Salvaged : ClaudeTaskWork.AgentCommits;
+                }
+
+                if (head != BaseCommit)
+                {
+                    // Into the user's repository by its own receive-pack: its locking, its hooks.
+                    var push = GitCli.Run(TaskDirectory, HostArgs(host, null, "push", "-q", "--no-verify", CommonDirectory, "+" + head + ":refs/heads/" + Branch));
+                    if (!push.Ok)
+                    {
+                        throw new OrchestratorException(ErrorIds.WorkNotSaved, ErrorCategory.WriteError,
+                            $"the branch '{Branch}' could not be updated in {Repository}: {GitCli.FirstLines(push.Stderr)}");
+                    }
+                }
+
+                save.HeadCommit = head;
+                Measure(host, save);
+                save.Saved = true;
+            }
+            catch (Exception e)
+            {
+                save.Saved = false;
+                save.Work = ClaudeTaskWork.NotSaved;
+                save.Error = e is OrchestratorException ? e.Message : e.GetType().Name + ": " + e.Message;
+            }
+
+            return save;
+        }
+
+        private void Measure(string host, WorkSave save)
+        {
+            if (save.HeadCommit == BaseCommit)
+            {
+                return;
+            }
+
+            var count = GitCli.Run(TaskDirectory, HostArgs(host, null, "rev-list", "--count", BaseCommit + ".." + save.HeadCommit));
+            if (count.Ok && int.TryParse(count.Line, NumberStyles.Integer, CultureInfo.InvariantCulture, out var commits))
+            {
+                save.Commits = commits;
+            }
+
+            var stat = GitCli.Run(TaskDirectory, HostArgs(host, null, "diff", "--shortstat", BaseCommit, save.HeadCommit));
+            ParseShortStat(stat.Stdout, save);
+        }
+
+        internal static void ParseShortStat(string text, WorkSave save)
+        {
+            var match = ShortStat.Match(text ?? string.Empty);
+            if (!match.Success)
+            {
+                return;
+            }
+
+            save.FilesChanged = int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+            save.Insertions = match.Groups[2].Success ? int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture) : 0;
+            save.Deletions = match.Groups[3].Success ? int.Parse(match.Groups[3].Value, CultureInfo.InvariantCulture) : 0;
+        }
+
+        private bool IsCommit(string host, string sha) =>
+            GitCli.Run(TaskDirectory, HostArgs(host, null, "cat-file", "-t", sha)).Line == "commit";
+
+        /// <summary>
+        /// The commit the checkout's HEAD names, read as plain files: running git against a .git
+        /// the agent could rewrite would run whatever its config says. Null when unreadable.
+        /// </summary>
+        internal string AgentHead()
+        {
+            var dotGit = Path.Combine(CheckoutDirectory, ".git");
+            if (!IsPlainDirectory(dotGit))
+            {
+                return null;
+            }
+
+            var head = ReadSmall(Path.Combine(dotGit, "HEAD"));
+            for (var depth = 0; head != null && depth < 5; depth++)
+            {
+                if (!head.StartsWith("ref: ", StringComparison.Ordinal))
+                {
+                    return IsObjectName(head) ? head : null;
+                }
+
+                var name = head.Substring(5).Trim();
+                if (!name.StartsWith("refs/", StringComparison.Ordinal) || name.Contains(".."))
+                {
+                    return null;
+                }
+
+                head = ReadSmall(Path.Combine(dotGit, name.Replace('/', Path.DirectorySeparatorChar))) ?? PackedRef(dotGit, name);
+            }
+
+            return null;
+        }
+
+        private static string PackedRef(string dotGit, string name)
+        {
+            var packed = Path.Combine(dotGit, "packed-refs");
+            if (!File.Exists(packed) || !IsPlainFile(packed))
+            {
+                return null;
+            }
+
+            foreach (var line in File.ReadLines(packed))
+            {
+                var space = line.IndexOf(' ');
+                if (space > 0 && !line.StartsWith("#", StringComparison.Ordinal) && line.Substring(space + 1) == name)
+                {
+                    return line.Substring(0, space);
+                }
+            }
+
+            return null;
+        }
+
+        private static string ReadSmall(string path)
+        {
+            if (!File.Exists(path) || !IsPlainFile(path) || new FileInfo(path).Length > 4096)
+            {
+                return null;
+            }
+
+            return File.ReadAllText(path).Trim();
+        }
+
+        private static bool IsObjectName(string text) =>
+            (text.Length == 40 || text.Length == 64) && text.All(c => (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
+
+        private static bool IsPlainDirectory(string path) =>
+            Directory.Exists(path) && (new DirectoryInfo(path).Attributes & FileAttributes.ReparsePoint) == 0;
+
+        private static bool IsPlainFile(string path) => (new FileInfo(path).Attributes & FileAttributes.ReparsePoint) == 0;
+
+        private static string[] HostArgs(string hostRepository, string workTree, params string[] command)
+        {
+            var args = new List<string> { "--git-dir=" + hostRepository };
+            if (workTree != null)
+            {
+                args.Add("--work-tree=" + workTree);
+            }
+
+            args.AddRange(Hardened(command));
+            return args.ToArray();
+        }
+
+        private static string[] Hardened(params string[] command) => GitCli.Hardened.Concat(command).ToArray();
+
+        /// <summary>Deletes the checkout and the module's helpers; the task's record and transcript stay.</summary>
+        public void DeleteFiles()
+        {
+            foreach (var helper in new[] { LinkName, HostIndexName })
+            {
+                var path = Path.Combine(TaskDirectory, helper);
+                try
+                {
+                    // The link itself, never what it points to.
+                    if (File.Exists(path) || Directory.Exists(path))
+                    {
+                        NativeUnix.Unlink(path);
+                    }
+                }
+                catch (IOException)
+                {
+                }
+            }
+
+            foreach (var directory in new[] { CheckoutName, HostRepositoryName })
+            {
+                DeleteTree(Path.Combine(TaskDirectory, directory));
+            }
+        }
+
+        /// <summary>
+        /// Recursive delete that never follows a link out of the tree (the agent may have planted
+        /// links to anywhere) and gets past read-only files and directories the agent left.
+        /// </summary>
+        internal static void DeleteTree(string path)
+        {
+            var info = new DirectoryInfo(path);
+            if (!info.Exists)
+            {
+                return;
+            }
+
+            if ((info.Attributes & FileAttributes.ReparsePoint) != 0)
+            {
+                NativeUnix.Unlink(path);
+                return;
+            }
+
+            NativeUnix.TryChmod(path, Convert.ToInt32("700", 8));
+            foreach (var entry in info.EnumerateFileSystemInfos())
+            {
+                if (entry is DirectoryInfo directory && (directory.Attributes & FileAttributes.ReparsePoint) == 0)
+                {
+                    DeleteTree(directory.FullName);
+                }
+                else
+                {
+                    entry.Attributes = FileAttributes.Normal;
+                    NativeUnix.Unlink(entry.FullName);
+                }
+            }
+
+            Directory.Delete(path, false);
+        }
+    }
+
+    /// <summary>How a task's work ended up in its branch.</summary>
+    internal sealed class WorkSave
+    {
+        public bool Saved { get; set; }
+        public ClaudeTaskWork Work { get; set; }
+        public string Branch { get; set; }
+        public string BaseCommit { get; set; }
+        public string HeadCommit { get; set; }
+        public int Commits { get; set; }
+        public int FilesChanged { get; set; }
+        public int Insertions { get; set; }
+        public int Deletions { get; set; }
+
+        /// <summary>Why the work could not be saved; null when it was.</summary>
+        public string Error { get; set; }
+
+        /// <summary>Something the user should know although the work was saved.</summary>
+        public string Note { get; set; }
+    }
+}

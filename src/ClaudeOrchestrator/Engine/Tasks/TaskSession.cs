@@ -1,0 +1,235 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace ClaudeOrchestrator.Engine
+{
+    /// <summary>
+    /// What outlives a task's container: its record, its transcript and, in a repository, its
+    /// checkout and branch. Finishing saves the work and happens once, whoever asks first: the
+    /// task itself, or a shutdown path (signal, exit, crash, module removal) after the flush
+    /// removed the container. A session killed outright leaves record and checkout for the
+    /// salvage sweep.
+    /// </summary>
+    internal sealed class TaskSession
+    {
+        private static readonly ConcurrentDictionary<string, TaskSession> Active = new ConcurrentDictionary<string, TaskSession>(StringComparer.Ordinal);
+
+        private readonly object _gate = new object();
+        private Task<WorkSave> _finish;
+
+        private TaskSession(ClaudeTask record, Transcript transcript, TaskCheckout checkout, Guid runspaceId)
+        {
+            Record = record;
+            Transcript = transcript;
+            Checkout = checkout;
+            RunspaceId = runspaceId;
+        }
+
+        public ClaudeTask Record { get; }
+        public Transcript Transcript { get; }
+
+        /// <summary>Null for a task run in place.</summary>
+        public TaskCheckout Checkout { get; }
+
+        public Guid RunspaceId { get; }
+
+        /// <summary>Why the task has no record and transcript (the state directory was not writable); null normally.</summary>
+        public string Unrecorded { get; private set; }
+
+        /// <summary>Who stopped the container, when a flush did (signal, crash, module removal).</summary>
+        public CleanupReason? StopReason { get; set; }
+
+        /// <summary>Set once the agent's container has started: a task that never ran leaves no branch behind.</summary>
+        public bool AgentStarted { get; set; }
+
+        /// <summary>Claims the task id, opens the transcript and, for an isolated task, creates branch and checkout.</summary>
+        public static TaskSession Begin(TaskSpec spec)
+        {
+            var record = new ClaudeTask
+            {
+                TaskId = spec.TaskId,
+                Project = spec.ProjectName,
+                Path = spec.ProjectPath,
+                Summary = TaskStore.Summarize(spec.Description),
+                Status = ClaudeTaskStatus.Running,
+                Work = spec.Repository == null ? ClaudeTaskWork.InPlace : ClaudeTaskWork.Pending,
+                StartTime = DateTime.Now,
+                Image = spec.Image,
+                TranscriptPath = TaskStore.TranscriptFor(spec.TaskId),
+                OwnerPid = SessionIdentity.ProcessId,
+                OwnerHost = SessionIdentity.HostName,
+                OwnerStart = SessionIdentity.ProcessStart,
+                SessionId = SessionIdentity.SessionId,
+            };
+            if (spec.Repository != null)
+            {
+                record.Repository = spec.Repository.TopLevel;
+                record.GitDirectory = spec.Repository.CommonDirectory;
+                record.Branch = spec.Branch;
+                record.BaseCommit = spec.Repository.HeadCommit;
+                record.CheckoutPath = System.IO.Path.Combine(TaskStore.DirectoryFor(spec.TaskId), "checkout");
+            }
+
+            bool created;
+            try
+            {
+                created = TaskStore.TryCreate(record);
+            }
+            catch (Exception e) when ((e is UnauthorizedAccessException || e is System.IO.IOException) && spec.Repository == null)
+            {
+                // A task in place loses only its bookkeeping when the state directory is not
+                // writable (another user's XDG_STATE_HOME, a read-only home): it runs without
+                // record and transcript. A task on a branch needs the directory for its checkout.
+                var unrecorded = new TaskSession(record, null, null, spec.RunspaceId) { Unrecorded = e.Message };
+                record.TranscriptPath = null;
+                return unrecorded;
+            }
+            catch (Exception e) when (e is UnauthorizedAccessException || e is System.IO.IOException)
+            {
+                throw new OrchestratorException(ErrorIds.IsolationFailed, System.Management.Automation.ErrorCategory.PermissionDenied,
+                    $"The task's checkout goes in the state directory {TaskStore.Root}, which cannot be written ({e.Message}). Fix its permissions or XDG_STATE_HOME, or run the task in place with -Isolation None.", TaskStore.Root, e);
+            }
+
+            if (!created)
+            {
+                throw new OrchestratorException(ErrorIds.IsolationFailed, System.Management.Automation.ErrorCategory.ResourceExists,
+                    $"A task with the id '{spec.TaskId}' already exists in {TaskStore.Root}.", spec.TaskId);
+            }
+
+            TaskCheckout checkout = null;
+            try
+            {
+                if (spec.Repository != null)
+                {
+                    checkout = TaskCheckout.Create(spec.Repository, TaskStore.DirectoryFor(spec.TaskId), spec.Branch, spec.TaskId);
+                }
+            }
+            catch
+            {
+                TaskStore.Delete(spec.TaskId);
+                throw;
+            }
+
+            var transcript = Transcript.Open(record.TranscriptPath);
+            transcript.Note($"task {spec.TaskId} started: project {spec.ProjectName} ({spec.ProjectPath})" +
+                            (checkout != null ? $", branch {checkout.Branch} from {checkout.BaseCommit}" : ", in place"));
+            var session = new TaskSession(record, transcript, checkout, spec.RunspaceId);
+            Active[spec.TaskId] = session;
+            return session;
+        }
+
+        /// <summary>
+        /// Saves the work (once), deletes the checkout when the container is gone and the work is
+        /// safe, and writes the final record. Never throws: a failure to save is in the outcome.
+        /// </summary>
+        public Task<WorkSave> FinishAsync(ClaudeTaskResult result, bool containerGone, CleanupReason reason)
+        {
+            lock (_gate)
+            {
+                return _finish ?? (_finish = Task.Run(() => Finish(result, containerGone, reason)));
+            }
+        }
+
+        private WorkSave Finish(ClaudeTaskResult result, bool containerGone, CleanupReason reason)
+        {
+            WorkSave save = null;
+            if (Unrecorded != null)
+            {
+                return null;
+            }
+
+            try
+            {
+                if (Checkout != null)
+                {
+                    save = Checkout.Save(result.Status, salvage: false);
+                    if (save.Saved && save.Work == ClaudeTaskWork.NoChanges && !AgentStarted)
+                    {
+                        // Nothing ran: a branch at the base commit would only be noise.
+                        GitCli.Run(Checkout.Repository, "update-ref", "-d", "refs/heads/" + Checkout.Branch, Checkout.BaseCommit);
+                        save.Branch = null;
+                    }
+
+                    if (save.Saved && containerGone)
+                    {
+                        Checkout.DeleteFiles();
+                    }
+
+                    Transcript.Note(save.Saved
+                        ? $"work saved: {save.Work}, branch {save.Branch ?? "(deleted, nothing ran)"} at {save.HeadCommit}, {save.Commits} commit(s), {save.FilesChanged} file(s) +{save.Insertions} -{save.Deletions}"
+                        : $"work NOT saved: {save.Error}; the checkout stays at {Checkout.CheckoutDirectory}");
+                    CleanupJournal.Append(CleanupRecords.ForWork(Record, save, reason));
+                }
+
+                Transcript.Note($"task ended: {result.Status}{(result.Reason != null ? " - " + result.Reason : string.Empty)}");
+                Record.Status = result.Status;
+                Record.EndTime = DateTime.Now;
+                Record.ExitCode = result.ExitCode;
+                Record.Reason = result.Reason;
+                Record.ContainerName = result.ContainerName ?? Record.ContainerName;
+                Apply(Record, save, Checkout != null && !(save?.Saved == true && containerGone));
+                TaskStore.Save(Record);
+            }
+            catch (Exception e)
+            {
+                // The record is bookkeeping; the branch and the checkout are what must not be lost.
+                save = save ?? new WorkSave { Work = ClaudeTaskWork.NotSaved, Error = e.Message };
+            }
+            finally
+            {
+                Transcript.Dispose();
+                Active.TryRemove(Record.TaskId, out _);
+            }
+
+            return save;
+        }
+
+        /// <summary>Copies a save's outcome into a record; keeps the checkout path only while the checkout exists.</summary>
+        internal static void Apply(ClaudeTask record, WorkSave save, bool checkoutKept)
+        {
+            if (save != null)
+            {
+                record.Work = save.Work;
+                record.Branch = save.Saved ? save.Branch : record.Branch;
+                record.HeadCommit = save.HeadCommit ?? record.HeadCommit;
+                record.Commits = save.Commits;
+                record.FilesChanged = save.FilesChanged;
+                record.Insertions = save.Insertions;
+                record.Deletions = save.Deletions;
+            }
+
+            if (!checkoutKept)
+            {
+                record.CheckoutPath = null;
+            }
+        }
+
+        public static bool IsActive(string taskId) => Active.ContainsKey(taskId);
+
+        /// <summary>
+        /// For shutdown paths, after the container flush: finishes the matching tasks as
+        /// cancelled and waits (within <paramref name="budget"/>) until their work is saved.
+        /// </summary>
+        public static void FinishAll(Func<TaskSession, bool> which, CleanupReason reason, TimeSpan budget)
+        {
+            var sessions = Active.Values.Where(which).ToList();
+            if (sessions.Count == 0)
+            {
+                return;
+            }
+
+            var tracked = new HashSet<string>(ContainerTracker.Snapshot().Select(c => c.TaskId), StringComparer.Ordinal);
+            var finishing = sessions.Select(s => s.FinishAsync(new ClaudeTaskResult
+            {
+                TaskId = s.Record.TaskId,
+                Status = ClaudeTaskStatus.Cancelled,
+                Reason = $"The session ended ({reason}) while the task ran.",
+            }, !tracked.Contains(s.Record.TaskId), reason)).ToArray();
+            Task.WaitAny(new[] { Task.WhenAll(finishing), Task.Delay(budget) });
+        }
+    }
+}

@@ -1,0 +1,57 @@
+using System;
+
+namespace ClaudeOrchestrator
+{
+    /// <summary>
+    /// A task as this machine remembers it (Get-ClaudeTask): kept in the state directory from the
+    /// moment it starts, with its branch, diff stats and transcript, until Remove-ClaudeTask prunes it.
+    /// </summary>
+    public sealed class ClaudeTask
+    {
+        public string TaskId { get; set; }
+        public string Project { get; set; }
+        public string Path { get; set; }
+
+        /// <summary>The first line of the description, shortened.</summary>
+        public string Summary { get; set; }
+
+        public ClaudeTaskStatus Status { get; set; }
+        public ClaudeTaskWork Work { get; set; }
+        public DateTime StartTime { get; set; }
+        public DateTime? EndTime { get; set; }
+        public TimeSpan? Duration => EndTime.HasValue ? EndTime.Value - StartTime : (TimeSpan?)null;
+
+        /// <summary>Top of the repository the task branched from; null for a task run in place.</summary>
+        public string Repository { get; set; }
+
+        /// <summary>The repository's git directory (objects and refs), where the branch lives.</summary>
+        public string GitDirectory { get; set; }
+
+        public string Branch { get; set; }
+        public string BaseCommit { get; set; }
+        public string HeadCommit { get; set; }
+        public int Commits { get; set; }
+        public int FilesChanged { get; set; }
+        public int Insertions { get; set; }
+        public int Deletions { get; set; }
+
+        /// <summary>The merge commit Merge-ClaudeTask made, once it has.</summary>
+        public string MergeCommit { get; set; }
+
+        public string TranscriptPath { get; set; }
+        public string ContainerName { get; set; }
+        public string Image { get; set; }
+        public int? ExitCode { get; set; }
+        public string Reason { get; set; }
+
+        /// <summary>The private checkout while it exists (running, or kept because saving failed).</summary>
+        public string CheckoutPath { get; set; }
+
+        public int OwnerPid { get; set; }
+        public string OwnerHost { get; set; }
+        public string OwnerStart { get; set; }
+        public string SessionId { get; set; }
+
+        public override string ToString() => $"{TaskId} {Project} {Status}";
+    }
+}
