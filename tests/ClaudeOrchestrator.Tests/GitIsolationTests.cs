@@ -399,6 +399,32 @@ public class GitIsolationTests : TaskTestBase
     }
 
     [Fact]
+    public void NothingTheAgentPlantsInTheCheckoutRunsOrIsFollowedOnTheHost()
+    {
+        var victim = Directory.CreateTempSubdirectory("co-victim-");
+        var marker = Path.Combine(Path.GetTempPath(), "co-pwned-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            File.WriteAllText(Path.Combine(victim.FullName, "keep.txt"), "keep");
+            var r = Session.Invoke(StartTask($"plant {victim.FullName} {marker}")).Single<ClaudeTaskResult>();
+
+            Assert.Equal(ClaudeTaskWork.ModuleCommit, r.Work);
+            Assert.Equal("left", FileOnBranch(r.Branch, "planted.txt"));
+            // The link is saved as a link and deleted as one; its target is untouched.
+            Assert.StartsWith("120000 ", Git("ls-tree", r.Branch, "victim-link"));
+            Assert.Equal("keep", File.ReadAllText(Path.Combine(victim.FullName, "keep.txt")));
+            // Neither the planted fsmonitor nor the hook ran on the host while the module saved the work.
+            Assert.False(File.Exists(marker), "a command the agent planted in .git ran on the host");
+            AssertNoCheckoutLeft(r.TaskId);
+        }
+        finally
+        {
+            victim.Delete(true);
+            File.Delete(marker);
+        }
+    }
+
+    [Fact]
     public void TheTaskRecordHoldsNoSecrets()
     {
         using var _ = Override("ANTHROPIC_API_KEY", "sk-ant-test-secret-4711");
