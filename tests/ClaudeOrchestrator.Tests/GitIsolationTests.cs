@@ -299,6 +299,16 @@ public class GitIsolationTests : TaskTestBase
         // Killed outright: nothing saved yet, the checkout is still there with the agent's file.
         Assert.True(File.Exists(Path.Combine(StateTasks, taskId, "checkout", "left.txt")));
         Assert.Equal(ClaudeTaskWork.Pending, interrupted.Work);
+        // Self-contained: nothing in the checkout's .git (outside the objects) names a host path.
+        var dotGit = Path.Combine(StateTasks, taskId, "checkout", ".git");
+        foreach (var file in Directory.EnumerateFiles(dotGit, "*", SearchOption.AllDirectories)
+                     .Where(f => !f.StartsWith(Path.Combine(dotGit, "objects", "pack")) && !f.EndsWith("index") && !f.Contains("/objects/") || f.EndsWith("alternates")))
+        {
+            var text = File.ReadAllText(file);
+            Assert.False(text.Contains(Project.FullName) || text.Contains(StateTasks), $"{file} names a host path: {text}");
+        }
+
+        Assert.Equal("../../../base-objects", File.ReadAllText(Path.Combine(dotGit, "objects", "info", "alternates")).Trim());
         Assert.Equal(ClaudeTaskStatus.Interrupted, interrupted.Status);
         Assert.Equal(Git("rev-parse", "main"), Git("rev-parse", interrupted.Branch));
 

@@ -6,7 +6,7 @@ namespace ClaudeOrchestrator
     /// A task as this machine remembers it (Get-ClaudeTask): kept in the state directory from the
     /// moment it starts, with its branch, diff stats and transcript, until Remove-ClaudeTask prunes it.
     /// </summary>
-    public sealed class ClaudeTask
+    public sealed class ClaudeTask : Engine.IBranchWork
     {
         public string TaskId { get; set; }
         public string Project { get; set; }

@@ -3,7 +3,7 @@ using System;
 namespace ClaudeOrchestrator
 {
     /// <summary>The one object Start-ClaudeTask emits per task.</summary>
-    public sealed class ClaudeTaskResult
+    public sealed class ClaudeTaskResult : Engine.IBranchWork
     {
         public string TaskId { get; set; }
         public string Project { get; set; }

@@ -416,9 +416,33 @@ namespace ClaudeOrchestrator.Engine
         }
     }
 
+    /// <summary>The branch outcome a task's result and its record both carry.</summary>
+    internal interface IBranchWork
+    {
+        ClaudeTaskWork Work { get; set; }
+        string Branch { get; set; }
+        string HeadCommit { get; set; }
+        int Commits { get; set; }
+        int FilesChanged { get; set; }
+        int Insertions { get; set; }
+        int Deletions { get; set; }
+    }
+
     /// <summary>How a task's work ended up in its branch.</summary>
     internal sealed class WorkSave
     {
+        /// <summary>Copies the outcome; a failed save keeps the target's branch (it still exists, unmoved).</summary>
+        public void ApplyTo(IBranchWork target)
+        {
+            target.Work = Work;
+            target.Branch = Saved ? Branch : target.Branch;
+            target.HeadCommit = HeadCommit ?? target.HeadCommit;
+            target.Commits = Commits;
+            target.FilesChanged = FilesChanged;
+            target.Insertions = Insertions;
+            target.Deletions = Deletions;
+        }
+
         public bool Saved { get; set; }
         public ClaudeTaskWork Work { get; set; }
         public string Branch { get; set; }

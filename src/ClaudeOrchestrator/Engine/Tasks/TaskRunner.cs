@@ -106,13 +106,7 @@ namespace ClaudeOrchestrator.Engine
                 return;
             }
 
-            result.Work = save.Work;
-            result.Branch = save.Saved ? save.Branch : session.Checkout.Branch;
-            result.HeadCommit = save.HeadCommit;
-            result.Commits = save.Commits;
-            result.FilesChanged = save.FilesChanged;
-            result.Insertions = save.Insertions;
-            result.Deletions = save.Deletions;
+            save.ApplyTo(result);
             if (!save.Saved)
             {
                 var why = $"The task's work could not be saved into the branch '{session.Checkout.Branch}' ({save.Error}); its checkout stays at {session.Checkout.CheckoutDirectory}, and Remove-ClaudeTask or Remove-ClaudeContainer -Orphaned saves it later.";

@@ -191,16 +191,7 @@ namespace ClaudeOrchestrator.Engine
         /// <summary>Copies a save's outcome into a record; keeps the checkout path only while the checkout exists.</summary>
         internal static void Apply(ClaudeTask record, WorkSave save, bool checkoutKept)
         {
-            if (save != null)
-            {
-                record.Work = save.Work;
-                record.Branch = save.Saved ? save.Branch : record.Branch;
-                record.HeadCommit = save.HeadCommit ?? record.HeadCommit;
-                record.Commits = save.Commits;
-                record.FilesChanged = save.FilesChanged;
-                record.Insertions = save.Insertions;
-                record.Deletions = save.Deletions;
-            }
+            save?.ApplyTo(record);
 
             if (!checkoutKept)
             {
