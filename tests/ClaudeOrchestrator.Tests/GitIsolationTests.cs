@@ -313,6 +313,12 @@ public class GitIsolationTests : TaskTestBase
         Assert.Equal(Git("rev-parse", "main"), Git("rev-parse", interrupted.Branch));
 
         DockerCli.WaitGone(DockerCli.NamesWithLabel("io.claude-orchestrator.task-id=" + taskId).FirstOrDefault() ?? "none", TimeSpan.FromSeconds(20));
+        // -WhatIf saves nothing and deletes nothing.
+        Session.Invoke("Remove-ClaudeContainer -Orphaned -WhatIf").ThrowIfFailed();
+        Session.Invoke($"Remove-ClaudeTask {taskId} -WhatIf").ThrowIfFailed();
+        Assert.True(File.Exists(Path.Combine(StateTasks, taskId, "checkout", "left.txt")));
+        Assert.Equal(ClaudeTaskWork.Pending, Task(taskId).Work);
+
         var sweep = Session.Invoke("Remove-ClaudeContainer -Orphaned -Confirm:$false -Verbose");
         Assert.Empty(sweep.Errors);
 
@@ -324,6 +330,12 @@ public class GitIsolationTests : TaskTestBase
         Assert.Contains(JournalLines(), l => l.GetProperty("task").GetString() == taskId && l.GetProperty("outcome").GetString() == "Salvaged");
         var report = Session.Invoke("Get-ClaudeCleanupReport").ThrowIfFailed().Single<ClaudeCleanupReport>();
         Assert.True(report.WorkSalvaged >= 1);
+
+        // A checkout whose delete was cut short after its work was saved goes with the next sweep.
+        var leftover = Directory.CreateDirectory(Path.Combine(StateTasks, taskId, "checkout", "half-deleted"));
+        Session.Invoke("Remove-ClaudeContainer -Orphaned -Confirm:$false").ThrowIfFailed();
+        AssertNoCheckoutLeft(taskId);
+        Assert.Equal(ClaudeTaskWork.Salvaged, Task(taskId).Work);
 
         // The branch holds unmerged work: pruning the task keeps it.
         var prune = Session.Invoke($"Remove-ClaudeTask {taskId} -Confirm:$false");

@@ -105,6 +105,9 @@ namespace ClaudeOrchestrator.Commands
         /// </summary>
         private void SalvageWork(DockerConnection connection)
         {
+            TaskSalvager.DeleteLeftoverCheckouts(TaskSalvager.LeftoverCheckouts()
+                .Where(t => ShouldProcess($"task {t.TaskId}: its work is in branch {t.Branch}; delete the checkout left from an interrupted delete", "Delete checkout")));
+
             var candidates = TaskSalvager.Candidates()
                 .Where(t => ShouldProcess($"task {t.TaskId} ({t.Project}): commit its checkout to branch {t.Branch}, then delete the checkout", "Salvage task work"))
                 .Select(t => t.TaskId)

@@ -18,6 +18,7 @@ namespace ClaudeOrchestrator.Commands
         private const string IdSet = "Id";
         private const string FilterSet = "Filter";
         private readonly List<ClaudeTask> _selected = new List<ClaudeTask>();
+        private readonly HashSet<string> _declined = new HashSet<string>(StringComparer.Ordinal);
 
         [Parameter(ParameterSetName = IdSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [Alias("TaskId")]
@@ -97,11 +98,16 @@ namespace ClaudeOrchestrator.Commands
                     continue;
                 }
 
+                if (_declined.Contains(task.TaskId))
+                {
+                    continue;
+                }
+
                 if (TaskSalvager.NeedsSalvage(task))
                 {
                     // Its checkout holds work that is not in the branch yet: keep everything.
                     WriteError(new ErrorRecord(
-                        new InvalidOperationException($"Task {task.TaskId}'s work is not saved in its branch yet (its container may still exist, or saving failed: {task.Reason}); its checkout stays at {task.CheckoutPath}."),
+                        new InvalidOperationException($"Task {task.TaskId}'s work is not saved in its branch yet (its container may still exist{(task.Work == ClaudeTaskWork.NotSaved ? ", or saving failed: " + task.Reason : string.Empty)}); its checkout stays at {task.CheckoutPath}."),
                         ErrorIds.WorkNotSaved, ErrorCategory.ResourceBusy, task));
                     continue;
                 }
@@ -124,7 +130,20 @@ namespace ClaudeOrchestrator.Commands
         /// <summary>Interrupted tasks among the selection get their work saved before anything is pruned.</summary>
         private void SalvageFirst(IReadOnlyList<ClaudeTask> tasks)
         {
-            var ids = new HashSet<string>(tasks.Where(TaskSalvager.NeedsSalvage).Select(t => t.TaskId), StringComparer.Ordinal);
+            var ids = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var task in tasks.Where(TaskSalvager.NeedsSalvage))
+            {
+                if (ShouldProcess($"task {task.TaskId} ({task.Project}): commit its checkout to branch {task.Branch}, then delete the checkout", "Salvage task work"))
+                {
+                    ids.Add(task.TaskId);
+                }
+                else
+                {
+                    // Not salvaged, so not removable either: -WhatIf or a "no" leaves it as it is.
+                    _declined.Add(task.TaskId);
+                }
+            }
+
             if (ids.Count == 0)
             {
                 return;

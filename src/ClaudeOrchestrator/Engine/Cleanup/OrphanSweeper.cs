@@ -58,6 +58,7 @@ namespace ClaudeOrchestrator.Engine
                 {
                     // Containers first: a salvage waits until a task's container is gone.
                     await TaskSalvager.SalvageAsync(connection, null, budget.Token).ConfigureAwait(false);
+                    TaskSalvager.DeleteLeftoverCheckouts();
                 }
 
                 return true;

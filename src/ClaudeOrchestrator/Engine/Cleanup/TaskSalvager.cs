@@ -54,6 +54,29 @@ namespace ClaudeOrchestrator.Engine
             return salvaged;
         }
 
+        /// <summary>
+        /// A checkout whose work is already in the branch (the record no longer names it) but
+        /// whose deletion was cut short, by a kill during the delete, goes now.
+        /// </summary>
+        public static IReadOnlyList<ClaudeTask> LeftoverCheckouts() =>
+            TaskStore.All().Where(t => t.CheckoutPath == null && t.Status != ClaudeTaskStatus.Running &&
+                                       !TaskSession.IsActive(t.TaskId) && TaskCheckout.Exists(TaskStore.DirectoryFor(t.TaskId))).ToList();
+
+        public static void DeleteLeftoverCheckouts(IEnumerable<ClaudeTask> tasks = null)
+        {
+            foreach (var task in tasks ?? LeftoverCheckouts())
+            {
+                try
+                {
+                    new TaskCheckout(TaskStore.DirectoryFor(task.TaskId), task.Repository, task.GitDirectory ?? string.Empty, task.Branch, task.BaseCommit, task.TaskId).DeleteFiles();
+                }
+                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+                {
+                    // Tried again on the next sweep.
+                }
+            }
+        }
+
         /// <summary>Saves one task's checkout; null when another process is doing it right now.</summary>
         internal static ClaudeTask Salvage(ClaudeTask task)
         {
