@@ -58,6 +58,8 @@ public class GitIsolationTests : TaskTestBase
     {
         File.AppendAllText(Path.Combine(Project.FullName, "README.md"), "my own edit\n");
         File.WriteAllText(Path.Combine(Project.FullName, "scratch.txt"), "mine\n");
+        // A tracked file whose stat data is stale: a git status that may write would refresh the index now.
+        File.SetLastWriteTimeUtc(Path.Combine(Project.FullName, "src", "app.txt"), DateTime.UtcNow.AddMinutes(-5));
         var before = Snapshot();
 
         var r = Session.Invoke(StartTask("write-here new.txt made-by-agent", "-Verbose"));

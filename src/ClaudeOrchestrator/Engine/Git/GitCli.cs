@@ -127,6 +127,8 @@ namespace ClaudeOrchestrator.Engine
             }
 
             info.Environment["GIT_TERMINAL_PROMPT"] = "0";
+            // git status refreshes and rewrites the index when it can; the user's index is not ours to touch.
+            info.Environment["GIT_OPTIONAL_LOCKS"] = "0";
             info.Environment["LC_ALL"] = "C";
             if (environment != null)
             {
