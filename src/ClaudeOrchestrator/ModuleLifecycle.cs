@@ -37,8 +37,7 @@ namespace ClaudeOrchestrator
             }
 
             // Other runspaces in this process keep their containers: they are still using them.
-            ContainerTracker.Flush(c => c.RunspaceId == runspace.Value, CleanupReason.ModuleRemoved, ShutdownHooks.Budget);
-            TaskSession.FinishAll(s => s.RunspaceId == runspace.Value, CleanupReason.ModuleRemoved, ShutdownHooks.Budget);
+            ShutdownHooks.Flush(runspace.Value, CleanupReason.ModuleRemoved);
         }
 
         /// <summary>

@@ -205,6 +205,10 @@ public class GitIsolationTests : TaskTestBase
         Assert.False(File.Exists(Path.Combine(Project.FullName, "left.txt")));
     }
 
+    /// <summary>PowerShell that waits until this project's running task has written left.txt into its checkout.</summary>
+    private string WaitUntilAgentWroteLeftTxt =>
+        $"while (-not (Get-ClaudeTask | Where-Object {{ $_.Path -eq '{Project.FullName}' -and $_.CheckoutPath -and [System.IO.File]::Exists([System.IO.Path]::Combine($_.CheckoutPath, 'left.txt')) }})) {{ [System.Threading.Thread]::Sleep(20) }}";
+
     private ClaudeTask LatestTask() => TaskRecordsOfThisProject().First();
 
     private List<ClaudeTask> TaskRecordsOfThisProject()
@@ -256,7 +260,7 @@ public class GitIsolationTests : TaskTestBase
             : "Wait-Job $j | Out-Null";
         var script = $$"""
             $j = Start-ClaudeTask -Path '{{Project.FullName}}' -Description 'write-then-sleep left.txt by-{{reason}} 600' -Image {{Image}} -AsJob
-            while (-not (Get-ClaudeTask | Where-Object { $_.Path -eq '{{Project.FullName}}' -and $_.CheckoutPath -and [System.IO.File]::Exists([System.IO.Path]::Combine($_.CheckoutPath, 'left.txt')) })) { [System.Threading.Thread]::Sleep(20) }
+            {{WaitUntilAgentWroteLeftTxt}}
             'READY'
             {{crash}}
             """;
@@ -284,7 +288,7 @@ public class GitIsolationTests : TaskTestBase
     {
         var script = $$"""
             $j = Start-ClaudeTask -Path '{{Project.FullName}}' -Description 'write-then-sleep left.txt after-sigkill 600' -Image {{Image}} -AsJob
-            while (-not (Get-ClaudeTask | Where-Object { $_.Path -eq '{{Project.FullName}}' -and $_.CheckoutPath -and [System.IO.File]::Exists([System.IO.Path]::Combine($_.CheckoutPath, 'left.txt')) })) { [System.Threading.Thread]::Sleep(20) }
+            {{WaitUntilAgentWroteLeftTxt}}
             'READY'
             Wait-Job $j | Out-Null
             """;

@@ -105,20 +105,19 @@ namespace ClaudeOrchestrator.Commands
         /// </summary>
         private void SalvageWork(DockerConnection connection)
         {
-            TaskSalvager.DeleteLeftoverCheckouts(TaskSalvager.LeftoverCheckouts()
+            var tasks = TaskStore.All();
+            TaskSalvager.DeleteLeftoverCheckouts(tasks.Where(TaskSalvager.HasLeftoverCheckout)
                 .Where(t => ShouldProcess($"task {t.TaskId}: its work is in branch {t.Branch}; delete the checkout left from an interrupted delete", "Delete checkout")));
 
-            var candidates = TaskSalvager.Candidates()
-                .Where(t => ShouldProcess($"task {t.TaskId} ({t.Project}): commit its checkout to branch {t.Branch}, then delete the checkout", "Salvage task work"))
-                .Select(t => t.TaskId)
+            var candidates = tasks.Where(TaskSalvager.NeedsSalvage)
+                .Where(t => ShouldProcess(TaskSalvager.Describe(t), "Salvage task work"))
                 .ToList();
             if (candidates.Count == 0)
             {
                 return;
             }
 
-            var ids = new HashSet<string>(candidates, StringComparer.Ordinal);
-            var salvaged = Run(cancel => TaskSalvager.SalvageAsync(connection, t => ids.Contains(t.TaskId), cancel));
+            var salvaged = Run(cancel => TaskSalvager.SalvageAsync(connection, candidates, cancel));
             foreach (var task in salvaged)
             {
                 if (task.Work == ClaudeTaskWork.NotSaved)

@@ -130,12 +130,12 @@ namespace ClaudeOrchestrator.Commands
         /// <summary>Interrupted tasks among the selection get their work saved before anything is pruned.</summary>
         private void SalvageFirst(IReadOnlyList<ClaudeTask> tasks)
         {
-            var ids = new HashSet<string>(StringComparer.Ordinal);
+            var salvage = new List<ClaudeTask>();
             foreach (var task in tasks.Where(TaskSalvager.NeedsSalvage))
             {
-                if (ShouldProcess($"task {task.TaskId} ({task.Project}): commit its checkout to branch {task.Branch}, then delete the checkout", "Salvage task work"))
+                if (ShouldProcess(TaskSalvager.Describe(task), "Salvage task work"))
                 {
-                    ids.Add(task.TaskId);
+                    salvage.Add(task);
                 }
                 else
                 {
@@ -144,13 +144,13 @@ namespace ClaudeOrchestrator.Commands
                 }
             }
 
-            if (ids.Count == 0)
+            if (salvage.Count == 0)
             {
                 return;
             }
 
             var connection = Run(DockerConnection.ReachAsync);
-            foreach (var saved in Run(cancel => TaskSalvager.SalvageAsync(connection, t => ids.Contains(t.TaskId), cancel)))
+            foreach (var saved in Run(cancel => TaskSalvager.SalvageAsync(connection, salvage, cancel)))
             {
                 WriteVerbose(saved.Work == ClaudeTaskWork.NotSaved
                     ? $"Task {saved.TaskId}: its work could not be saved; the checkout stays."

@@ -258,17 +258,14 @@ namespace ClaudeOrchestrator.Commands
             else
             {
                 var prefix = BranchPrefix ?? profile?.BranchPrefix ?? TaskDefaults.BranchPrefix;
-                for (var attempt = 0; ; attempt++)
+                for (var attempt = 0; spec.Branch == null; attempt++)
                 {
-                    var candidate = prefix + spec.TaskId;
                     try
                     {
-                        repo.CheckNewBranch(candidate);
-                        spec.Branch = candidate;
-                        break;
+                        repo.CheckNewBranch(prefix + spec.TaskId);
+                        spec.Branch = prefix + spec.TaskId;
                     }
-                    catch (OrchestratorException e) when (e.ErrorId == ErrorIds.BranchExists && attempt < 3 &&
-                                                          GitCli.Run(repo.TopLevel, "show-ref", "--verify", "-q", "refs/heads/" + candidate).Ok)
+                    catch (OrchestratorException e) when (e.ErrorId == ErrorIds.BranchExists && attempt < 3 && repo.HasBranch(prefix + spec.TaskId))
                     {
                         // Only the id collided: draw another. A prefix that clashes fails as it is.
                         spec.TaskId = TaskStore.NewId();

@@ -15,11 +15,22 @@ namespace ClaudeOrchestrator.Commands
         /// <summary>The tasks the ids name; a literal id that matches nothing is a ClaudeTaskNotFound error.</summary>
         internal IEnumerable<ClaudeTask> SelectById(string[] ids)
         {
-            var all = TaskStore.All().ToList();
+            // Only a wildcard needs every record read; piped ids are looked up one by one.
+            IReadOnlyList<ClaudeTask> all = null;
             foreach (var id in ids ?? Array.Empty<string>())
             {
-                var pattern = new WildcardPattern(id, WildcardOptions.IgnoreCase);
-                var matches = all.Where(t => pattern.IsMatch(t.TaskId)).ToList();
+                List<ClaudeTask> matches;
+                if (WildcardPattern.ContainsWildcardCharacters(id))
+                {
+                    var pattern = new WildcardPattern(id, WildcardOptions.IgnoreCase);
+                    matches = (all ?? (all = TaskStore.All().ToList())).Where(t => pattern.IsMatch(t.TaskId)).ToList();
+                }
+                else
+                {
+                    var task = TaskStore.Load(id.ToLowerInvariant());
+                    matches = task == null ? new List<ClaudeTask>() : new List<ClaudeTask> { task };
+                }
+
                 if (matches.Count == 0 && !WildcardPattern.ContainsWildcardCharacters(id))
                 {
                     WriteError(new ErrorRecord(

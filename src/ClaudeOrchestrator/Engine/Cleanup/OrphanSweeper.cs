@@ -57,8 +57,7 @@ namespace ClaudeOrchestrator.Engine
                 using (var budget = new CancellationTokenSource(SweepBudget))
                 {
                     // Containers first: a salvage waits until a task's container is gone.
-                    await TaskSalvager.SalvageAsync(connection, null, budget.Token).ConfigureAwait(false);
-                    TaskSalvager.DeleteLeftoverCheckouts();
+                    await TaskSalvager.SweepAsync(connection, budget.Token).ConfigureAwait(false);
                 }
 
                 return true;

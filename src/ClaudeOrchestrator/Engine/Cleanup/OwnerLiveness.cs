@@ -14,16 +14,20 @@ namespace ClaudeOrchestrator.Engine
         // Process start times read twice can differ by rounding; pid reuse within a second is not a concern.
         private static readonly TimeSpan StartTolerance = TimeSpan.FromSeconds(1);
 
-        public static bool IsOrphan(ClaudeContainer container)
+        public static bool IsOrphan(ClaudeContainer container) =>
+            IsOrphan(container.SessionId, container.OwnerHost, container.OwnerPid, container.OwnerStartTime);
+
+        /// <summary>True when the owner (of a container or a task record) is another session of this host whose process is provably gone.</summary>
+        public static bool IsOrphan(string sessionId, string ownerHost, int? ownerPid, DateTime? ownerStartUtc)
         {
-            if (container.SessionId == SessionIdentity.SessionId ||
-                !string.Equals(container.OwnerHost, SessionIdentity.HostName, StringComparison.OrdinalIgnoreCase) ||
-                container.OwnerPid == null)
+            if (sessionId == SessionIdentity.SessionId ||
+                !string.Equals(ownerHost, SessionIdentity.HostName, StringComparison.OrdinalIgnoreCase) ||
+                ownerPid == null)
             {
                 return false;
             }
 
-            return !IsAlive(container.OwnerPid.Value, container.OwnerStartTime);
+            return !IsAlive(ownerPid.Value, ownerStartUtc);
         }
 
         /// <summary>True when the process <paramref name="pid"/> of this host that started at <paramref name="startUtc"/> is gone.</summary>

@@ -30,13 +30,21 @@ namespace ClaudeOrchestrator.Engine
             RegisterPosixSignals("SIGHUP", "SIGTERM", "SIGQUIT");
         }
 
+        /// <summary>
+        /// Removes the containers of <paramref name="runspace"/> (every runspace when null), then
+        /// saves their tasks' work: with the containers gone, nothing writes into the checkouts.
+        /// </summary>
+        public static void Flush(Guid? runspace, CleanupReason reason)
+        {
+            ContainerTracker.Flush(c => runspace == null || c.RunspaceId == runspace.Value, reason, Budget);
+            TaskSession.FinishAll(s => runspace == null || s.RunspaceId == runspace.Value, reason, Budget);
+        }
+
         private static void FlushEverything(CleanupReason reason)
         {
             try
             {
-                ContainerTracker.Flush(_ => true, reason, Budget);
-                // With the containers gone, nothing writes into the checkouts: save them.
-                TaskSession.FinishAll(_ => true, reason, Budget);
+                Flush(null, reason);
             }
             catch (Exception)
             {

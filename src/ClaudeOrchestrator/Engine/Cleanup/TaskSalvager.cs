@@ -17,21 +17,37 @@ namespace ClaudeOrchestrator.Engine
     {
         private const string LockName = "salvage.lock";
 
-        /// <summary>Tasks with a checkout nobody is running any more: interrupted, or ended without their work saved.</summary>
-        public static IReadOnlyList<ClaudeTask> Candidates() =>
-            TaskStore.All().Where(NeedsSalvage).ToList();
-
+        /// <summary>A task with a checkout nobody is running any more: interrupted, or ended without its work saved.</summary>
         public static bool NeedsSalvage(ClaudeTask task) =>
             task.CheckoutPath != null && TaskCheckout.Exists(TaskStore.DirectoryFor(task.TaskId)) && !TaskSession.IsActive(task.TaskId) &&
             (task.Status == ClaudeTaskStatus.Interrupted || (task.Status != ClaudeTaskStatus.Running && task.Work == ClaudeTaskWork.NotSaved));
 
         /// <summary>
-        /// Salvages the candidates <paramref name="which"/> selects whose container <paramref name="connection"/>'s
+        /// A checkout whose work is already in the branch (the record no longer names it) but
+        /// whose deletion was cut short, by a kill during the delete.
+        /// </summary>
+        public static bool HasLeftoverCheckout(ClaudeTask task) =>
+            task.CheckoutPath == null && task.Status != ClaudeTaskStatus.Running &&
+            !TaskSession.IsActive(task.TaskId) && TaskCheckout.Exists(TaskStore.DirectoryFor(task.TaskId));
+
+        /// <summary>What a salvage of <paramref name="task"/> does, in the words -WhatIf and -Confirm show.</summary>
+        public static string Describe(ClaudeTask task) =>
+            $"task {task.TaskId} ({task.Project}): commit its checkout to branch {task.Branch}, then delete the checkout";
+
+        /// <summary>What the sweep on import does with the task records, read once: salvage, then leftovers.</summary>
+        public static async Task SweepAsync(DockerConnection connection, CancellationToken cancel)
+        {
+            var tasks = TaskStore.All();
+            await SalvageAsync(connection, tasks.Where(NeedsSalvage).ToList(), cancel).ConfigureAwait(false);
+            DeleteLeftoverCheckouts(tasks.Where(HasLeftoverCheckout));
+        }
+
+        /// <summary>
+        /// Salvages those of <paramref name="candidates"/> whose container <paramref name="connection"/>'s
         /// engine no longer lists; returns the records as saved (Work Salvaged, or NotSaved with the reason).
         /// </summary>
-        public static async Task<IReadOnlyList<ClaudeTask>> SalvageAsync(DockerConnection connection, Func<ClaudeTask, bool> which, CancellationToken cancel)
+        public static async Task<IReadOnlyList<ClaudeTask>> SalvageAsync(DockerConnection connection, IReadOnlyCollection<ClaudeTask> candidates, CancellationToken cancel)
         {
-            var candidates = Candidates().Where(which ?? (_ => true)).ToList();
             if (candidates.Count == 0)
             {
                 return Array.Empty<ClaudeTask>();
@@ -54,17 +70,9 @@ namespace ClaudeOrchestrator.Engine
             return salvaged;
         }
 
-        /// <summary>
-        /// A checkout whose work is already in the branch (the record no longer names it) but
-        /// whose deletion was cut short, by a kill during the delete, goes now.
-        /// </summary>
-        public static IReadOnlyList<ClaudeTask> LeftoverCheckouts() =>
-            TaskStore.All().Where(t => t.CheckoutPath == null && t.Status != ClaudeTaskStatus.Running &&
-                                       !TaskSession.IsActive(t.TaskId) && TaskCheckout.Exists(TaskStore.DirectoryFor(t.TaskId))).ToList();
-
-        public static void DeleteLeftoverCheckouts(IEnumerable<ClaudeTask> tasks = null)
+        public static void DeleteLeftoverCheckouts(IEnumerable<ClaudeTask> tasks)
         {
-            foreach (var task in tasks ?? LeftoverCheckouts())
+            foreach (var task in tasks)
             {
                 try
                 {
@@ -101,13 +109,12 @@ namespace ClaudeOrchestrator.Engine
                 }
 
                 var checkout = new TaskCheckout(directory, current.Repository, current.GitDirectory, current.Branch, current.BaseCommit, current.TaskId);
-                var save = checkout.Save(current.Status, salvage: true);
-                if (save.Saved)
+                using (var transcript = OpenTranscript(current))
                 {
-                    checkout.DeleteFiles();
+                    TaskSession.KeepWork(checkout, current, current.Status, salvage: true, containerGone: true, dropEmptyBranch: false,
+                        CleanupReason.OrphanSweep, note => transcript?.Note(note));
                 }
 
-                TaskSession.Apply(current, save, checkoutKept: !save.Saved);
                 current.EndTime = current.EndTime ?? DateTime.Now;
                 if (current.Status == ClaudeTaskStatus.Interrupted && current.Reason == null)
                 {
@@ -115,25 +122,19 @@ namespace ClaudeOrchestrator.Engine
                 }
 
                 TaskStore.Save(current);
-                AppendTranscriptNote(current, save);
-                CleanupJournal.Append(CleanupRecords.ForWork(current, save, CleanupReason.OrphanSweep));
                 return current;
             }
         }
 
-        private static void AppendTranscriptNote(ClaudeTask task, WorkSave save)
+        private static Transcript OpenTranscript(ClaudeTask task)
         {
             try
             {
-                using (var transcript = Transcript.Open(task.TranscriptPath ?? TaskStore.TranscriptFor(task.TaskId)))
-                {
-                    transcript.Note(save.Saved
-                        ? $"work salvaged after the session died: branch {save.Branch} at {save.HeadCommit}, {save.FilesChanged} file(s) +{save.Insertions} -{save.Deletions}"
-                        : $"salvage failed: {save.Error}");
-                }
+                return Transcript.Open(task.TranscriptPath ?? TaskStore.TranscriptFor(task.TaskId));
             }
-            catch (IOException)
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
             {
+                return null;
             }
         }
     }

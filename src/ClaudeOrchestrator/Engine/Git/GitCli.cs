@@ -47,8 +47,6 @@ namespace ClaudeOrchestrator.Engine
         /// <summary>The git executable on PATH now (PATH may change within a session), or null.</summary>
         public static string Path => Find();
 
-        public static bool Available => Path != null;
-
         public static string Require()
         {
             return Path ?? throw new OrchestratorException(ErrorIds.GitNotFound, ErrorCategory.NotInstalled,

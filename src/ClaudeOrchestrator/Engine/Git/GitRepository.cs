@@ -35,9 +35,6 @@ namespace ClaudeOrchestrator.Engine
         /// <summary>Paths of submodules recorded in the starting commit.</summary>
         public IReadOnlyList<string> Submodules { get; private set; } = Array.Empty<string>();
 
-        /// <summary>True when the repository's history is shallow (its shallow file goes with the checkout).</summary>
-        public bool Shallow => File.Exists(System.IO.Path.Combine(CommonDirectory, "shallow"));
-
         /// <summary>
         /// The directory of the repository containing <paramref name="path"/>, found without git
         /// (so a machine without git can still tell whether isolation would need it), or null.
@@ -151,6 +148,8 @@ namespace ClaudeOrchestrator.Engine
             return count;
         }
 
+        public bool HasBranch(string branch) => GitCli.Run(TopLevel, "show-ref", "--verify", "-q", "refs/heads/" + branch).Ok;
+
         /// <summary>Refuses a branch name git would not accept, or one that exists or collides with an existing ref.</summary>
         public void CheckNewBranch(string branch)
         {
@@ -161,7 +160,7 @@ namespace ClaudeOrchestrator.Engine
                     $"'{branch}' is not a valid branch name (git check-ref-format). Choose another -Branch or -BranchPrefix.", branch);
             }
 
-            if (GitCli.Run(TopLevel, "show-ref", "--verify", "-q", "refs/heads/" + branch).Ok)
+            if (HasBranch(branch))
             {
                 throw new OrchestratorException(ErrorIds.BranchExists, ErrorCategory.ResourceExists,
                     $"The branch '{branch}' already exists in {TopLevel}; a task starts a branch of its own. Choose another name, or delete the branch first.", branch);

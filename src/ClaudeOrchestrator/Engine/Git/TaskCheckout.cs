@@ -6,8 +6,6 @@ using System.Linq;
 using System.Management.Automation;
 using System.Text;
 using System.Text.RegularExpressions;
-using System.Threading;
-using System.Threading.Tasks;
 
 namespace ClaudeOrchestrator.Engine
 {
@@ -42,9 +40,6 @@ namespace ClaudeOrchestrator.Engine
 
         private static readonly Regex ShortStat = new Regex(@"(\d+) files? changed(?:, (\d+) insertions?\(\+\))?(?:, (\d+) deletions?\(-\))?", RegexOptions.CultureInvariant);
 
-        private readonly object _gate = new object();
-        private Task<WorkSave> _save;
-
         public TaskCheckout(string taskDirectory, string repository, string commonDirectory, string branch, string baseCommit, string taskId)
         {
             TaskDirectory = taskDirectory;
@@ -64,9 +59,6 @@ namespace ClaudeOrchestrator.Engine
 
         public string CheckoutDirectory => Path.Combine(TaskDirectory, CheckoutName);
         public string ObjectsDirectory => Path.Combine(CommonDirectory, "objects");
-
-        /// <summary>The runspace whose task this is (module removal saves its own).</summary>
-        public Guid RunspaceId { get; set; }
 
         public static bool Exists(string taskDirectory) => Directory.Exists(Path.Combine(taskDirectory, CheckoutName));
 
@@ -144,23 +136,6 @@ namespace ClaudeOrchestrator.Engine
             }
         }
 
-        /// <summary>
-        /// Saves the work once, whoever asks first (the task itself, a shutdown hook, the sweep);
-        /// later callers get the same outcome.
-        /// </summary>
-        public Task<WorkSave> SaveAsync(ClaudeTaskStatus status, bool salvage)
-        {
-            lock (_gate)
-            {
-                if (_save == null)
-                {
-                    _save = Task.Run(() => Save(status, salvage));
-                }
-
-                return _save;
-            }
-        }
-
         /// <summary>Commits what the agent left uncommitted onto its own commits and moves the branch there.</summary>
         internal WorkSave Save(ClaudeTaskStatus status, bool salvage)
         {
@@ -192,9 +167,13 @@ namespace ClaudeOrchestrator.Engine
                 if (!string.Equals(written, parentTree, StringComparison.Ordinal))
                 {
                     var message = $"Work left uncommitted by task {TaskId} ({status}{(salvage ? ", salvaged after its session died" : string.Empty)})\n\nSaved by claude-orchestrator.\n";
-                    head = GitCli.Run(TaskDirectory, HostArgs(host, null, "commit-tree", written, "-p", parent, "-F", "-"), env, message) is var commit && commit.Ok
-                        ? commit.Line
-                        : throw new OrchestratorException(ErrorIds.WorkNotSaved, ErrorCategory.WriteError, "git commit-tree failed: " + GitCli.FirstLines(commit.Stderr));
+                    var commit = GitCli.Run(TaskDirectory, HostArgs(host, null, "commit-tree", written, "-p", parent, "-F", "-"), env, message);
+                    if (!commit.Ok)
+                    {
+                        throw new OrchestratorException(ErrorIds.WorkNotSaved, ErrorCategory.WriteError, "git commit-tree failed: " + GitCli.FirstLines(commit.Stderr));
+                    }
+
+                    head = commit.Line;
                     save.Work = salvage ? ClaudeTaskWork.Salvaged : ClaudeTaskWork.ModuleCommit;
                 }
                 else

@@ -146,23 +146,7 @@ namespace ClaudeOrchestrator.Engine
             {
                 if (Checkout != null)
                 {
-                    save = Checkout.Save(result.Status, salvage: false);
-                    if (save.Saved && save.Work == ClaudeTaskWork.NoChanges && !AgentStarted)
-                    {
-                        // Nothing ran: a branch at the base commit would only be noise.
-                        GitCli.Run(Checkout.Repository, "update-ref", "-d", "refs/heads/" + Checkout.Branch, Checkout.BaseCommit);
-                        save.Branch = null;
-                    }
-
-                    if (save.Saved && containerGone)
-                    {
-                        Checkout.DeleteFiles();
-                    }
-
-                    Transcript.Note(save.Saved
-                        ? $"work saved: {save.Work}, branch {save.Branch ?? "(deleted, nothing ran)"} at {save.HeadCommit}, {save.Commits} commit(s), {save.FilesChanged} file(s) +{save.Insertions} -{save.Deletions}"
-                        : $"work NOT saved: {save.Error}; the checkout stays at {Checkout.CheckoutDirectory}");
-                    CleanupJournal.Append(CleanupRecords.ForWork(Record, save, reason));
+                    save = KeepWork(Checkout, Record, result.Status, salvage: false, containerGone, dropEmptyBranch: !AgentStarted, reason, Transcript.Note);
                 }
 
                 Transcript.Note($"task ended: {result.Status}{(result.Reason != null ? " - " + result.Reason : string.Empty)}");
@@ -171,7 +155,6 @@ namespace ClaudeOrchestrator.Engine
                 Record.ExitCode = result.ExitCode;
                 Record.Reason = result.Reason;
                 Record.ContainerName = result.ContainerName ?? Record.ContainerName;
-                Apply(Record, save, Checkout != null && !(save?.Saved == true && containerGone));
                 TaskStore.Save(Record);
             }
             catch (Exception e)
@@ -188,15 +171,39 @@ namespace ClaudeOrchestrator.Engine
             return save;
         }
 
-        /// <summary>Copies a save's outcome into a record; keeps the checkout path only while the checkout exists.</summary>
-        internal static void Apply(ClaudeTask record, WorkSave save, bool checkoutKept)
+        /// <summary>
+        /// The one order in which work is kept, for a task that ends and for a salvage: commit
+        /// into the branch, delete the checkout only when the work is in the branch and no
+        /// container can still write into it, then say so in the transcript, the journal and the record.
+        /// </summary>
+        /// <param name="dropEmptyBranch">True when the agent never ran: a branch still at its base commit is only noise.</param>
+        internal static WorkSave KeepWork(TaskCheckout checkout, ClaudeTask record, ClaudeTaskStatus status, bool salvage, bool containerGone,
+            bool dropEmptyBranch, CleanupReason reason, Action<string> note)
         {
-            save?.ApplyTo(record);
+            var save = checkout.Save(status, salvage);
+            if (save.Saved && dropEmptyBranch && save.Work == ClaudeTaskWork.NoChanges)
+            {
+                GitCli.Run(checkout.Repository, "update-ref", "-d", "refs/heads/" + checkout.Branch, checkout.BaseCommit);
+                save.Branch = null;
+            }
 
-            if (!checkoutKept)
+            var deleted = save.Saved && containerGone;
+            if (deleted)
+            {
+                checkout.DeleteFiles();
+            }
+
+            note(save.Saved
+                ? $"work {(salvage ? "salvaged after the session died" : "saved")}: {save.Work}, branch {save.Branch ?? "(deleted, nothing ran)"} at {save.HeadCommit}, {save.Commits} commit(s), {save.FilesChanged} file(s) +{save.Insertions} -{save.Deletions}"
+                : $"work NOT saved: {save.Error}; the checkout stays at {checkout.CheckoutDirectory}");
+            CleanupJournal.Append(CleanupRecords.ForWork(record, save, reason));
+            save.ApplyTo(record);
+            if (deleted)
             {
                 record.CheckoutPath = null;
             }
+
+            return save;
         }
 
         public static bool IsActive(string taskId) => Active.ContainsKey(taskId);

@@ -142,9 +142,7 @@ namespace ClaudeOrchestrator.Engine
 
         /// <summary>True when the task's session is provably gone (same host, pid dead or reused).</summary>
         public static bool IsOrphaned(ClaudeTask task) =>
-            task.SessionId != SessionIdentity.SessionId &&
-            string.Equals(task.OwnerHost, SessionIdentity.HostName, StringComparison.OrdinalIgnoreCase) &&
-            OwnerLiveness.IsProvablyGone(task.OwnerPid, OwnerLiveness.ParseStart(task.OwnerStart));
+            OwnerLiveness.IsOrphan(task.SessionId, task.OwnerHost, task.OwnerPid, OwnerLiveness.ParseStart(task.OwnerStart));
 
         public static string Summarize(string description)
         {
