@@ -195,7 +195,10 @@ namespace ClaudeOrchestrator.Engine
         }
 
         /// <summary>Deletes the branch only if it still points where it did when checked (never a branch moved since).</summary>
-        public static bool Delete(ClaudeTask task, string tip) =>
-            GitCli.Run(task.Repository, "update-ref", "-d", "refs/heads/" + task.Branch, tip).Ok;
+        public static bool Delete(ClaudeTask task, string tip) => DeleteIfAt(task.Repository, task.Branch, tip);
+
+        /// <summary>Deletes refs/heads/<paramref name="branch"/> only while it still points at <paramref name="commit"/>.</summary>
+        public static bool DeleteIfAt(string repository, string branch, string commit) =>
+            GitCli.Run(repository, "update-ref", "-d", "refs/heads/" + branch, commit).Ok;
     }
 }

@@ -86,7 +86,7 @@ namespace ClaudeOrchestrator.Engine
             catch
             {
                 checkout.DeleteFiles();
-                GitCli.Run(repo.TopLevel, "update-ref", "-d", "refs/heads/" + branch, repo.HeadCommit);
+                checkout.DeleteBranchAtBase();
                 throw;
             }
 
@@ -322,6 +322,9 @@ namespace ClaudeOrchestrator.Engine
         }
 
         private static string[] Hardened(params string[] command) => GitCli.Hardened.Concat(command).ToArray();
+
+        /// <summary>Deletes the task's branch while it is still at the base commit (nothing was saved onto it).</summary>
+        public void DeleteBranchAtBase() => TaskBranches.DeleteIfAt(Repository, Branch, BaseCommit);
 
         /// <summary>Deletes the checkout and the module's helpers; the task's record and transcript stay.</summary>
         public void DeleteFiles()

@@ -101,20 +101,25 @@ namespace ClaudeOrchestrator.Engine
             }
 
             TaskCheckout checkout = null;
+            Transcript transcript;
             try
             {
                 if (spec.Repository != null)
                 {
                     checkout = TaskCheckout.Create(spec.Repository, TaskStore.DirectoryFor(spec.TaskId), spec.Branch, spec.TaskId);
                 }
+
+                transcript = Transcript.Open(record.TranscriptPath);
             }
             catch
             {
+                // Nothing ran yet: no branch, no checkout, no record may stay behind.
+                checkout?.DeleteBranchAtBase();
+
                 TaskStore.Delete(spec.TaskId);
                 throw;
             }
 
-            var transcript = Transcript.Open(record.TranscriptPath);
             transcript.Note($"task {spec.TaskId} started: project {spec.ProjectName} ({spec.ProjectPath})" +
                             (checkout != null ? $", branch {checkout.Branch} from {checkout.BaseCommit}" : ", in place"));
             var session = new TaskSession(record, transcript, checkout, spec.RunspaceId);
@@ -183,7 +188,7 @@ namespace ClaudeOrchestrator.Engine
             var save = checkout.Save(status, salvage);
             if (save.Saved && dropEmptyBranch && save.Work == ClaudeTaskWork.NoChanges)
             {
-                GitCli.Run(checkout.Repository, "update-ref", "-d", "refs/heads/" + checkout.Branch, checkout.BaseCommit);
+                checkout.DeleteBranchAtBase();
                 save.Branch = null;
             }
 
