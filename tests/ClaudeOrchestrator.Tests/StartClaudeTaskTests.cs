@@ -27,12 +27,23 @@ public class StartClaudeTaskTests : TaskTestBase
         Assert.Matches("^claude-[0-9]{13}-[a-z0-9]{4}$", result.ContainerName);
         Assert.Matches("^[a-km-z2-9]{8}$", result.TaskId);
         Assert.True(result.EndTime >= result.StartTime);
-        Assert.Equal("agent: working in /workspace\nagent: done\n", result.Output);
+        // The stand-in speaks stream-json: Output and the console hold its readable rendering.
+        var shown = new[]
+        {
+            $"Claude Code 2.1.332-stand-in · stand-in-model · session {result.SessionId}",
+            "agent: working in /workspace",
+            "agent: done",
+            "2 turn(s), $0.0123, 1,310 tokens in (77 cached), 340 out",
+        };
+        Assert.Equal(string.Join("\n", shown) + "\n", result.Output);
         Assert.Empty(r.Errors);
+        Assert.Matches("^[0-9a-f-]{36}$", result.SessionId);
+        Assert.Equal("agent: done", result.ResultText);
+        Assert.Equal(2, result.Turns);
 
         // Live output went to the information stream, tagged so it can be filtered.
         var lines = r.Information.Where(i => i.Tags.Contains("ClaudeAgent")).ToList();
-        Assert.Equal(new[] { "agent: working in /workspace", "agent: done" }, lines.Select(i => i.MessageData.ToString()));
+        Assert.Equal(shown, lines.Select(i => i.MessageData.ToString()));
         Assert.All(lines, i => Assert.Contains("stdout", i.Tags));
         Assert.False(DockerCli.Exists(result.ContainerName));
     }
@@ -122,7 +133,7 @@ public class StartClaudeTaskTests : TaskTestBase
         // The stand-in prints its argv; the real CLI would get exactly these elements.
         var r = Session.Invoke(StartTask("argv x"));
 
-        Assert.Equal("[--print]\n[--dangerously-skip-permissions]\n[argv x]\n", r.Single<ClaudeTaskResult>().Output);
+        Assert.Equal("[--print]\n[--output-format]\n[stream-json]\n[--verbose]\n[--dangerously-skip-permissions]\n[argv x]\n", r.Single<ClaudeTaskResult>().Output);
     }
 
     [Fact]
@@ -216,7 +227,7 @@ public class StartClaudeTaskTests : TaskTestBase
         Assert.Equal("true", DockerCli.Inspect(name, "{{.HostConfig.Init}}"));
         Assert.Equal("true", DockerCli.Inspect(name, "{{.HostConfig.AutoRemove}}"));
         Assert.Equal("/workspace", DockerCli.Inspect(name, "{{.Config.WorkingDir}}"));
-        Assert.Equal(Project.FullName, DockerCli.Inspect(name, "{{range .Mounts}}{{.Source}}{{end}}"));
+        Assert.Equal(Project.FullName, DockerCli.Inspect(name, "{{range .Mounts}}{{if eq .Destination \"/workspace\"}}{{.Source}}{{end}}{{end}}"));
 
         running.Stop();
         Assert.False(DockerCli.Exists(name));

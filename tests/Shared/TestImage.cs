@@ -20,8 +20,14 @@ public static class TestImage
             throw new InvalidOperationException($"{git} is missing: install the git package.");
         }
 
-        var files = new List<string> { git };
-        foreach (var line in DockerCli.Exec("ldd", git).EnsureSuccess().Stdout.Split('\n'))
+        AddHostProgram(rootfs, git);
+    }
+
+    /// <summary>A host program and the libraries it links, at the same paths in the image.</summary>
+    private static void AddHostProgram(string rootfs, string program, bool librariesOnly = false)
+    {
+        var files = librariesOnly ? new List<string>() : new List<string> { program };
+        foreach (var line in DockerCli.Exec("ldd", program).EnsureSuccess().Stdout.Split('\n'))
         {
             var path = line.Split(new[] { ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries).FirstOrDefault(p => p.StartsWith('/'));
             if (path != null)
@@ -40,7 +46,30 @@ public static class TestImage
     }
 
     /// <summary>Imports a busybox root filesystem with the stand-in agent as <paramref name="image"/>.</summary>
-    public static void Build(string image)
+    public static void Build(string image) => Build(image, null);
+
+    /// <summary>
+    /// The image for the real Claude Code CLI: the same busybox root, plus bash (the CLI's Bash
+    /// tool refuses other shells), node for the Messages API stand-in, the CLI itself under
+    /// /opt/claude-code, and as claude on PATH the wrapper that starts the stand-in on 127.0.0.1.
+    /// </summary>
+    public static void BuildRealAgent(string image, string cli) => Build(image, rootfs =>
+    {
+        AddHostProgram(rootfs, "/bin/bash");
+        AddHostProgram(rootfs, "/usr/bin/node");
+        var opt = Directory.CreateDirectory(Path.Combine(rootfs, "opt", "claude-code"));
+        File.Copy(cli, Path.Combine(opt.FullName, "claude"));
+        AddHostProgram(rootfs, cli, librariesOnly: true);
+        var standin = Directory.CreateDirectory(Path.Combine(rootfs, "opt", "standin"));
+        var shared = Path.Combine(AppContext.BaseDirectory, "RealAgent");
+        File.Copy(Path.Combine(shared, "messages-api-standin.js"), Path.Combine(standin.FullName, "messages-api-standin.js"));
+        var wrapper = Path.Combine(rootfs, "usr", "local", "bin", "claude");
+        File.Copy(Path.Combine(shared, "claude"), wrapper, true);
+        File.SetUnixFileMode(wrapper, (UnixFileMode)0b111_101_101);
+        File.SetUnixFileMode(Path.Combine(opt.FullName, "claude"), (UnixFileMode)0b111_101_101);
+    });
+
+    private static void Build(string image, Action<string>? addMore)
     {
         if (!File.Exists(BusyboxPath))
         {
@@ -74,6 +103,7 @@ public static class TestImage
 
             Directory.CreateDirectory(Path.Combine(rootfs.FullName, "workspace"));
             AddHostGit(rootfs.FullName);
+            addMore?.Invoke(rootfs.FullName);
 
             DockerCli.Exec("sh", "-c",
                 $"tar -C '{rootfs.FullName}' -c . | docker import --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' - {image}")

@@ -15,6 +15,7 @@ namespace ClaudeOrchestrator.Commands
         private readonly int _activityId = System.Threading.Interlocked.Increment(ref _nextActivityId);
         private readonly TimeSpan? _timeout;
         private volatile string _containerName;
+        private volatile AgentActivity _agentActivity;
         private DateTime? _startedAt;
 
         public CmdletTaskObserver(PSCmdlet cmdlet, PipelineQueue queue, string project, TimeSpan? timeout)
@@ -29,9 +30,15 @@ namespace ClaudeOrchestrator.Commands
 
         public void Debug(string message) => _queue.Post(() => _cmdlet.WriteDebug(message));
 
+        public void Warning(string message) => _queue.Post(() => _cmdlet.WriteWarning(message));
+
         public void ContainerCreated(string id, string name) => _containerName = name;
 
-        public void AgentStarted() => _startedAt = DateTime.Now;
+        public void AgentStarted(AgentActivity activity)
+        {
+            _agentActivity = activity;
+            _startedAt = DateTime.Now;
+        }
 
         public void AgentOutput(string line, AgentStream stream)
         {
@@ -49,7 +56,7 @@ namespace ClaudeOrchestrator.Commands
             if (started != null)
             {
                 var elapsed = DateTime.Now - started.Value;
-                record.CurrentOperation = "Elapsed " + elapsed.ToString(@"hh\:mm\:ss");
+                record.CurrentOperation = "Elapsed " + elapsed.ToString(@"hh\:mm\:ss") + ActivityText(_agentActivity);
                 if (_timeout.HasValue && _timeout.Value > TimeSpan.Zero)
                 {
                     record.PercentComplete = (int)Math.Min(99, elapsed.TotalMilliseconds * 100 / _timeout.Value.TotalMilliseconds);
@@ -58,6 +65,30 @@ namespace ClaudeOrchestrator.Commands
             }
 
             _cmdlet.WriteProgress(record);
+        }
+
+        /// <summary>Turns, the tool at work and what was spent so far, when the agent reports events.</summary>
+        internal static string ActivityText(AgentActivity activity)
+        {
+            if (activity == null || !activity.SawEvents)
+            {
+                return string.Empty;
+            }
+
+            var tokens = activity.Tokens;
+            var text = new System.Text.StringBuilder();
+            text.Append(" · turn ").Append(activity.Turns.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            var tool = activity.CurrentTool;
+            if (tool != null)
+            {
+                text.Append(" · ").Append(tool.Length > 60 ? tool.Substring(0, 57) + "..." : tool);
+            }
+
+            var cost = activity.CostUsd;
+            text.Append(" · ").Append(cost.HasValue
+                ? "$" + cost.Value.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture)
+                : (tokens.Input + tokens.CacheRead + tokens.CacheCreation + tokens.Output).ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + " tokens");
+            return text.ToString();
         }
 
         public void Complete()

@@ -1,6 +1,9 @@
 using System;
 using System.Collections;
+using System.Collections.Concurrent;
 using System.Linq;
+using System.Runtime.ExceptionServices;
+using System.Threading.Tasks;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using ClaudeOrchestrator.Engine;
@@ -8,7 +11,11 @@ using ClaudeOrchestrator.Jobs;
 
 namespace ClaudeOrchestrator.Commands
 {
-    /// <summary>Runs a coding-agent task for a project in a fresh container that is always removed.</summary>
+    /// <summary>
+    /// Runs a coding-agent task for a project in a fresh container that is always removed. Piped
+    /// input fans out: up to -ThrottleLimit tasks run at once, each result is written when its task
+    /// ends, and Ctrl+C stops them all and returns only when every container is gone.
+    /// </summary>
     [Cmdlet(VerbsLifecycle.Start, "ClaudeTask", DefaultParameterSetName = PathSet)]
     [OutputType(typeof(ClaudeTaskResult))]
     [OutputType(typeof(ClaudeTaskJob))]
@@ -16,21 +23,81 @@ namespace ClaudeOrchestrator.Commands
     {
         private const string PathSet = "Path";
         private const string ProjectSet = "Project";
+        private const string ResumeSet = "Resume";
+
+        private readonly PipelineQueue _queue = new PipelineQueue();
+        private readonly ConcurrentDictionary<TaskSpec, RunningTask> _running = new ConcurrentDictionary<TaskSpec, RunningTask>();
+        private TaskThrottle _throttle;
+        private ClaudeTaskFanOutJob _fanOut;
+        private Exception _writeFailure;
 
         [Parameter(ParameterSetName = PathSet, Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [Alias("FullName", "ProjectPath")]
         [ValidateNotNullOrEmpty]
         public string Path { get; set; }
 
-        [Parameter(ParameterSetName = ProjectSet, Mandatory = true)]
+        /// <summary>A profile piped from Get-ClaudeProject: the task runs with it, as with -Project.</summary>
+        [Parameter(ParameterSetName = PathSet, ValueFromPipeline = true, DontShow = true)]
+        public ClaudeProject InputProfile { get; set; }
+
+        [Parameter(ParameterSetName = ProjectSet, Mandatory = true, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
         [ArgumentCompleter(typeof(ProjectNameCompleter))]
         public string Project { get; set; }
 
-        [Parameter(ParameterSetName = PathSet, Mandatory = true, Position = 1)]
-        [Parameter(ParameterSetName = ProjectSet, Mandatory = true, Position = 0)]
+        /// <summary>Continue an earlier task's Claude Code session (its branch, its agent state).</summary>
+        [Parameter(ParameterSetName = ResumeSet, Mandatory = true)]
+        public SwitchParameter Resume { get; set; }
+
+        [Parameter(ParameterSetName = ResumeSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(TaskIdCompleter))]
+        public string TaskId { get; set; }
+
+        [Parameter(ParameterSetName = PathSet, Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+        [Parameter(ParameterSetName = ProjectSet, Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+        [Parameter(ParameterSetName = ResumeSet, Mandatory = true, Position = 1)]
         [AllowEmptyString]
         public string Description { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string Model { get; set; }
+
+        [Parameter]
+        [ValidateRange(1, 100000)]
+        public int MaxTurns { get; set; }
+
+        [Parameter]
+        [ValidateRange(0.0001, 1000000.0)]
+        public double MaxBudgetUsd { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string[] AllowedTools { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string[] DisallowedTools { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string AppendSystemPrompt { get; set; }
+
+        /// <summary>Tasks of one pipeline that run at once.</summary>
+        [Parameter]
+        [ValidateRange(1, 1024)]
+        public int ThrottleLimit { get; set; } = TaskDefaults.ThrottleLimit;
+
+        /// <summary>Runs of the agent when the API is rate limited or overloaded (1: no retry).</summary>
+        [Parameter]
+        [ValidateRange(1, 10)]
+        public int MaxAttempts { get; set; } = TaskDefaults.MaxAttempts;
+
+        /// <summary>The wait before the first retry; it doubles for each later one (at most 5 minutes).</summary>
+        [Parameter]
+        [TimeSpanArgument]
+        public TimeSpan RetryDelay { get; set; } = TaskDefaults.RetryDelay;
 
         [Parameter]
         [ValidateNotNullOrEmpty]
@@ -84,20 +151,12 @@ namespace ClaudeOrchestrator.Commands
 
         protected override void BeginProcessing()
         {
-            if (string.IsNullOrWhiteSpace(Description))
+            _throttle = new TaskThrottle(ThrottleLimit);
+            // A description given on the command line is checked once, before anything exists;
+            // piped ones are checked per task.
+            if (IsBound(nameof(Description)))
             {
-                ThrowTerminatingError(new ErrorRecord(
-                    new ArgumentException("The task description is empty. Say what the agent should do, e.g. -Description 'Add a health-check endpoint'."),
-                    ErrorIds.DescriptionEmpty, ErrorCategory.InvalidArgument, Description));
-            }
-
-            try
-            {
-                DescriptionDelivery.Check(Description);
-            }
-            catch (OrchestratorException e)
-            {
-                ThrowTerminatingError(e.ToErrorRecord());
+                CheckDescription(terminating: true);
             }
 
             if (IsBound(nameof(Timeout)) && Timeout <= TimeSpan.Zero)
@@ -106,10 +165,58 @@ namespace ClaudeOrchestrator.Commands
                     new ArgumentOutOfRangeException(nameof(Timeout), Timeout, "The timeout must be positive."),
                     "TimeoutInvalid", ErrorCategory.InvalidArgument, Timeout));
             }
+
+            if (IsBound(nameof(RetryDelay)) && RetryDelay < TimeSpan.Zero)
+            {
+                ThrowTerminatingError(new ErrorRecord(
+                    new ArgumentOutOfRangeException(nameof(RetryDelay), RetryDelay, "The retry delay cannot be negative."),
+                    "RetryDelayInvalid", ErrorCategory.InvalidArgument, RetryDelay));
+            }
+        }
+
+        /// <returns>False when the description is refused (and the error written).</returns>
+        private bool CheckDescription(bool terminating)
+        {
+            ErrorRecord refusal = null;
+            if (string.IsNullOrWhiteSpace(Description))
+            {
+                refusal = new ErrorRecord(
+                    new ArgumentException("The task description is empty. Say what the agent should do, e.g. -Description 'Add a health-check endpoint'."),
+                    ErrorIds.DescriptionEmpty, ErrorCategory.InvalidArgument, Description);
+            }
+            else
+            {
+                try
+                {
+                    DescriptionDelivery.Check(Description);
+                }
+                catch (OrchestratorException e)
+                {
+                    refusal = e.ToErrorRecord();
+                }
+            }
+
+            if (refusal == null)
+            {
+                return true;
+            }
+
+            if (terminating)
+            {
+                ThrowTerminatingError(refusal);
+            }
+
+            WriteError(refusal);
+            return false;
         }
 
         protected override void ProcessRecord()
         {
+            if (MyInvocation.ExpectingInput && !CheckDescription(terminating: false))
+            {
+                return;
+            }
+
             TaskSpec spec;
             try
             {
@@ -123,45 +230,208 @@ namespace ClaudeOrchestrator.Commands
 
             if (AsJob)
             {
-                var job = new ClaudeTaskJob(MyInvocation.Line, "ClaudeTask:" + spec.ProjectName, spec);
-                JobRepository.Add(job);
-                job.Start();
-                WriteObject(job);
+                if (!MyInvocation.ExpectingInput)
+                {
+                    var job = new ClaudeTaskJob(MyInvocation.Line, "ClaudeTask:" + spec.ProjectName, spec);
+                    JobRepository.Add(job);
+                    job.Start();
+                    WriteObject(job);
+                    return;
+                }
+
+                // Piped tasks: one job, a child job per task, the same throttle.
+                if (_fanOut == null)
+                {
+                    _fanOut = new ClaudeTaskFanOutJob(MyInvocation.Line, "ClaudeTasks", _throttle);
+                    JobRepository.Add(_fanOut);
+                }
+
+                spec.Throttle = _throttle;
+                _fanOut.Add(new ClaudeTaskJob(MyInvocation.Line, "ClaudeTask:" + spec.ProjectName, spec));
                 return;
             }
 
-            CmdletTaskObserver observer = null;
-            var result = RunPumped(
-                queue =>
-                {
-                    observer = new CmdletTaskObserver(this, queue, spec.ProjectName, spec.Timeout);
-                    return TaskRunner.RunAsync(spec, observer, CancelToken);
-                },
-                () => observer?.Tick(),
-                TimeSpan.FromSeconds(1));
-            observer?.Complete();
+            Pump(() => _throttle.HasRoom);
+            spec.Throttle = _throttle;
+            StartTask(spec);
+        }
 
+        protected override void EndProcessing()
+        {
+            if (_fanOut != null)
+            {
+                _fanOut.Close();
+                WriteObject(_fanOut);
+                return;
+            }
+
+            Pump(() => _running.IsEmpty);
+        }
+
+        /// <summary>Ctrl+C: every task is cancelled, and the stop returns only when their containers are gone.</summary>
+        protected override void StopProcessing()
+        {
+            base.StopProcessing();
+            var runs = _running.Values.Select(r => (Task)r.Run).ToArray();
+            try
+            {
+                Task.WaitAll(runs);
+            }
+            catch (AggregateException)
+            {
+                // Their outcomes are the pipeline thread's to report.
+            }
+        }
+
+        private void StartTask(TaskSpec spec)
+        {
+            _throttle.Enter();
+            var observer = new CmdletTaskObserver(this, _queue, spec.ProjectName, spec.Timeout);
+            var running = new RunningTask(spec, observer, Task.Run(() => TaskRunner.RunAsync(spec, observer, CancelToken)));
+            _running[spec] = running;
+            running.Run.ContinueWith(run =>
+            {
+                _throttle.Leave();
+                _queue.Post(() => Report(running));
+                // Last: the pump may end as soon as this is empty, so the report is queued first.
+                _running.TryRemove(spec, out _);
+            }, TaskScheduler.Default);
+        }
+
+        /// <summary>On the pipeline thread: the task's result and its error, as it ends.</summary>
+        private void Report(RunningTask running)
+        {
+            running.Observer.Complete();
+            var run = running.Run;
+            if (run.IsCanceled || (run.IsFaulted && run.Exception.GetBaseException() is OperationCanceledException && CancelToken.IsCancellationRequested))
+            {
+                throw new PipelineStoppedException();
+            }
+
+            if (run.IsFaulted)
+            {
+                var error = run.Exception.GetBaseException();
+                var record = error is OrchestratorException known
+                    ? known.ToErrorRecord()
+                    : new ErrorRecord(error, ErrorIds.TaskFailed, ErrorCategory.NotSpecified, running.Spec.ProjectPath);
+                // One task on its own stops the command, as it always has; in a fan-out the others go on.
+                if (!MyInvocation.ExpectingInput)
+                {
+                    ThrowTerminatingError(record);
+                }
+
+                WriteError(record);
+                return;
+            }
+
+            var result = run.Result;
             if (Stopping)
             {
                 throw new PipelineStoppedException();
             }
 
             WriteObject(result);
-            var error = TaskOutcomeErrors.For(result);
-            if (error != null)
+            var outcome = TaskOutcomeErrors.For(result);
+            if (outcome != null)
             {
-                WriteError(error);
+                WriteError(outcome);
             }
+        }
+
+        /// <summary>
+        /// Runs queued writes and progress ticks on the pipeline thread until <paramref name="done"/>.
+        /// A write that throws (the pipeline stopping, -ErrorAction Stop) cancels every task, and
+        /// the pump then drains until all of them, cleanup included, have ended before it rethrows.
+        /// </summary>
+        private void Pump(Func<bool> done)
+        {
+            while (_writeFailure != null ? !_running.IsEmpty : !done())
+            {
+                if (_queue.TryTake(out var action, TimeSpan.FromSeconds(1)))
+                {
+                    if (_writeFailure != null)
+                    {
+                        continue;
+                    }
+
+                    try
+                    {
+                        action();
+                    }
+                    catch (Exception e)
+                    {
+                        _writeFailure = e;
+                        base.StopProcessing();
+                    }
+                }
+                else if (_writeFailure == null)
+                {
+                    foreach (var running in _running.Values)
+                    {
+                        running.Observer.Tick();
+                    }
+                }
+            }
+
+            // Reports queued by tasks that just ended.
+            while (_writeFailure == null && _queue.TryTake(out var late, TimeSpan.Zero))
+            {
+                try
+                {
+                    late();
+                }
+                catch (Exception e)
+                {
+                    _writeFailure = e;
+                    base.StopProcessing();
+                }
+            }
+
+            if (_writeFailure != null)
+            {
+                while (!_running.IsEmpty)
+                {
+                    _queue.TryTake(out _, TimeSpan.FromMilliseconds(250));
+                }
+
+                ExceptionDispatchInfo.Capture(_writeFailure).Throw();
+            }
+        }
+
+        private sealed class RunningTask
+        {
+            public RunningTask(TaskSpec spec, CmdletTaskObserver observer, Task<ClaudeTaskResult> run)
+            {
+                Spec = spec;
+                Observer = observer;
+                Run = run;
+            }
+
+            public TaskSpec Spec { get; }
+            public CmdletTaskObserver Observer { get; }
+            public Task<ClaudeTaskResult> Run { get; }
         }
 
         private TaskSpec BuildSpec()
         {
-            var profile = ParameterSetName == ProjectSet ? FindProfile(Project) : null;
-            var requested = profile?.Path
-                ?? (ParameterSetName == ProjectSet ? ProjectDirectoryWithoutProfile(Project) : ResolveFileSystemPath(Path));
-            // Mount exactly what was checked: the directory with every symlink resolved.
-            var path = MountGuard.Check(ProjectLocator.RequireDirectory(requested));
-            var projectName = ParameterSetName == ProjectSet ? Project : System.IO.Path.GetFileName(path);
+            var resumes = ParameterSetName == ResumeSet ? ResumableTask(TaskId) : null;
+            var profileName = ParameterSetName == ProjectSet ? Project : InputProfile?.Name;
+            var profile = profileName != null ? FindProfile(profileName) : null;
+            string path;
+            string projectName;
+            if (resumes != null)
+            {
+                path = MountGuard.Check(ProjectLocator.RequireDirectory(resumes.Path));
+                projectName = resumes.Project;
+            }
+            else
+            {
+                var requested = profile?.Path
+                    ?? (ParameterSetName == ProjectSet ? ProjectDirectoryWithoutProfile(Project) : ResolveFileSystemPath(Path));
+                // Mount exactly what was checked: the directory with every symlink resolved.
+                path = MountGuard.Check(ProjectLocator.RequireDirectory(requested));
+                projectName = profileName ?? System.IO.Path.GetFileName(path);
+            }
 
             // Explicit parameters win over the profile, the profile over the defaults.
             var sandbox = new Sandbox
@@ -193,20 +463,111 @@ namespace ClaudeOrchestrator.Commands
                 sandbox.User = User;
             }
 
+            var options = new ClaudeCliOptions
+            {
+                Model = Model ?? profile?.Model,
+                MaxTurns = IsBound(nameof(MaxTurns)) ? MaxTurns : profile?.MaxTurns,
+                MaxBudgetUsd = IsBound(nameof(MaxBudgetUsd)) ? MaxBudgetUsd : profile?.MaxBudgetUsd,
+                AllowedTools = AllowedTools ?? profile?.AllowedTools,
+                DisallowedTools = DisallowedTools ?? profile?.DisallowedTools,
+                AppendSystemPrompt = AppendSystemPrompt ?? profile?.AppendSystemPrompt,
+                ResumeSession = resumes?.AgentSessionId,
+            };
+
             var spec = new TaskSpec
             {
                 ProjectName = string.IsNullOrEmpty(projectName) ? path : projectName,
                 ProjectPath = path,
                 Description = Description,
-                Image = TaskDefaults.Image(Image ?? profile?.Image),
+                Image = TaskDefaults.Image(Image ?? profile?.Image ?? resumes?.Image),
                 Timeout = IsBound(nameof(Timeout)) ? Timeout : profile?.Timeout,
                 Environment = TaskEnvironment.Build(Environment, System.Environment.GetEnvironmentVariable, profile?.Environment),
-                AgentCommand = (AgentCommand ?? TaskDefaults.DefaultAgentCommand.ToArray()).ToList(),
+                AgentCommand = options.ApplyTo(AgentCommand ?? TaskDefaults.DefaultAgentCommand.ToArray()),
                 Sandbox = sandbox,
                 RunspaceId = Runspace.DefaultRunspace?.InstanceId ?? Guid.Empty,
+                Resumes = resumes,
+                MaxAttempts = MaxAttempts,
+                RetryDelay = RetryDelay,
             };
-            PlanIsolation(spec, profile);
+            if (resumes != null)
+            {
+                PlanResumedBranch(spec, resumes);
+            }
+            else
+            {
+                PlanIsolation(spec, profile);
+            }
+
             return spec;
+        }
+
+        /// <summary>
+        /// The task to continue, refused before anything exists when it cannot be: unknown or
+        /// pruned, still running, its work not yet saved, no session reported, its session gone.
+        /// </summary>
+        private static ClaudeTask ResumableTask(string taskId)
+        {
+            var task = TaskStore.Load(taskId);
+            if (task == null)
+            {
+                throw new OrchestratorException(ErrorIds.TaskNotFound, ErrorCategory.ObjectNotFound,
+                    $"There is no task '{taskId}' to resume in {TaskStore.Root} (never run here, or pruned by Remove-ClaudeTask). Get-ClaudeTask lists the tasks.", taskId);
+            }
+
+            if (task.Status == ClaudeTaskStatus.Running)
+            {
+                throw new OrchestratorException(ErrorIds.TaskRunning, ErrorCategory.ResourceBusy,
+                    $"Task {taskId} is still running; resume it when it has ended.", taskId);
+            }
+
+            if (task.CheckoutPath != null && task.Branch != null)
+            {
+                throw new OrchestratorException(ErrorIds.ResumeUnavailable, ErrorCategory.InvalidOperation,
+                    $"Task {taskId}'s work is not saved into its branch yet (its checkout is still at {task.CheckoutPath}); run Remove-ClaudeContainer -Orphaned to save it, then resume.", taskId);
+            }
+
+            if (string.IsNullOrEmpty(task.AgentSessionId))
+            {
+                throw new OrchestratorException(ErrorIds.ResumeUnavailable, ErrorCategory.InvalidOperation,
+                    $"Task {taskId} reported no Claude Code session (its agent did not speak stream-json, or never started), so there is nothing to resume.", taskId);
+            }
+
+            if (!AgentState.HasSession(task.AgentStatePath, task.AgentSessionId))
+            {
+                throw new OrchestratorException(ErrorIds.ResumeUnavailable, ErrorCategory.ObjectNotFound,
+                    $"Task {taskId}'s agent state no longer holds session {task.AgentSessionId} (pruned, or the agent kept it elsewhere), so it cannot be resumed.", taskId);
+            }
+
+            var running = TaskStore.All().FirstOrDefault(t => t.Status == ClaudeTaskStatus.Running && t.Branch != null &&
+                                                              t.Branch == task.Branch && t.Repository == task.Repository);
+            if (running != null)
+            {
+                throw new OrchestratorException(ErrorIds.TaskRunning, ErrorCategory.ResourceBusy,
+                    $"Task {running.TaskId} is already running on the branch '{task.Branch}'; resume {taskId} when it has ended.", taskId);
+            }
+
+            return task;
+        }
+
+        /// <summary>A resumed task works on the same branch, from where that branch is now.</summary>
+        private static void PlanResumedBranch(TaskSpec spec, ClaudeTask resumes)
+        {
+            if (resumes.Branch == null)
+            {
+                return;
+            }
+
+            var repo = GitRepository.Inspect(spec.ProjectPath);
+            var tip = repo.BranchTip(resumes.Branch);
+            if (tip == null)
+            {
+                throw new OrchestratorException(ErrorIds.ResumeUnavailable, ErrorCategory.ObjectNotFound,
+                    $"Task {resumes.TaskId}'s branch '{resumes.Branch}' no longer exists in {repo.TopLevel}, so the session cannot continue on it.", resumes.Branch);
+            }
+
+            spec.Repository = repo;
+            spec.Branch = resumes.Branch;
+            spec.BranchTip = tip;
         }
 
         /// <summary>

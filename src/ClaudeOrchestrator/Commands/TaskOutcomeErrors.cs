@@ -18,7 +18,21 @@ namespace ClaudeOrchestrator.Commands
                 case ClaudeTaskStatus.Cancelled:
                     return Record(ErrorIds.TaskCancelled, ErrorCategory.OperationStopped, result, new OperationCanceledException(Message(result)));
                 default:
-                    return Record(ErrorIds.TaskFailed, ErrorCategory.NotSpecified, result, new InvalidOperationException(Message(result)));
+                    switch (result.ErrorKind)
+                    {
+                        case ClaudeAgentErrorKind.AuthenticationFailed:
+                            return Record(ErrorIds.AgentAuthenticationFailed, ErrorCategory.AuthenticationError, result, new UnauthorizedAccessException(Message(result)));
+                        case ClaudeAgentErrorKind.RateLimited:
+                            return Record(ErrorIds.AgentRateLimited, ErrorCategory.LimitsExceeded, result, new InvalidOperationException(Message(result)));
+                        case ClaudeAgentErrorKind.Overloaded:
+                            return Record(ErrorIds.AgentOverloaded, ErrorCategory.ResourceUnavailable, result, new InvalidOperationException(Message(result)));
+                        case ClaudeAgentErrorKind.MaxTurnsReached:
+                            return Record(ErrorIds.AgentMaxTurnsReached, ErrorCategory.LimitsExceeded, result, new InvalidOperationException(Message(result)));
+                        case ClaudeAgentErrorKind.BudgetExceeded:
+                            return Record(ErrorIds.AgentBudgetExceeded, ErrorCategory.QuotaExceeded, result, new InvalidOperationException(Message(result)));
+                        default:
+                            return Record(ErrorIds.TaskFailed, ErrorCategory.NotSpecified, result, new InvalidOperationException(Message(result)));
+                    }
             }
         }
 

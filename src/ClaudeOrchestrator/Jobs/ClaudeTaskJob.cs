@@ -16,7 +16,9 @@ namespace ClaudeOrchestrator.Jobs
         private readonly CancellationTokenSource _cancel = new CancellationTokenSource();
         private readonly TaskSpec _spec;
         private Task _run = Task.CompletedTask;
+        private bool _started;
         private string _containerName;
+        private AgentActivity _activity;
 
         internal ClaudeTaskJob(string command, string name, TaskSpec spec)
             : base(command, name)
@@ -31,12 +33,13 @@ namespace ClaudeOrchestrator.Jobs
 
         public override string Location => Environment.MachineName;
 
-        public override bool HasMoreData => Output.Count > 0 || Error.Count > 0 || Information.Count > 0 || Verbose.Count > 0 || Debug.Count > 0;
+        public override bool HasMoreData => Output.Count > 0 || Error.Count > 0 || Information.Count > 0 || Verbose.Count > 0 || Debug.Count > 0 || Warning.Count > 0;
 
-        public override string StatusMessage => _containerName ?? string.Empty;
+        public override string StatusMessage => (_containerName ?? string.Empty) + CmdletTaskObserver.ActivityText(_activity);
 
         internal void Start()
         {
+            _started = true;
             SetJobState(JobState.Running);
             _run = Task.Run(RunAsync);
         }
@@ -78,6 +81,13 @@ namespace ClaudeOrchestrator.Jobs
                 return;
             }
 
+            if (!_started)
+            {
+                // A fan-out's task still waiting for a place: it never ran.
+                SetJobState(JobState.Stopped);
+                return;
+            }
+
             SetJobState(JobState.Stopping);
             _cancel.Cancel();
             _run.GetAwaiter().GetResult();
@@ -89,9 +99,9 @@ namespace ClaudeOrchestrator.Jobs
 
         void ITaskObserver.ContainerCreated(string id, string name) => _containerName = name;
 
-        void ITaskObserver.AgentStarted()
-        {
-        }
+        void ITaskObserver.Warning(string message) => Warning.Add(new WarningRecord(message));
+
+        void ITaskObserver.AgentStarted(AgentActivity activity) => _activity = activity;
 
         void ITaskObserver.AgentOutput(string line, AgentStream stream)
         {
@@ -104,7 +114,7 @@ namespace ClaudeOrchestrator.Jobs
             Information.Add(record);
         }
 
-        private static bool IsFinishedState(JobState state) =>
+        internal static bool IsFinishedState(JobState state) =>
             state == JobState.Completed || state == JobState.Failed || state == JobState.Stopped;
 
         protected override void Dispose(bool disposing)

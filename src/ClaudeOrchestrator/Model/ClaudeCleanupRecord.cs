@@ -15,7 +15,7 @@ namespace ClaudeOrchestrator
         /// <summary>From the moment cleanup began until the container was confirmed gone.</summary>
         public TimeSpan Duration { get; set; }
 
-        /// <summary>Removed, AlreadyGone or Failed.</summary>
+        /// <summary>Removed, AlreadyGone or Failed for a removal; Saved, Salvaged or NotSaved for work; Usage for what a task spent.</summary>
         public string Outcome { get; set; }
 
         public string Error { get; set; }
@@ -25,6 +25,14 @@ namespace ClaudeOrchestrator
 
         /// <summary>The task's branch, for a record of saved work.</summary>
         public string Branch { get; set; }
+
+        /// <summary>For a Usage record: what the task's agent reported spending (USD) and its tokens.</summary>
+        public double? CostUsd { get; set; }
+        public long? InputTokens { get; set; }
+        public long? OutputTokens { get; set; }
+        public long? CacheReadTokens { get; set; }
+        public long? CacheCreationTokens { get; set; }
+
         public int ProcessId { get; set; }
         public string HostName { get; set; }
 

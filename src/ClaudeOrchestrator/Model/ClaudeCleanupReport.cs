@@ -39,6 +39,15 @@ namespace ClaudeOrchestrator
         /// <summary>Tasks whose work could not be saved (the checkout was kept).</summary>
         public int WorkNotSaved { get; set; }
 
+        /// <summary>What the agents reported spending in the period, in US dollars.</summary>
+        public double CostUsd { get; set; }
+
+        /// <summary>Agent cost and tokens per project, costliest first.</summary>
+        public ClaudeUsageTotal[] UsageByProject { get; set; } = Array.Empty<ClaudeUsageTotal>();
+
+        /// <summary>Agent cost and tokens per day (yyyy-MM-dd, local time), oldest first.</summary>
+        public ClaudeUsageTotal[] UsagePerDay { get; set; } = Array.Empty<ClaudeUsageTotal>();
+
         public string JournalPath { get; set; }
     }
 }

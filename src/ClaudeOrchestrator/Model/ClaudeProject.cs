@@ -29,6 +29,14 @@ namespace ClaudeOrchestrator
 
         /// <summary>Prefix of task branches, default "claude/".</summary>
         public string BranchPrefix { get; set; }
+
+        /// <summary>Claude Code options from the profile's agent: section (model, max_turns, ...); explicit parameters win.</summary>
+        public string Model { get; set; }
+        public int? MaxTurns { get; set; }
+        public double? MaxBudgetUsd { get; set; }
+        public string[] AllowedTools { get; set; }
+        public string[] DisallowedTools { get; set; }
+        public string AppendSystemPrompt { get; set; }
         public string ProfileFile { get; set; }
         public bool IsValid => Problem == null;
 

@@ -6,7 +6,7 @@ namespace ClaudeOrchestrator
     /// A task as this machine remembers it (Get-ClaudeTask): kept in the state directory from the
     /// moment it starts, with its branch, diff stats and transcript, until Remove-ClaudeTask prunes it.
     /// </summary>
-    public sealed class ClaudeTask : Engine.IBranchWork
+    public sealed class ClaudeTask : Engine.IBranchWork, Engine.IAgentReport
     {
         public string TaskId { get; set; }
         public string Project { get; set; }
@@ -43,6 +43,38 @@ namespace ClaudeOrchestrator
         public string Image { get; set; }
         public int? ExitCode { get; set; }
         public string Reason { get; set; }
+
+        /// <summary>Claude Code's session id (for -Resume); null when the agent reported none. (SessionId is the module session that ran the task.)</summary>
+        public string AgentSessionId { get; set; }
+
+        /// <summary>The model the agent used, as it reported it.</summary>
+        public string Model { get; set; }
+
+        /// <summary>Agent turns (API round trips), as the agent counted them.</summary>
+        public int? Turns { get; set; }
+
+        /// <summary>What the agent reported spending, in US dollars, over all attempts.</summary>
+        public double? CostUsd { get; set; }
+
+        public long? InputTokens { get; set; }
+        public long? OutputTokens { get; set; }
+        public long? CacheReadTokens { get; set; }
+        public long? CacheCreationTokens { get; set; }
+
+        /// <summary>Why the agent said it failed, when it said; null otherwise.</summary>
+        public ClaudeAgentErrorKind? ErrorKind { get; set; }
+
+        /// <summary>How many times the agent ran: more than one when the API was rate limited or overloaded.</summary>
+        public int Attempts { get; set; }
+
+        /// <summary>The task whose session this one continued (Start-ClaudeTask -Resume); null for a new task.</summary>
+        public string ResumedFrom { get; set; }
+
+        /// <summary>The agent's final answer, when it gave one.</summary>
+        public string ResultText { get; set; }
+
+        /// <summary>The agent's own state (its session transcripts) for -Resume; null once pruned or for a task without record.</summary>
+        public string AgentStatePath { get; set; }
 
         /// <summary>The private checkout while it exists (running, or kept because saving failed).</summary>
         public string CheckoutPath { get; set; }

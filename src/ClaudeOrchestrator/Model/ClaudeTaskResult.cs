@@ -3,7 +3,7 @@ using System;
 namespace ClaudeOrchestrator
 {
     /// <summary>The one object Start-ClaudeTask emits per task.</summary>
-    public sealed class ClaudeTaskResult : Engine.IBranchWork
+    public sealed class ClaudeTaskResult : Engine.IBranchWork, Engine.IAgentReport
     {
         public string TaskId { get; set; }
         public string Project { get; set; }
@@ -46,6 +46,37 @@ namespace ClaudeOrchestrator
         public int FilesChanged { get; set; }
         public int Insertions { get; set; }
         public int Deletions { get; set; }
+
+        /// <summary>Claude Code's session id (for -Resume); null when the agent reported none.</summary>
+        public string SessionId { get; set; }
+
+        string Engine.IAgentReport.AgentSessionId { get => SessionId; set => SessionId = value; }
+
+        /// <summary>The model the agent used, as it reported it.</summary>
+        public string Model { get; set; }
+
+        /// <summary>Agent turns (API round trips), as the agent counted them.</summary>
+        public int? Turns { get; set; }
+
+        /// <summary>What the agent reported spending, in US dollars, over all attempts.</summary>
+        public double? CostUsd { get; set; }
+
+        public long? InputTokens { get; set; }
+        public long? OutputTokens { get; set; }
+        public long? CacheReadTokens { get; set; }
+        public long? CacheCreationTokens { get; set; }
+
+        /// <summary>Why the agent said it failed, when it said; null otherwise.</summary>
+        public ClaudeAgentErrorKind? ErrorKind { get; set; }
+
+        /// <summary>How many times the agent ran: more than one when the API was rate limited or overloaded.</summary>
+        public int Attempts { get; set; }
+
+        /// <summary>The task whose session this one continued (Start-ClaudeTask -Resume); null for a new task.</summary>
+        public string ResumedFrom { get; set; }
+
+        /// <summary>The agent's final answer (Claude Code's result); null when it gave none.</summary>
+        public string ResultText { get; set; }
 
         /// <summary>Why the task did not succeed, in words; null when it did.</summary>
         public string Reason { get; set; }

@@ -97,6 +97,12 @@ namespace ClaudeOrchestrator.Engine
                         json.WriteString("branch", record.Branch);
                     }
 
+                    WriteNumber(json, "costUsd", record.CostUsd);
+                    WriteNumber(json, "inputTokens", record.InputTokens);
+                    WriteNumber(json, "outputTokens", record.OutputTokens);
+                    WriteNumber(json, "cacheReadTokens", record.CacheReadTokens);
+                    WriteNumber(json, "cacheCreationTokens", record.CacheCreationTokens);
+
                     json.WriteNumber("pid", record.ProcessId);
                     json.WriteString("host", record.HostName);
                     json.WriteEndObject();
@@ -134,6 +140,11 @@ namespace ClaudeOrchestrator.Engine
                         HostName = Text(root, "host"),
                         Work = Text(root, "work") is string work && Enum.TryParse<ClaudeTaskWork>(work, true, out var kept) ? kept : (ClaudeTaskWork?)null,
                         Branch = Text(root, "branch"),
+                        CostUsd = root.TryGetProperty("costUsd", out var cost) && cost.ValueKind == JsonValueKind.Number ? cost.GetDouble() : (double?)null,
+                        InputTokens = Long(root, "inputTokens"),
+                        OutputTokens = Long(root, "outputTokens"),
+                        CacheReadTokens = Long(root, "cacheReadTokens"),
+                        CacheCreationTokens = Long(root, "cacheCreationTokens"),
                     };
                 }
             }
@@ -145,6 +156,25 @@ namespace ClaudeOrchestrator.Engine
 
         private static CleanupReason ParseReason(string text) =>
             (CleanupReason)Enum.Parse(typeof(CleanupReason), text ?? string.Empty, ignoreCase: true);
+
+        private static void WriteNumber(Utf8JsonWriter json, string name, double? value)
+        {
+            if (value.HasValue)
+            {
+                json.WriteNumber(name, value.Value);
+            }
+        }
+
+        private static void WriteNumber(Utf8JsonWriter json, string name, long? value)
+        {
+            if (value.HasValue)
+            {
+                json.WriteNumber(name, value.Value);
+            }
+        }
+
+        private static long? Long(JsonElement root, string name) =>
+            root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number) ? number : (long?)null;
 
         private static string Text(JsonElement root, string name) =>
             root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;

@@ -33,5 +33,24 @@ namespace ClaudeOrchestrator.Engine
             ProcessId = SessionIdentity.ProcessId,
             HostName = SessionIdentity.HostName,
         };
+    
+        public const string UsageOutcome = "Usage";
+
+        /// <summary>What a task's agent spent, once per task run.</summary>
+        public static ClaudeCleanupRecord ForUsage(ClaudeTask task) => new ClaudeCleanupRecord
+        {
+            Time = DateTime.Now,
+            TaskId = task.TaskId,
+            Project = task.Project,
+            Reason = CleanupReason.Finished,
+            Outcome = UsageOutcome,
+            CostUsd = task.CostUsd,
+            InputTokens = task.InputTokens,
+            OutputTokens = task.OutputTokens,
+            CacheReadTokens = task.CacheReadTokens,
+            CacheCreationTokens = task.CacheCreationTokens,
+            ProcessId = SessionIdentity.ProcessId,
+            HostName = SessionIdentity.HostName,
+        };
     }
 }

@@ -21,9 +21,10 @@ namespace ClaudeOrchestrator.Engine
         public static ClaudeCleanupReport Build(IEnumerable<ClaudeCleanupRecord> records, DateTime? since)
         {
             var inPeriod = records.Where(r => since == null || r.Time >= since.Value).OrderBy(r => r.Time).ToList();
-            // Saved work is journaled beside removals; it is counted, not timed.
+            // Saved work and usage are journaled beside removals; they are counted, not timed.
             var work = inPeriod.Where(r => r.Work != null).ToList();
-            var selected = inPeriod.Where(r => r.Work == null).ToList();
+            var usage = inPeriod.Where(r => r.Outcome == CleanupRecords.UsageOutcome).ToList();
+            var selected = inPeriod.Where(r => r.Work == null && r.Outcome != CleanupRecords.UsageOutcome).ToList();
             var removed = selected.Where(r => r.Outcome != "Failed").ToList();
             var report = new ClaudeCleanupReport
             {
@@ -39,6 +40,9 @@ namespace ClaudeOrchestrator.Engine
                 WorkSaved = work.Count(r => r.Outcome == "Saved" && r.Work != ClaudeTaskWork.NoChanges),
                 WorkSalvaged = work.Count(r => r.Outcome == "Salvaged"),
                 WorkNotSaved = work.Count(r => r.Outcome == "NotSaved"),
+                CostUsd = usage.Sum(r => r.CostUsd ?? 0),
+                UsageByProject = Totals(usage.GroupBy(r => string.IsNullOrEmpty(r.Project) ? "(none)" : r.Project)).OrderByDescending(t => t.CostUsd).ThenBy(t => t.Name, StringComparer.Ordinal).ToArray(),
+                UsagePerDay = Totals(usage.GroupBy(r => r.Time.Date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture))).OrderBy(t => t.Name, StringComparer.Ordinal).ToArray(),
             };
 
             foreach (var group in removed.GroupBy(r => r.Reason).OrderByDescending(g => g.Count()).ThenBy(g => g.Key))
@@ -95,6 +99,18 @@ namespace ClaudeOrchestrator.Engine
                 yield return $"{failures} removal(s) failed; the journal's error field says why. Run Remove-ClaudeContainer -All to retry.";
             }
         }
+
+        private static IEnumerable<ClaudeUsageTotal> Totals(IEnumerable<IGrouping<string, ClaudeCleanupRecord>> groups) =>
+            groups.Select(g => new ClaudeUsageTotal
+            {
+                Name = g.Key,
+                Tasks = g.Count(),
+                CostUsd = g.Sum(r => r.CostUsd ?? 0),
+                InputTokens = g.Sum(r => r.InputTokens ?? 0),
+                OutputTokens = g.Sum(r => r.OutputTokens ?? 0),
+                CacheReadTokens = g.Sum(r => r.CacheReadTokens ?? 0),
+                CacheCreationTokens = g.Sum(r => r.CacheCreationTokens ?? 0),
+            });
 
         private static TimeSpan? Median(List<TimeSpan> durations)
         {

@@ -108,7 +108,7 @@ namespace ClaudeOrchestrator.Engine
                     return null;
                 }
 
-                var checkout = new TaskCheckout(directory, current.Repository, current.GitDirectory, current.Branch, current.BaseCommit, current.TaskId);
+                var checkout = new TaskCheckout(directory, current.Repository, current.GitDirectory, current.Branch, current.BaseCommit, current.TaskId, ownsBranch: current.ResumedFrom == null);
                 using (var transcript = OpenTranscript(current))
                 {
                     TaskSession.KeepWork(checkout, current, current.Status, salvage: true, containerGone: true, dropEmptyBranch: false,

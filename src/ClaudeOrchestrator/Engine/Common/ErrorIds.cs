@@ -43,5 +43,12 @@ namespace ClaudeOrchestrator.Engine
         public const string MergeConflict = "MergeConflict";
         public const string MergeFailed = "MergeFailed";
         public const string BranchNotMerged = "TaskBranchNotMerged";
+        public const string AgentOptionsUnsupported = "AgentOptionsUnsupported";
+        public const string AgentAuthenticationFailed = "AgentAuthenticationFailed";
+        public const string AgentRateLimited = "AgentRateLimited";
+        public const string AgentOverloaded = "AgentOverloaded";
+        public const string AgentMaxTurnsReached = "AgentMaxTurnsReached";
+        public const string AgentBudgetExceeded = "AgentBudgetExceeded";
+        public const string ResumeUnavailable = "ClaudeTaskCannotResume";
     }
 }

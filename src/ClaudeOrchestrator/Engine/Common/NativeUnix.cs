@@ -55,6 +55,10 @@ namespace ClaudeOrchestrator.Engine
             }
         }
 
+        /// <summary>Gives a file to another uid:gid; false where that is not allowed (only root may) or not Unix.</summary>
+        public static bool TryChown(string path, uint uid, uint gid) =>
+            IsUnix && chown(Encoding.UTF8.GetBytes(path + "\0"), uid, gid) == 0;
+
         /// <summary>Makes <paramref name="link"/> a symbolic link to the directory <paramref name="target"/>.</summary>
         public static void Symlink(string target, string link)
         {
@@ -110,6 +114,9 @@ namespace ClaudeOrchestrator.Engine
 
         [DllImport("libc", SetLastError = true)]
         private static extern int chmod(byte[] path, uint mode);
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int chown(byte[] path, uint owner, uint group);
 
         [DllImport("libc", SetLastError = true)]
         private static extern uint getuid();

@@ -150,6 +150,13 @@ namespace ClaudeOrchestrator.Engine
 
         public bool HasBranch(string branch) => GitCli.Run(TopLevel, "show-ref", "--verify", "-q", "refs/heads/" + branch).Ok;
 
+        /// <summary>The commit the branch points at; null when there is no such branch.</summary>
+        public string BranchTip(string branch)
+        {
+            var tip = GitCli.Run(TopLevel, "rev-parse", "--verify", "-q", "refs/heads/" + branch + "^{commit}");
+            return tip.Ok ? tip.Line : null;
+        }
+
         /// <summary>Refuses a branch name git would not accept, or one that exists or collides with an existing ref.</summary>
         public void CheckNewBranch(string branch)
         {

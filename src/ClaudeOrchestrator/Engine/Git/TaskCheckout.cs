@@ -40,8 +40,10 @@ namespace ClaudeOrchestrator.Engine
 
         private static readonly Regex ShortStat = new Regex(@"(\d+) files? changed(?:, (\d+) insertions?\(\+\))?(?:, (\d+) deletions?\(-\))?", RegexOptions.CultureInvariant);
 
-        public TaskCheckout(string taskDirectory, string repository, string commonDirectory, string branch, string baseCommit, string taskId)
+        /// <param name="ownsBranch">False for a task that continues another's branch (-Resume): the branch is never its to delete.</param>
+        public TaskCheckout(string taskDirectory, string repository, string commonDirectory, string branch, string baseCommit, string taskId, bool ownsBranch = true)
         {
+            OwnsBranch = ownsBranch;
             TaskDirectory = taskDirectory;
             Repository = repository;
             CommonDirectory = commonDirectory;
@@ -56,6 +58,7 @@ namespace ClaudeOrchestrator.Engine
         public string Branch { get; }
         public string BaseCommit { get; }
         public string TaskId { get; }
+        public bool OwnsBranch { get; }
 
         public string CheckoutDirectory => Path.Combine(TaskDirectory, CheckoutName);
         public string ObjectsDirectory => Path.Combine(CommonDirectory, "objects");
@@ -87,6 +90,26 @@ namespace ClaudeOrchestrator.Engine
             {
                 checkout.DeleteFiles();
                 checkout.DeleteBranchAtBase();
+                throw;
+            }
+
+            return checkout;
+        }
+
+        /// <summary>
+        /// A checkout of an existing task branch at <paramref name="tip"/>, for a task that continues
+        /// another (-Resume): the branch is shared, so nothing here ever deletes it.
+        /// </summary>
+        public static TaskCheckout Continue(GitRepository repo, string taskDirectory, string branch, string tip, string taskId)
+        {
+            var checkout = new TaskCheckout(taskDirectory, repo.TopLevel, repo.CommonDirectory, branch, tip, taskId, ownsBranch: false);
+            try
+            {
+                checkout.Populate(repo);
+            }
+            catch
+            {
+                checkout.DeleteFiles();
                 throw;
             }
 
@@ -324,7 +347,13 @@ namespace ClaudeOrchestrator.Engine
         private static string[] Hardened(params string[] command) => GitCli.Hardened.Concat(command).ToArray();
 
         /// <summary>Deletes the task's branch while it is still at the base commit (nothing was saved onto it).</summary>
-        public void DeleteBranchAtBase() => TaskBranches.DeleteIfAt(Repository, Branch, BaseCommit);
+        public void DeleteBranchAtBase()
+        {
+            if (OwnsBranch)
+            {
+                TaskBranches.DeleteIfAt(Repository, Branch, BaseCommit);
+            }
+        }
 
         /// <summary>Deletes the checkout and the module's helpers; the task's record and transcript stay.</summary>
         public void DeleteFiles()

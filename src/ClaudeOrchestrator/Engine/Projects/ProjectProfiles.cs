@@ -22,7 +22,8 @@ namespace ClaudeOrchestrator.Engine
 
         private static readonly Regex VariableName = new Regex(@"^[A-Za-z_][A-Za-z0-9_]*$", RegexOptions.CultureInvariant);
         private static readonly Regex NetworkName = new Regex(@"^[A-Za-z0-9][A-Za-z0-9_.-]*$", RegexOptions.CultureInvariant);
-        private static readonly string[] TopLevelFields = { "name", "local_path", "docker", "environment", "timeout", "isolation", "branch_prefix" };
+        private static readonly string[] TopLevelFields = { "name", "local_path", "docker", "environment", "timeout", "isolation", "branch_prefix", "agent" };
+        private static readonly string[] AgentFields = { "model", "max_turns", "max_budget_usd", "allowed_tools", "disallowed_tools", "append_system_prompt" };
         private static readonly string[] DockerFields = { "image", "memory", "cpus", "network_mode" };
 
         public static string Directory => ModulePaths.ProfilesDirectory;
@@ -161,6 +162,18 @@ namespace ClaudeOrchestrator.Engine
             }
 
             project.BranchPrefix = Scalar(root, "branch_prefix");
+            if (Child(root, "agent") is YamlNode agentNode)
+            {
+                var agent = agentNode as YamlMappingNode ?? throw new ProfileProblem("field 'agent' must be a mapping (" + string.Join(", ", AgentFields) + ").");
+                NoteUnknown(agent, AgentFields, "agent.", file, note);
+                project.Model = Scalar(agent, "model", "agent.model");
+                project.MaxTurns = Checked("agent.max_turns", Scalar(agent, "max_turns", "agent.max_turns"), ClaudeCliOptions.ParseMaxTurns);
+                project.MaxBudgetUsd = Checked("agent.max_budget_usd", Scalar(agent, "max_budget_usd", "agent.max_budget_usd"), ClaudeCliOptions.ParseBudget);
+                project.AllowedTools = Tools(agent, "allowed_tools");
+                project.DisallowedTools = Tools(agent, "disallowed_tools");
+                project.AppendSystemPrompt = Scalar(agent, "append_system_prompt", "agent.append_system_prompt");
+            }
+
             var timeout = Scalar(root, "timeout");
             if (timeout != null)
             {
@@ -274,6 +287,21 @@ namespace ClaudeOrchestrator.Engine
 
         private static YamlNode Child(YamlMappingNode map, string key) =>
             map.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value : null;
+
+        /// <summary>A tool list: a sequence of names, or one comma-separated value.</summary>
+        private static string[] Tools(YamlMappingNode agent, string key)
+        {
+            var node = Child(agent, key);
+            if (node == null)
+            {
+                return null;
+            }
+
+            var items = node is YamlSequenceNode sequence
+                ? sequence.Children.OfType<YamlScalarNode>().Select(n => n.Value)
+                : node is YamlScalarNode scalar ? scalar.Value.Split(',') : throw new ProfileProblem($"field 'agent.{key}' must be a list of tool names.");
+            return items.Select(t => t?.Trim()).Where(t => !string.IsNullOrEmpty(t)).ToArray();
+        }
 
         private static string Scalar(YamlMappingNode map, string key, string field = null)
         {

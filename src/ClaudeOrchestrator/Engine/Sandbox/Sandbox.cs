@@ -22,6 +22,16 @@ namespace ClaudeOrchestrator.Engine
         public const string TmpOptions = "rw,noexec,nosuid,nodev,size=512m";
         public const string HomeOptions = "rw,nosuid,nodev,size=1g,mode=1777";
 
+        /// <summary>Where Claude Code keeps its state (CLAUDE_CONFIG_DIR): a directory of the task's own on the host.</summary>
+        public const string AgentStatePath = AgentHome + "/.claude";
+        public const string AgentStateVariable = "CLAUDE_CONFIG_DIR";
+
+        /// <summary>
+        /// Claude Code refuses --dangerously-skip-permissions as root unless told it runs in a
+        /// sandbox; the task container is one (read-only root, no capabilities beyond file work).
+        /// </summary>
+        public const string SandboxVariable = "IS_SANDBOX";
+
         // Enough for file work in the project; everything else (setuid, raw sockets, mknod...) is gone.
         public static readonly IReadOnlyList<string> KeptCapabilities = new[] { "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL" };
 
@@ -95,6 +105,11 @@ namespace ClaudeOrchestrator.Engine
             if (!environment.Any(e => e.StartsWith("HOME=", StringComparison.Ordinal)))
             {
                 environment.Add("HOME=" + AgentHome);
+            }
+
+            if (!environment.Any(e => e.StartsWith(SandboxVariable + "=", StringComparison.Ordinal)))
+            {
+                environment.Add(SandboxVariable + "=1");
             }
         }
     }

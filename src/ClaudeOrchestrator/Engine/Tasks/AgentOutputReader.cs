@@ -9,7 +9,9 @@ namespace ClaudeOrchestrator.Engine
     /// <summary>
     /// Demultiplexes the attached stream into whole lines as they arrive (for live display and the
     /// transcript) and the last <see cref="TailChars"/> characters of each stream (for the result):
-    /// an agent that prints without end costs disk, not memory.
+    /// an agent that prints without end costs disk, not memory. With an event reader, stdout lines
+    /// that are Claude Code events are shown and kept as their readable rendering; the transcript
+    /// always has the raw lines.
     /// </summary>
     internal sealed class AgentOutputReader
     {
@@ -21,21 +23,17 @@ namespace ClaudeOrchestrator.Engine
         /// <summary>How much of each stream the result keeps in memory; the transcript has the rest.</summary>
         public const int TailChars = 256 * 1024;
 
-        private readonly Action<string, AgentStream> _onLine;
+        private readonly Action<string, AgentStream> _display;
         private readonly Transcript _transcript;
+        private readonly ClaudeEventStream _events;
         private readonly StreamText _stdout = new StreamText(AgentStream.StandardOutput);
         private readonly StreamText _stderr = new StreamText(AgentStream.StandardError);
 
-        public AgentOutputReader(Action<string, AgentStream> onLine, Transcript transcript = null)
+        public AgentOutputReader(Action<string, AgentStream> display, Transcript transcript = null, ClaudeEventStream events = null)
         {
+            _display = display;
             _transcript = transcript;
-            _onLine = transcript == null
-                ? onLine
-                : (line, stream) =>
-                {
-                    transcript.Line(line, stream);
-                    onLine(line, stream);
-                };
+            _events = events;
         }
 
         /// <summary>True when a stream printed more than the result keeps.</summary>
@@ -57,34 +55,54 @@ namespace ClaudeOrchestrator.Engine
                 }
 
                 var target = read.Target == MultiplexedStream.TargetStream.StandardError ? _stderr : _stdout;
-                target.Append(buffer, read.Count, _onLine);
+                target.Append(buffer, read.Count, OnLine);
                 _transcript?.Flush();
             }
 
-            _stdout.Finish(_onLine);
-            _stderr.Finish(_onLine);
+            _stdout.Finish(OnLine);
+            _stderr.Finish(OnLine);
         }
 
-        /// <summary>One stream's decoder: multi-byte characters may straddle two reads.</summary>
+        /// <param name="ending">What ended the line in the agent's output: "\n", "\r\n", or nothing (a piece of a long line, or the last line).</param>
+        private void OnLine(StreamText target, string line, string ending)
+        {
+            _transcript?.Line(line, target.Stream);
+            var rendered = target.Stream == AgentStream.StandardOutput ? _events?.Render(line) : null;
+            if (rendered == null)
+            {
+                target.Keep(line, ending);
+                _display(line, target.Stream);
+                return;
+            }
+
+            foreach (var shown in rendered)
+            {
+                target.Keep(shown, "\n");
+                _display(shown, target.Stream);
+            }
+        }
+
+        /// <summary>One stream's decoder (multi-byte characters may straddle two reads) and its kept tail.</summary>
         private sealed class StreamText
         {
-            private readonly AgentStream _stream;
             private readonly Decoder _decoder = new UTF8Encoding(false).GetDecoder();
-            private readonly StringBuilder _all = new StringBuilder();
+            private readonly StringBuilder _tail = new StringBuilder();
             private readonly StringBuilder _line = new StringBuilder();
             private char[] _chars = new char[BufferSize];
             private bool _truncated;
 
             public StreamText(AgentStream stream)
             {
-                _stream = stream;
+                Stream = stream;
             }
+
+            public AgentStream Stream { get; }
 
             public bool Truncated
             {
                 get
                 {
-                    lock (_all)
+                    lock (_tail)
                     {
                         return _truncated;
                     }
@@ -95,14 +113,29 @@ namespace ClaudeOrchestrator.Engine
             {
                 get
                 {
-                    lock (_all)
+                    lock (_tail)
                     {
-                        return _all.ToString();
+                        return _tail.ToString();
                     }
                 }
             }
 
-            public void Append(byte[] bytes, int count, Action<string, AgentStream> onLine)
+            /// <summary>Adds to the kept tail: what was shown, exactly as the agent ended it.</summary>
+            public void Keep(string text, string ending)
+            {
+                lock (_tail)
+                {
+                    _tail.Append(text).Append(ending);
+                    // Trimmed at twice the limit, so the copy is paid once per TailChars characters.
+                    if (_tail.Length > 2 * TailChars)
+                    {
+                        _tail.Remove(0, _tail.Length - TailChars);
+                        _truncated = true;
+                    }
+                }
+            }
+
+            public void Append(byte[] bytes, int count, Action<StreamText, string, string> onLine)
             {
                 var needed = _decoder.GetCharCount(bytes, 0, count, false);
                 if (needed > _chars.Length)
@@ -111,62 +144,48 @@ namespace ClaudeOrchestrator.Engine
                 }
 
                 var chars = _decoder.GetChars(bytes, 0, count, _chars, 0, false);
-                lock (_all)
-                {
-                    _all.Append(_chars, 0, chars);
-                    // Trimmed at twice the limit, so the copy is paid once per TailChars characters.
-                    if (_all.Length > 2 * TailChars)
-                    {
-                        _all.Remove(0, _all.Length - TailChars);
-                        _truncated = true;
-                    }
-                }
-
                 for (var i = 0; i < chars; i++)
                 {
                     var c = _chars[i];
                     if (c == '\n')
                     {
-                        EmitLine(onLine);
+                        EmitLine(onLine, true);
                     }
                     else
                     {
                         _line.Append(c);
                         if (_line.Length >= MaxLine)
                         {
-                            EmitLine(onLine);
+                            EmitLine(onLine, false);
                         }
                     }
                 }
             }
 
-            public void Finish(Action<string, AgentStream> onLine)
+            public void Finish(Action<StreamText, string, string> onLine)
             {
                 var tail = _decoder.GetCharCount(Array.Empty<byte>(), 0, 0, true);
                 if (tail > 0)
                 {
                     var chars = new char[tail];
                     _decoder.GetChars(Array.Empty<byte>(), 0, 0, chars, 0, true);
-                    lock (_all)
-                    {
-                        _all.Append(chars);
-                    }
-
                     _line.Append(chars);
                 }
 
                 if (_line.Length > 0)
                 {
-                    EmitLine(onLine);
+                    EmitLine(onLine, false);
                 }
             }
 
-            private void EmitLine(Action<string, AgentStream> onLine)
+            private void EmitLine(Action<StreamText, string, string> onLine, bool newline)
             {
                 var length = _line.Length;
-                if (length > 0 && _line[length - 1] == '\r')
+                var ending = newline ? "\n" : string.Empty;
+                if (newline && length > 0 && _line[length - 1] == '\r')
                 {
                     length--;
+                    ending = "\r\n";
                 }
 
                 var line = _line.ToString(0, length);
@@ -176,7 +195,8 @@ namespace ClaudeOrchestrator.Engine
                 {
                     _line.Capacity = BufferSize;
                 }
-                onLine(line, _stream);
+
+                onLine(this, line, ending);
             }
         }
     }

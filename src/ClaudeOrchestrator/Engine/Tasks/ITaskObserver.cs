@@ -10,9 +10,12 @@ namespace ClaudeOrchestrator.Engine
 
         void Debug(string message);
 
+        void Warning(string message);
+
         void ContainerCreated(string id, string name);
 
-        void AgentStarted();
+        /// <summary>The agent runs; <paramref name="activity"/> follows what its event stream says.</summary>
+        void AgentStarted(AgentActivity activity);
 
         void AgentOutput(string line, AgentStream stream);
     }

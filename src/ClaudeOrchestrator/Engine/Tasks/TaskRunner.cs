@@ -54,7 +54,34 @@ namespace ClaudeOrchestrator.Engine
                     observer.Verbose($"The description ({DescriptionDelivery.ByteCount(spec.Description):N0} bytes) is longer than one argument may be; the agent reads it on stdin from {DescriptionDelivery.ContainerPath}.");
                 }
 
-                containerGone = await RunContainerAsync(connection, spec, session, descriptionFile, observer, result, cancel).ConfigureAwait(false);
+                for (var attempt = 1; ; attempt++)
+                {
+                    result.Attempts = attempt;
+                    var activity = new AgentActivity();
+                    containerGone = await RunContainerAsync(connection, spec, session, descriptionFile, observer, result, activity, cancel).ConfigureAwait(false);
+                    if (!AgentReport.IsRetryable(result.ErrorKind) || attempt >= spec.MaxAttempts || !containerGone)
+                    {
+                        break;
+                    }
+
+                    // The API asked us to slow down: the whole fan-out does, and this task waits its turn again.
+                    var delay = RetryDelay(spec.RetryDelay, attempt);
+                    var limit = spec.Throttle?.Lower();
+                    var why = $"{result.ErrorKind} on attempt {attempt} of {spec.MaxAttempts}: retrying in {delay.TotalSeconds:0.#} s" +
+                              (limit.HasValue ? $"; tasks at once lowered to {limit}." : ".");
+                    observer.Warning($"Task {spec.TaskId}: {why}");
+                    session.Transcript?.Note(why);
+                    await Task.Delay(delay, cancel).ConfigureAwait(false);
+                    result.Status = ClaudeTaskStatus.Failed;
+                    result.Reason = null;
+                    result.ExitCode = null;
+                }
+
+                if (result.Status == ClaudeTaskStatus.Succeeded)
+                {
+                    spec.Throttle?.Succeeded();
+                }
+
                 return result;
             }
             catch (OperationCanceledException) when (cancel.IsCancellationRequested)
@@ -84,8 +111,17 @@ namespace ClaudeOrchestrator.Engine
             }
         }
 
+        /// <summary>The wait before retry number <paramref name="attempt"/>: doubling from the first, a fifth either way at random, never over the cap.</summary>
+        internal static TimeSpan RetryDelay(TimeSpan first, int attempt)
+        {
+            var doubled = first.TotalMilliseconds * Math.Pow(2, attempt - 1);
+            var jitter = 0.8 + 0.4 * new Random(Guid.NewGuid().GetHashCode()).NextDouble();
+            return TimeSpan.FromMilliseconds(Math.Min(doubled * jitter, TaskDefaults.MaxRetryDelay.TotalMilliseconds));
+        }
+
         private static ClaudeTaskResult NewResult(TaskSpec spec, TaskSession session) => new ClaudeTaskResult
         {
+            ResumedFrom = spec.Resumes?.TaskId,
             TaskId = spec.TaskId,
             Project = spec.ProjectName,
             Path = spec.ProjectPath,
@@ -124,7 +160,7 @@ namespace ClaudeOrchestrator.Engine
         }
 
         /// <summary>Runs the container; returns whether it is confirmed gone.</summary>
-        private static async Task<bool> RunContainerAsync(DockerConnection connection, TaskSpec spec, TaskSession session, string descriptionFile, ITaskObserver observer, ClaudeTaskResult result, CancellationToken cancel)
+        private static async Task<bool> RunContainerAsync(DockerConnection connection, TaskSpec spec, TaskSession session, string descriptionFile, ITaskObserver observer, ClaudeTaskResult result, AgentActivity activity, CancellationToken cancel)
         {
             var name = ContainerNames.NewName();
             result.ContainerName = name;
@@ -136,7 +172,7 @@ namespace ClaudeOrchestrator.Engine
             TrackedContainer tracked = null;
             try
             {
-                var created = await CreateAsync(connection, spec, name, descriptionFile, session.Checkout).ConfigureAwait(false);
+                var created = await CreateAsync(connection, spec, name, descriptionFile, session).ConfigureAwait(false);
                 tracked = new TrackedContainer(created, name, spec.TaskId, spec.ProjectName, spec.ProjectPath, spec.RunspaceId, connection);
             }
             finally
@@ -147,7 +183,7 @@ namespace ClaudeOrchestrator.Engine
             var id = tracked.Id;
             observer.ContainerCreated(id, name);
 
-            var reader = new AgentOutputReader(observer.AgentOutput, session.Transcript);
+            var reader = new AgentOutputReader(observer.AgentOutput, session.Transcript, new ClaudeEventStream(activity));
             // Restarted when the task ends: the journal reports how long the container outlived it.
             var cleanupClock = Stopwatch.StartNew();
             var gone = false;
@@ -174,7 +210,7 @@ namespace ClaudeOrchestrator.Engine
                             timeout.CancelAfter(spec.Timeout.Value);
                         }
 
-                        observer.AgentStarted();
+                        observer.AgentStarted(activity);
                         var pump = reader.PumpAsync(stream, CancellationToken.None);
                         var stopped = Task.Delay(Timeout.Infinite, stop.Token);
                         var first = await Task.WhenAny(pump, stopped, lifecycle.Exited).ConfigureAwait(false);
@@ -197,6 +233,7 @@ namespace ClaudeOrchestrator.Engine
                             {
                                 await CollectExitAsync(connection, id, lifecycle, result).ConfigureAwait(false);
                                 ExplainCommandNotRun(result, reader.StandardOutput, reader.StandardError, spec);
+                                ExplainAgentError(result, activity, spec);
                                 if (result.Status != ClaudeTaskStatus.Succeeded)
                                 {
                                     await ExplainEngineLossAsync(connection, result).ConfigureAwait(false);
@@ -246,6 +283,13 @@ namespace ClaudeOrchestrator.Engine
             }
 
             result.EndTime = DateTime.Now;
+            AgentReport.Add(result, activity);
+            if (result.Status != ClaudeTaskStatus.Failed)
+            {
+                // A timeout or a cancel is its own reason, whatever the agent last said.
+                result.ErrorKind = null;
+            }
+
             result.Output = reader.StandardOutput;
             result.ErrorOutput = reader.StandardError;
             result.OutputTruncated = reader.Truncated;
@@ -256,7 +300,8 @@ namespace ClaudeOrchestrator.Engine
 
         /// <param name="descriptionFile">Host path of the description when it goes on the agent's stdin (too long for an argument); null otherwise.</param>
         /// <param name="checkout">The task's private checkout, mounted instead of the project; null to mount the project in place.</param>
-        internal static CreateContainerParameters BuildCreateParameters(TaskSpec spec, string name, string descriptionFile = null, TaskCheckout checkout = null)
+        /// <param name="agentState">Host directory kept as the agent's own state (its sessions, for -Resume); null for none.</param>
+        internal static CreateContainerParameters BuildCreateParameters(TaskSpec spec, string name, string descriptionFile = null, TaskCheckout checkout = null, string agentState = null)
         {
             var argv = new List<string>(spec.AgentCommand);
             if (descriptionFile == null)
@@ -300,6 +345,17 @@ namespace ClaudeOrchestrator.Engine
                 host.Mounts.Add(new Mount { Type = "bind", Source = descriptionFile, Target = DescriptionDelivery.ContainerPath, ReadOnly = true });
             }
 
+            if (agentState != null)
+            {
+                // Claude Code keeps its sessions here; on the tmpfs home they would vanish with the
+                // container, and -Resume needs them.
+                host.Mounts.Add(new Mount { Type = "bind", Source = agentState, Target = Sandbox.AgentStatePath });
+                if (!environment.Any(e => e.StartsWith(Sandbox.AgentStateVariable + "=", StringComparison.Ordinal)))
+                {
+                    environment.Add(Sandbox.AgentStateVariable + "=" + Sandbox.AgentStatePath);
+                }
+            }
+
             spec.Sandbox.Apply(host, environment);
             return new CreateContainerParameters
             {
@@ -335,13 +391,14 @@ namespace ClaudeOrchestrator.Engine
             [ContainerLabels.Version] = ModuleVersion.Text,
         };
 
-        private static async Task<string> CreateAsync(DockerConnection connection, TaskSpec spec, string name, string descriptionFile, TaskCheckout checkout)
+        private static async Task<string> CreateAsync(DockerConnection connection, TaskSpec spec, string name, string descriptionFile, TaskSession session)
         {
+            var checkout = session.Checkout;
             try
             {
                 // Not cancellable: a create abandoned mid-flight could leave a container whose id we never learn.
                 var created = await connection.Client.Containers
-                    .CreateContainerAsync(BuildCreateParameters(spec, name, descriptionFile, checkout), CancellationToken.None).ConfigureAwait(false);
+                    .CreateContainerAsync(BuildCreateParameters(spec, name, descriptionFile, checkout, session.AgentStateDirectory), CancellationToken.None).ConfigureAwait(false);
                 return created.ID;
             }
             catch (DockerImageNotFoundException e) when (ApiMessage(e).IndexOf("image", StringComparison.OrdinalIgnoreCase) >= 0)
@@ -476,6 +533,23 @@ namespace ClaudeOrchestrator.Engine
                 // Nothing ran, or the engine's init said it could not run the watcher's shell.
                 result.Reason += $" ({AgentWatcher.ShellNeeded}).";
             }
+        }
+
+        /// <summary>
+        /// The agent's own account of a failure (auth, rate limit, limits reached) replaces the bare
+        /// exit code; a result event that reports an error fails the task whatever the exit code.
+        /// </summary>
+        private static void ExplainAgentError(ClaudeTaskResult result, AgentActivity activity, TaskSpec spec)
+        {
+            var kind = activity.ErrorKind;
+            if (kind == null)
+            {
+                return;
+            }
+
+            var code = result.ExitCode.HasValue ? $" (exit code {result.ExitCode})" : string.Empty;
+            result.Status = ClaudeTaskStatus.Failed;
+            result.Reason = AgentReport.Explain(kind.Value, activity.ErrorText, spec) + code;
         }
 
         /// <summary>

@@ -43,6 +43,9 @@ namespace ClaudeOrchestrator.Engine
         /// <summary>Who stopped the container, when a flush did (signal, crash, module removal).</summary>
         public CleanupReason? StopReason { get; set; }
 
+        /// <summary>The agent's own state directory on the host (its sessions, for -Resume); null for a task without record.</summary>
+        public string AgentStateDirectory => Unrecorded == null ? Record.AgentStatePath : null;
+
         /// <summary>Set once the agent's container has started: a task that never ran leaves no branch behind.</summary>
         public bool AgentStarted { get; set; }
 
@@ -64,13 +67,15 @@ namespace ClaudeOrchestrator.Engine
                 OwnerHost = SessionIdentity.HostName,
                 OwnerStart = SessionIdentity.ProcessStart,
                 SessionId = SessionIdentity.SessionId,
+                ResumedFrom = spec.Resumes?.TaskId,
+                AgentStatePath = TaskStore.AgentStateFor(spec.TaskId),
             };
             if (spec.Repository != null)
             {
                 record.Repository = spec.Repository.TopLevel;
                 record.GitDirectory = spec.Repository.CommonDirectory;
                 record.Branch = spec.Branch;
-                record.BaseCommit = spec.Repository.HeadCommit;
+                record.BaseCommit = spec.BranchTip ?? spec.Repository.HeadCommit;
                 record.CheckoutPath = System.IO.Path.Combine(TaskStore.DirectoryFor(spec.TaskId), "checkout");
             }
 
@@ -86,6 +91,7 @@ namespace ClaudeOrchestrator.Engine
                 // record and transcript. A task on a branch needs the directory for its checkout.
                 var unrecorded = new TaskSession(record, null, null, spec.RunspaceId) { Unrecorded = e.Message };
                 record.TranscriptPath = null;
+                record.AgentStatePath = null;
                 return unrecorded;
             }
             catch (Exception e) when (e is UnauthorizedAccessException || e is System.IO.IOException)
@@ -106,8 +112,12 @@ namespace ClaudeOrchestrator.Engine
             {
                 if (spec.Repository != null)
                 {
-                    checkout = TaskCheckout.Create(spec.Repository, TaskStore.DirectoryFor(spec.TaskId), spec.Branch, spec.TaskId);
+                    checkout = spec.Resumes != null
+                        ? TaskCheckout.Continue(spec.Repository, TaskStore.DirectoryFor(spec.TaskId), spec.Branch, spec.BranchTip, spec.TaskId)
+                        : TaskCheckout.Create(spec.Repository, TaskStore.DirectoryFor(spec.TaskId), spec.Branch, spec.TaskId);
                 }
+
+                AgentState.Prepare(record.AgentStatePath, spec.Resumes?.AgentStatePath, spec.Sandbox.User);
 
                 transcript = Transcript.Open(record.TranscriptPath);
             }
@@ -121,7 +131,8 @@ namespace ClaudeOrchestrator.Engine
             }
 
             transcript.Note($"task {spec.TaskId} started: project {spec.ProjectName} ({spec.ProjectPath})" +
-                            (checkout != null ? $", branch {checkout.Branch} from {checkout.BaseCommit}" : ", in place"));
+                            (checkout != null ? $", branch {checkout.Branch} from {checkout.BaseCommit}" : ", in place") +
+                            (spec.Resumes != null ? $", resuming task {spec.Resumes.TaskId} (session {spec.Resumes.AgentSessionId})" : string.Empty));
             var session = new TaskSession(record, transcript, checkout, spec.RunspaceId);
             Active[spec.TaskId] = session;
             return session;
@@ -157,6 +168,12 @@ namespace ClaudeOrchestrator.Engine
                 Transcript.Note($"task ended: {result.Status}{(result.Reason != null ? " - " + result.Reason : string.Empty)}");
                 Record.Status = result.Status;
                 Record.EndTime = DateTime.Now;
+                AgentReport.Copy(result, Record);
+                Record.ResumedFrom = Record.ResumedFrom ?? result.ResumedFrom;
+                if (Record.CostUsd.HasValue || Record.InputTokens.HasValue)
+                {
+                    CleanupJournal.Append(CleanupRecords.ForUsage(Record));
+                }
                 Record.ExitCode = result.ExitCode;
                 Record.Reason = result.Reason;
                 Record.ContainerName = result.ContainerName ?? Record.ContainerName;

@@ -33,5 +33,20 @@ namespace ClaudeOrchestrator.Engine
 
         /// <summary>The runspace that owns the task; module removal flushes by it.</summary>
         public Guid RunspaceId { get; set; }
+
+        /// <summary>For a resumed task on a branch: the branch's commit when the task starts (its base).</summary>
+        public string BranchTip { get; set; }
+
+        /// <summary>The task this one continues (Start-ClaudeTask -Resume): its branch and agent state; null for a new task.</summary>
+        public ClaudeTask Resumes { get; set; }
+
+        /// <summary>Runs of the agent when the API is rate limited or overloaded: the first and the retries.</summary>
+        public int MaxAttempts { get; set; } = TaskDefaults.MaxAttempts;
+
+        /// <summary>The wait before the first retry; each later one waits twice as long.</summary>
+        public TimeSpan RetryDelay { get; set; } = TaskDefaults.RetryDelay;
+
+        /// <summary>The fan-out's shared limit, lowered while the API pushes back; null for a task on its own.</summary>
+        public TaskThrottle Throttle { get; set; }
     }
 }

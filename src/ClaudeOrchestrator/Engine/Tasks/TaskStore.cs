@@ -16,6 +16,7 @@ namespace ClaudeOrchestrator.Engine
     {
         public const string RecordName = "task.json";
         public const string TranscriptName = "transcript.log";
+        public const string AgentStateName = "agent";
 
         // Lower-case letters and digits without the look-alikes (0/o, 1/l): easy to read and type.
         private const string IdAlphabet = "abcdefghijkmnpqrstuvwxyz23456789";
@@ -32,6 +33,8 @@ namespace ClaudeOrchestrator.Engine
         public static string DirectoryFor(string taskId) => Path.Combine(Root, taskId);
 
         public static string TranscriptFor(string taskId) => Path.Combine(DirectoryFor(taskId), TranscriptName);
+
+        public static string AgentStateFor(string taskId) => Path.Combine(DirectoryFor(taskId), AgentStateName);
 
         /// <summary>A short readable id whose directory did not exist: creating the record claims it.</summary>
         public static string NewId()
