@@ -84,7 +84,11 @@ public class GitIsolationTests : TaskTestBase
         // The transcript has the agent's line; Receive-ClaudeTask reads it back.
         Assert.Contains("agent: wrote new.txt", File.ReadAllText(result.TranscriptPath));
         var lines = Session.Invoke($"Receive-ClaudeTask {result.TaskId} -Stream Output").ThrowIfFailed().Output.Select(o => (ClaudeTranscriptLine)o.BaseObject).ToList();
-        Assert.Equal("agent: wrote new.txt", Assert.Single(lines).Text);
+        // Claude Code's events come back as the console showed them (-Raw: as written).
+        Assert.Contains("agent: wrote new.txt", lines.Select(l => l.Text));
+        Assert.DoesNotContain(lines, l => l.Text.StartsWith("{"));
+        var raw = Session.Invoke($"Receive-ClaudeTask {result.TaskId} -Stream Output -Raw").ThrowIfFailed().Output.Select(o => ((ClaudeTranscriptLine)o.BaseObject).Text).ToList();
+        Assert.Contains(raw, l => l.StartsWith("{\"type\":\"assistant\"") && l.Contains("agent: wrote new.txt"));
 
         var journal = Assert.Single(JournalLines(), l => l.GetProperty("task").GetString() == result.TaskId && l.TryGetProperty("work", out _));
         Assert.Equal("ModuleCommit", journal.GetProperty("work").GetString());

@@ -75,7 +75,7 @@ public sealed class ProjectProfileTests : TaskTestBase
             Assert.Equal((512L << 20).ToString(), DockerCli.Inspect(name, "{{.HostConfig.Memory}}"));
             Assert.Equal("1500000000", DockerCli.Inspect(name, "{{.HostConfig.NanoCpus}}"));
             Assert.Equal("none", DockerCli.Inspect(name, "{{.HostConfig.NetworkMode}}"));
-            Assert.Equal(Project.FullName, DockerCli.Inspect(name, "{{range .Mounts}}{{.Source}}{{end}}"));
+            Assert.Equal(Project.FullName, DockerCli.Inspect(name, "{{range .Mounts}}{{if eq .Destination \"/workspace\"}}{{.Source}}{{end}}{{end}}"));
             Assert.Equal("shop", DockerCli.Inspect(name, "{{index .Config.Labels \"io.claude-orchestrator.project\"}}"));
             running.Stop();
 

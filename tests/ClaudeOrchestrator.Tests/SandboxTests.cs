@@ -43,7 +43,14 @@ public class SandboxTests : TaskTestBase
             Assert.Contains("\"/tmp\":\"rw,noexec,nosuid,nodev,size=512m\"", tmpfs);
             Assert.Contains("\"/home/agent\":", tmpfs);
             Assert.Contains("HOME=/home/agent", Get("{{json .Config.Env}}"));
-            Assert.Equal($"bind:{Project.FullName}->/workspace;", Get("{{range .Mounts}}{{.Type}}:{{.Source}}->{{.Destination}};{{end}}"));
+            // The project, and the agent's own state directory under the module's state (for -Resume): no other host path.
+            var stateRoot = Path.Combine(Environment.GetEnvironmentVariable("XDG_STATE_HOME")!, "claude-orchestrator", "tasks");
+            var mounts = Get("{{range .Mounts}}{{.Type}}:{{.Source}}->{{.Destination}};{{end}}").Split(';', StringSplitOptions.RemoveEmptyEntries).OrderBy(m => m.Length).ToList();
+            Assert.Equal(2, mounts.Count);
+            Assert.Equal($"bind:{Project.FullName}->/workspace", mounts[0]);
+            Assert.Matches($"^bind:{System.Text.RegularExpressions.Regex.Escape(stateRoot)}/[a-km-z2-9]{{8}}/agent->/home/agent/\\.claude$", mounts[1]);
+            Assert.Contains("IS_SANDBOX=1", Get("{{json .Config.Env}}"));
+            Assert.Contains("CLAUDE_CONFIG_DIR=/home/agent/.claude", Get("{{json .Config.Env}}"));
             running.Stop();
         }
     }
@@ -114,7 +121,8 @@ public class SandboxTests : TaskTestBase
         Log("fork bomb stderr: " + result.ErrorOutput.Trim());
 
         var allowed = Session.Invoke(StartTask("fork 20", "-PidsLimit 64")).Single<ClaudeTaskResult>();
-        Assert.Equal("agent: forked 20\n", allowed.Output);
+        Assert.Equal("agent: forked 20", allowed.ResultText);
+        Assert.Equal(ClaudeTaskStatus.Succeeded, allowed.Status);
     }
 
     [Fact]
@@ -251,7 +259,7 @@ public class SandboxTests : TaskTestBase
 
         using var running = Session.Start($"Start-ClaudeTask -Path '{link}' -Description 'sleep 30' -Image {Image}");
         var name = WaitForSessionContainer(running, TimeSpan.FromSeconds(20));
-        Assert.Equal($"bind:{target.FullName}->/workspace;", DockerCli.Inspect(name, "{{range .Mounts}}{{.Type}}:{{.Source}}->{{.Destination}};{{end}}"));
+        Assert.Equal($"bind:{target.FullName}->/workspace;", DockerCli.Inspect(name, "{{range .Mounts}}{{if eq .Destination \"/workspace\"}}{{.Type}}:{{.Source}}->{{.Destination}};{{end}}{{end}}"));
         running.Stop();
 
         var result = Session.Invoke($"Start-ClaudeTask -Path '{link}' -Description 'write through-link.txt ok' -Image {Image}").Single<ClaudeTaskResult>();

@@ -69,7 +69,7 @@ public static class TestImage
         File.SetUnixFileMode(Path.Combine(opt.FullName, "claude"), (UnixFileMode)0b111_101_101);
     });
 
-    private static void Build(string image, Action<string>? addMore)
+    private static void Build(string image, Action<string> addMore)
     {
         if (!File.Exists(BusyboxPath))
         {

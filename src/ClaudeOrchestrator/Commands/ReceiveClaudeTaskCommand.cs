@@ -26,12 +26,21 @@ namespace ClaudeOrchestrator.Commands
         [ValidateSet("Output", "Error", "Module")]
         public string[] Stream { get; set; }
 
+        /// <summary>Claude Code's events as they were written (JSON), instead of their readable rendering.</summary>
+        [Parameter]
+        public SwitchParameter Raw { get; set; }
+
         protected override void ProcessRecord()
         {
             foreach (var task in SelectById(Id))
             {
                 var lines = Transcript.Read(task.TranscriptPath ?? TaskStore.TranscriptFor(task.TaskId), task.TaskId)
                     .Where(l => Stream == null || Stream.Contains(l.Stream, System.StringComparer.OrdinalIgnoreCase));
+                if (!Raw)
+                {
+                    lines = Rendered(lines);
+                }
+
                 if (MyInvocation.BoundParameters.ContainsKey(nameof(Tail)))
                 {
                     var queue = new Queue<ClaudeTranscriptLine>(Tail);
@@ -51,6 +60,26 @@ namespace ClaudeOrchestrator.Commands
                 foreach (var line in lines)
                 {
                     WriteObject(line);
+                }
+            }
+        }
+
+        /// <summary>Event lines as the console showed them while the task ran; other lines as they are.</summary>
+        private static IEnumerable<ClaudeTranscriptLine> Rendered(IEnumerable<ClaudeTranscriptLine> lines)
+        {
+            var events = new ClaudeEventStream(new AgentActivity());
+            foreach (var line in lines)
+            {
+                var shown = line.Stream == "Output" ? events.Render(line.Text) : null;
+                if (shown == null)
+                {
+                    yield return line;
+                    continue;
+                }
+
+                foreach (var text in shown)
+                {
+                    yield return new ClaudeTranscriptLine { TaskId = line.TaskId, Time = line.Time, Stream = line.Stream, Text = text };
                 }
             }
         }
