@@ -391,3 +391,61 @@ Describe 'Tasks on branches' {
         Remove-Item -Recurse -Force $empty
     }
 }
+
+Describe 'Claude Code events, resume and fan-out' {
+    BeforeEach { $script:Project = New-Item -ItemType Directory -Path (Join-Path ([IO.Path]::GetTempPath()) ("co-a-" + [guid]::NewGuid())) }
+    AfterEach {
+        Remove-Item -Recurse -Force $Project
+        Get-LabelledName | Should -BeNullOrEmpty
+    }
+
+    It 'renders tool calls and reads session, turns, tokens and cost' {
+        $result = Start-ClaudeTask -Path $Project -Description 'tools made.txt' -Image $Image -InformationVariable lines
+        $result.Status | Should -Be 'Succeeded'
+        $lines.MessageData.Message | Should -Contain '-> Write made.txt'
+        $lines.MessageData.Message | Should -Contain '-> Bash: npm test'
+        $result.SessionId | Should -Match '^[0-9a-f-]{36}$'
+        $result.Turns | Should -Be 5
+        $result.CostUsd | Should -Be 0.0123
+        $result.InputTokens | Should -Be 1200
+        $result.ResultText | Should -Be 'agent: done with tools'
+    }
+
+    It 'names the error the agent reported' {
+        $result = Start-ClaudeTask -Path $Project -Description 'api-error 401 authentication_error Invalid_API_key authentication_failed' -Image $Image -ErrorVariable err -ErrorAction SilentlyContinue
+        $result.ErrorKind | Should -Be 'AuthenticationFailed'
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'AgentAuthenticationFailed*'
+    }
+
+    It 'retries a rate-limited task and counts the attempts' {
+        $result = Start-ClaudeTask -Path $Project -Description 'flaky runs.txt 1' -Image $Image -RetryDelay 200ms -WarningVariable warned
+        $result.Status | Should -Be 'Succeeded'
+        $result.Attempts | Should -Be 2
+        $warned | Should -Not -BeNullOrEmpty
+    }
+
+    It 'resumes a task with its Claude Code session' {
+        $first = Start-ClaudeTask -Path $Project -Description 'session' -Image $Image
+        $resumed = $first | Start-ClaudeTask -Resume -Description 'session'
+        $resumed.Output | Should -Match "resume=$($first.SessionId)"
+        $resumed.ResumedFrom | Should -Be $first.TaskId
+        { Start-ClaudeTask -Resume zzzzzzzz 'x' -ErrorAction Stop } | Should -Throw -ErrorId 'ClaudeTaskNotFound*'
+    }
+
+    It 'fans piped projects out under -ThrottleLimit and removes everything on Stop-Job' {
+        $dirs = 1..4 | ForEach-Object { (New-Item -ItemType Directory -Path (Join-Path $Project "p$_")).FullName }
+        $results = $dirs | Start-ClaudeTask -Description 'sleep 1' -Image $Image -Isolation None -ThrottleLimit 2
+        $results.Count | Should -Be 4
+        $results.Status | Should -Not -Contain 'Failed'
+        $overlap = foreach ($a in $results) { @($results | Where-Object { $_.StartTime -lt $a.EndTime -and $a.StartTime -lt $_.EndTime -and $_.StartTime -le $a.StartTime }).Count }
+        ($overlap | Measure-Object -Maximum).Maximum | Should -BeLessOrEqual 2
+
+        $job = $dirs | Start-ClaudeTask -Description 'sleep 600' -Image $Image -Isolation None -AsJob -ThrottleLimit 2
+        $job.ChildJobs.Count | Should -Be 4
+        $deadline = (Get-Date).AddSeconds(30)
+        while (@($job.ChildJobs | Where-Object State -eq Running).Count -lt 2 -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 50 }
+        $job | Stop-Job
+        $job.State | Should -Be 'Stopped'
+        Get-LabelledName | Should -BeNullOrEmpty
+    }
+}
