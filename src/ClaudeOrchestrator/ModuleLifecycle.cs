@@ -37,6 +37,7 @@ namespace ClaudeOrchestrator
             }
 
             // Other runspaces in this process keep their containers: they are still using them.
+            Jobs.ClaudeTaskFanOutJob.HoldPending(runspace.Value);
             ShutdownHooks.Flush(runspace.Value, CleanupReason.ModuleRemoved);
         }
 

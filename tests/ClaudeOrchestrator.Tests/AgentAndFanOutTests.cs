@@ -236,6 +236,36 @@ public class AgentAndFanOutTests : TaskTestBase
     }
 
     [Fact]
+    public void RemoveModuleDuringAFanOutJobRemovesTheRunningAndNeverStartsTheWaiting()
+    {
+        var projects = Projects(4);
+        try
+        {
+            using var other = new PsSession();
+            other.Invoke($"$j = {PathList(projects)} | Start-ClaudeTask -Description 'sleep 600' -Image {Image} -Isolation None -AsJob -ThrottleLimit 2").ThrowIfFailed();
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (DockerCli.NamesWithLabel("io.claude-orchestrator.owner-pid=" + Environment.ProcessId).Count < 2 && DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(50);
+            }
+
+            Assert.Equal(2, DockerCli.NamesWithLabel("io.claude-orchestrator.owner-pid=" + Environment.ProcessId).Count);
+            other.Invoke("Remove-Module ClaudeOrchestrator").ThrowIfFailed();
+            Assert.Empty(DockerCli.ManagedNames());
+            // The two that waited for a place must not start behind the removal.
+            Thread.Sleep(3000);
+            Assert.Empty(DockerCli.ManagedNames());
+            var states = other.Invoke("$j.ChildJobs | ForEach-Object { $_.JobStateInfo.State.ToString() }").ThrowIfFailed().Output.Select(o => o.ToString()).ToList();
+            Assert.Equal(4, states.Count);
+            Assert.DoesNotContain("Running", states);
+        }
+        finally
+        {
+            projects.ForEach(p => p.Delete(true));
+        }
+    }
+
+    [Fact]
     public void TheCleanupReportAddsUpCostAndTokensPerProject()
     {
         Session.Invoke(StartTask("cost 0.25 1000 100", "-Isolation None")).ThrowIfFailed();

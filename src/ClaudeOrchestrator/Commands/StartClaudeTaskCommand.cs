@@ -19,6 +19,7 @@ namespace ClaudeOrchestrator.Commands
     [Cmdlet(VerbsLifecycle.Start, "ClaudeTask", DefaultParameterSetName = PathSet)]
     [OutputType(typeof(ClaudeTaskResult))]
     [OutputType(typeof(ClaudeTaskJob))]
+    [OutputType(typeof(ClaudeTaskFanOutJob))]
     public sealed class StartClaudeTaskCommand : ClaudeCmdletBase
     {
         private const string PathSet = "Path";
@@ -242,7 +243,7 @@ namespace ClaudeOrchestrator.Commands
                 // Piped tasks: one job, a child job per task, the same throttle.
                 if (_fanOut == null)
                 {
-                    _fanOut = new ClaudeTaskFanOutJob(MyInvocation.Line, "ClaudeTasks", _throttle);
+                    _fanOut = new ClaudeTaskFanOutJob(MyInvocation.Line, "ClaudeTasks", _throttle, spec.RunspaceId);
                     JobRepository.Add(_fanOut);
                 }
 

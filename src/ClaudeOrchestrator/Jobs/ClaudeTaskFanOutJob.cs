@@ -15,6 +15,9 @@ namespace ClaudeOrchestrator.Jobs
     /// </summary>
     public sealed class ClaudeTaskFanOutJob : Job
     {
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<ClaudeTaskFanOutJob, Guid> Live =
+            new System.Collections.Concurrent.ConcurrentDictionary<ClaudeTaskFanOutJob, Guid>();
+
         private readonly object _gate = new object();
         private readonly TaskThrottle _throttle;
         private readonly Queue<ClaudeTaskJob> _pending = new Queue<ClaudeTaskJob>();
@@ -23,10 +26,11 @@ namespace ClaudeOrchestrator.Jobs
         private volatile bool _closed;
         private volatile bool _stopping;
 
-        internal ClaudeTaskFanOutJob(string command, string name, TaskThrottle throttle)
+        internal ClaudeTaskFanOutJob(string command, string name, TaskThrottle throttle, Guid runspaceId)
             : base(command, name)
         {
             _throttle = throttle;
+            Live[this] = runspaceId;
             PSJobTypeName = "ClaudeTaskFanOutJob";
             SetJobState(JobState.Running);
             _scheduler = Task.Run(ScheduleAsync);
@@ -88,10 +92,37 @@ namespace ClaudeOrchestrator.Jobs
                 await _wake.WaitAsync(TimeSpan.FromMilliseconds(500)).ConfigureAwait(false);
             }
 
+            Live.TryRemove(this, out _);
             var states = ChildJobs.Select(c => c.JobStateInfo.State).ToList();
             SetJobState(states.Contains(JobState.Failed) ? JobState.Failed
                 : states.Contains(JobState.Stopped) || _stopping ? JobState.Stopped
                 : JobState.Completed);
+        }
+
+        /// <summary>
+        /// Module removal in <paramref name="runspaceId"/>: tasks still waiting for a place never
+        /// start (their containers would outlive the module's flush); running ones end with it.
+        /// </summary>
+        internal static void HoldPending(Guid runspaceId)
+        {
+            foreach (var job in Live.Where(j => j.Value == runspaceId).Select(j => j.Key).ToList())
+            {
+                List<ClaudeTaskJob> pending;
+                lock (job._gate)
+                {
+                    job._stopping = true;
+                    job._closed = true;
+                    pending = job._pending.ToList();
+                    job._pending.Clear();
+                }
+
+                foreach (var child in pending)
+                {
+                    child.StopJob();
+                }
+
+                job._wake.Release();
+            }
         }
 
         public override void StopJob()
