@@ -24,6 +24,33 @@ public class AgentAndFanOutTests : TaskTestBase
     private static string PathList(IEnumerable<DirectoryInfo> projects) =>
         string.Join(",", projects.Select(p => $"'{p.FullName}'"));
 
+    /// <summary>Scratch project directories for one test, deleted after it.</summary>
+    private void WithProjects(int count, Action<List<DirectoryInfo>> test)
+    {
+        var projects = Projects(count);
+        try
+        {
+            test(projects);
+        }
+        finally
+        {
+            projects.ForEach(p => p.Delete(true));
+        }
+    }
+
+    /// <summary>Waits (up to 30 s) until this process has <paramref name="count"/> task containers, and says how many it has.</summary>
+    private static int WaitForOwnContainers(int count)
+    {
+        var label = "io.claude-orchestrator.owner-pid=" + Environment.ProcessId;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DockerCli.NamesWithLabel(label).Count < count && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(50);
+        }
+
+        return DockerCli.NamesWithLabel(label).Count;
+    }
+
     [Fact]
     public void ToolCallsAndToolErrorsAreShownOneLineEach()
     {
@@ -157,8 +184,7 @@ public class AgentAndFanOutTests : TaskTestBase
     [Fact]
     public void PipedTasksRunUnderTheThrottleAndEachResultComesAsItsTaskEnds()
     {
-        var projects = Projects(5);
-        try
+        WithProjects(5, projects =>
         {
             // Piped objects with Path and Description: the longest first, so it ends last.
             var script = $"$i = 0; {PathList(projects)} | ForEach-Object {{ $i++; [pscustomobject]@{{ Path = $_; Description = \"sleep $(if ($i -eq 1) {{ 4 }} else {{ 1 }})\" }} }} | " +
@@ -176,42 +202,26 @@ public class AgentAndFanOutTests : TaskTestBase
             Assert.Equal(results.OrderBy(x => x.EndTime).Select(x => x.TaskId), results.Select(x => x.TaskId));
             Assert.NotEqual(projects[0].FullName, results[0].Path);
             Assert.Empty(DockerCli.ManagedNames());
-        }
-        finally
-        {
-            projects.ForEach(p => p.Delete(true));
-        }
+        });
     }
 
     [Fact]
     public void CtrlCStopsEveryPipedTaskAndReturnsWithNoContainerLeft()
     {
-        var projects = Projects(4);
-        try
+        WithProjects(4, projects =>
         {
             using var running = Session.Start($"{PathList(projects)} | Start-ClaudeTask -Description 'sleep 600' -Image {Image} -Isolation None -ThrottleLimit 3");
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (DockerCli.NamesWithLabel("io.claude-orchestrator.owner-pid=" + Environment.ProcessId).Count < 3 && DateTime.UtcNow < deadline)
-            {
-                Thread.Sleep(50);
-            }
-
-            Assert.Equal(3, DockerCli.NamesWithLabel("io.claude-orchestrator.owner-pid=" + Environment.ProcessId).Count);
+            Assert.Equal(3, WaitForOwnContainers(3));
             running.Stop();
             // Stop returned: every container is gone already, and the fourth task never started.
             Assert.Empty(DockerCli.ManagedNames());
-        }
-        finally
-        {
-            projects.ForEach(p => p.Delete(true));
-        }
+        });
     }
 
     [Fact]
     public void PipedAsJobIsOneJobWithAChildPerTaskAndStopJobStopsThemAll()
     {
-        var projects = Projects(3);
-        try
+        WithProjects(3, projects =>
         {
             var done = Session.Invoke($"$j = {PathList(projects)} | Start-ClaudeTask -Description 'succeed' -Image {Image} -Isolation None -AsJob -ThrottleLimit 2; $j; $j | Wait-Job -Timeout 60 | Receive-Job");
             var job = Assert.IsType<ClaudeTaskFanOutJob>(done.Output[0].BaseObject);
@@ -228,28 +238,17 @@ public class AgentAndFanOutTests : TaskTestBase
             Assert.Equal(JobState.Stopped, stoppedJob.JobStateInfo.State);
             Assert.All(stoppedJob.ChildJobs, c => Assert.Equal(JobState.Stopped, c.JobStateInfo.State));
             Assert.Empty(DockerCli.ManagedNames());
-        }
-        finally
-        {
-            projects.ForEach(p => p.Delete(true));
-        }
+        });
     }
 
     [Fact]
     public void RemoveModuleDuringAFanOutJobRemovesTheRunningAndNeverStartsTheWaiting()
     {
-        var projects = Projects(4);
-        try
+        WithProjects(4, projects =>
         {
             using var other = new PsSession();
             other.Invoke($"$j = {PathList(projects)} | Start-ClaudeTask -Description 'sleep 600' -Image {Image} -Isolation None -AsJob -ThrottleLimit 2").ThrowIfFailed();
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (DockerCli.NamesWithLabel("io.claude-orchestrator.owner-pid=" + Environment.ProcessId).Count < 2 && DateTime.UtcNow < deadline)
-            {
-                Thread.Sleep(50);
-            }
-
-            Assert.Equal(2, DockerCli.NamesWithLabel("io.claude-orchestrator.owner-pid=" + Environment.ProcessId).Count);
+            Assert.Equal(2, WaitForOwnContainers(2));
             other.Invoke("Remove-Module ClaudeOrchestrator").ThrowIfFailed();
             Assert.Empty(DockerCli.ManagedNames());
             // The two that waited for a place must not start behind the removal.
@@ -258,11 +257,7 @@ public class AgentAndFanOutTests : TaskTestBase
             var states = other.Invoke("$j.ChildJobs | ForEach-Object { $_.JobStateInfo.State.ToString() }").ThrowIfFailed().Output.Select(o => o.ToString()).ToList();
             Assert.Equal(4, states.Count);
             Assert.DoesNotContain("Running", states);
-        }
-        finally
-        {
-            projects.ForEach(p => p.Delete(true));
-        }
+        });
     }
 
     [Fact]
