@@ -24,7 +24,7 @@ namespace ClaudeOrchestrator.Engine
                 Copy(new DirectoryInfo(copyFrom), directory);
             }
 
-            if (containerUser != null && containerUser != NativeUnix.CallerUserSpec() && TryParseIds(containerUser, out var uid, out var gid))
+            if (NativeUnix.IsUnix && containerUser != null && containerUser != NativeUnix.CallerUserSpec() && TryParseIds(containerUser, out var uid, out var gid))
             {
                 foreach (var entry in Directory.EnumerateFileSystemEntries(directory, "*", SearchOption.AllDirectories).Prepend(directory))
                 {
