@@ -38,7 +38,60 @@ namespace ClaudeOrchestrator
 
             // Other runspaces in this process keep their containers: they are still using them.
             Jobs.ClaudeTaskFanOutJob.HoldPending(runspace.Value);
-            ShutdownHooks.Flush(runspace.Value, CleanupReason.ModuleRemoved);
+            var progress = new RemovalProgress(psModuleInfo);
+            ShutdownHooks.Flush(runspace.Value, CleanupReason.ModuleRemoved, progress.Report);
+            progress.Complete();
+        }
+
+        /// <summary>
+        /// Remove-Module runs OnRemove on its pipeline thread, so a long flush (hundreds of
+        /// containers) can show a progress bar on the session's host: after its first second.
+        /// </summary>
+        private sealed class RemovalProgress
+        {
+            private const int ActivityId = 0x434f;
+            private readonly System.Management.Automation.Host.PSHostUserInterface _ui;
+            private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+            private bool _shown;
+
+            public RemovalProgress(PSModuleInfo module)
+            {
+                _ui = (module?.SessionState?.PSVariable.GetValue("Host") as System.Management.Automation.Host.PSHost)?.UI;
+            }
+
+            public void Report(int done, int total)
+            {
+                if (_ui == null || total == 0 || _clock.Elapsed < TimeSpan.FromSeconds(1))
+                {
+                    return;
+                }
+
+                Write(new ProgressRecord(ActivityId, "Remove-Module ClaudeOrchestrator", $"Removing task containers: {done} of {total} gone")
+                {
+                    PercentComplete = Math.Min(99, done * 100 / total),
+                });
+            }
+
+            public void Complete()
+            {
+                if (_shown)
+                {
+                    Write(new ProgressRecord(ActivityId, "Remove-Module ClaudeOrchestrator", "Done") { RecordType = ProgressRecordType.Completed });
+                }
+            }
+
+            private void Write(ProgressRecord record)
+            {
+                try
+                {
+                    _ui.WriteProgress(0, record);
+                    _shown = true;
+                }
+                catch (Exception)
+                {
+                    // A host that cannot draw progress simply shows none.
+                }
+            }
         }
 
         /// <summary>

@@ -57,11 +57,15 @@ namespace ClaudeOrchestrator.Engine
                 if (Active.TryRemove(outcome.Id, out var gone))
                 {
                     CleanupJournal.Append(CleanupRecords.For(outcome, gone.StopReason ?? reason, gone.TaskId, gone.ProjectName));
+                    gone.MarkSettled(outcome);
                 }
             }
             else if (Active.TryGetValue(outcome.Id, out var stuck))
             {
+                // Only a confirmed failure gets here (the engine stopped answering, or refused
+                // repeatedly): the container stays tracked, and a later removal journals again.
                 CleanupJournal.Append(CleanupRecords.For(outcome, reason, stuck.TaskId, stuck.ProjectName));
+                stuck.MarkSettled(outcome);
             }
         }
 
@@ -91,16 +95,18 @@ namespace ClaudeOrchestrator.Engine
         public static bool TryGet(string id, out TrackedContainer container) => Active.TryGetValue(id, out container);
 
         /// <summary>
-        /// Stops the owning tasks and removes the matching containers in parallel; returns the
-        /// outcome of each removal. Cleanup never throws: it reports.
+        /// Stops the owning tasks and removes the matching containers, as many at once as the
+        /// engine takes, until each is confirmed gone: no fixed budget, only the engine's answers
+        /// bound it (see <see cref="ContainerRemover.RemoveConfirmedAsync"/>). Returns the outcome
+        /// of each removal; <paramref name="progress"/> hears (done, total) after each. Never throws.
         /// </summary>
-        public static async Task<IReadOnlyList<RemovalOutcome>> FlushAsync(Func<TrackedContainer, bool> which, CleanupReason reason, TimeSpan budget)
+        public static async Task<IReadOnlyList<RemovalOutcome>> FlushAsync(Func<TrackedContainer, bool> which, CleanupReason reason, Action<int, int> progress = null)
         {
             var creating = Creating.Values.ToList();
             if (creating.Count > 0)
             {
                 // A create takes tens of milliseconds: wait for its id rather than leave its container.
-                await Task.WhenAny(Task.WhenAll(creating), Task.Delay(budget)).ConfigureAwait(false);
+                await Task.WhenAny(Task.WhenAll(creating), Task.Delay(ContainerRemover.RequestLimit)).ConfigureAwait(false);
             }
 
             var targets = Active.Values.Where(which).ToList();
@@ -109,28 +115,49 @@ namespace ClaudeOrchestrator.Engine
                 target.RequestStop(reason);
             }
 
-            using (var deadline = new CancellationTokenSource(budget))
+            var done = 0;
+            using (var slots = new SemaphoreSlim(ContainerRemover.MaxParallelRemovals))
             {
                 var removals = targets.Select(async target =>
                 {
-                    var outcome = await ContainerRemover.RemoveAsync(target.Connection, target.Id, target.Name, deadline.Token).ConfigureAwait(false);
-                    Settle(outcome, reason);
-                    return outcome;
-                });
+                    await slots.WaitAsync().ConfigureAwait(false);
+                    try
+                    {
+                        var outcome = await ContainerRemover.RemoveConfirmedAsync(target.Connection, target.Id, target.Name).ConfigureAwait(false);
+                        Settle(outcome, reason);
+                        progress?.Invoke(Interlocked.Increment(ref done), targets.Count);
+                        return outcome;
+                    }
+                    finally
+                    {
+                        slots.Release();
+                    }
+                }).ToList();
                 return await Task.WhenAll(removals).ConfigureAwait(false);
             }
         }
 
-        /// <summary>Blocking flush for shutdown paths (process exit, module removal).</summary>
-        public static IReadOnlyList<RemovalOutcome> Flush(Func<TrackedContainer, bool> which, CleanupReason reason, TimeSpan budget)
+        /// <summary>
+        /// Blocking flush for shutdown paths (process exit, signals, module removal). The flush runs
+        /// on the thread pool (no caller's synchronization context can deadlock it); the calling
+        /// thread reports progress through <paramref name="progress"/> every quarter second while it waits.
+        /// </summary>
+        public static IReadOnlyList<RemovalOutcome> Flush(Func<TrackedContainer, bool> which, CleanupReason reason, Action<int, int> progress = null)
         {
             if (Active.IsEmpty && Creating.IsEmpty)
             {
                 return Array.Empty<RemovalOutcome>();
             }
 
-            // Run on the thread pool so no caller's synchronization context can deadlock us.
-            return Task.Run(() => FlushAsync(which, reason, budget)).GetAwaiter().GetResult();
+            var done = 0;
+            var total = Active.Values.Count(which);
+            var flush = Task.Run(() => FlushAsync(which, reason, (d, t) => { Volatile.Write(ref done, d); Volatile.Write(ref total, t); }));
+            while (!flush.Wait(TimeSpan.FromMilliseconds(250)))
+            {
+                progress?.Invoke(Volatile.Read(ref done), Volatile.Read(ref total));
+            }
+
+            return flush.GetAwaiter().GetResult();
         }
     }
 }

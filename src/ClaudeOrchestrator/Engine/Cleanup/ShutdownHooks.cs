@@ -12,7 +12,14 @@ namespace ClaudeOrchestrator.Engine
     /// </summary>
     internal static class ShutdownHooks
     {
-        internal static readonly TimeSpan Budget = TimeSpan.FromSeconds(10);
+        /// <summary>
+        /// How long the work of the stopped tasks may take to save once their containers are gone
+        /// (git on the host, no engine involved): a base plus a little per task.
+        /// </summary>
+        internal static TimeSpan SaveBudget(int tasks) => TimeSpan.FromSeconds(30 + tasks);
+
+        // Above this many containers a shutdown flush says on stderr what it is doing.
+        private const int AnnounceAbove = 20;
 
         // Registrations unregister when collected: keep them for the life of the process.
         private static readonly List<object> SignalRegistrations = new List<object>();
@@ -34,17 +41,27 @@ namespace ClaudeOrchestrator.Engine
         /// Removes the containers of <paramref name="runspace"/> (every runspace when null), then
         /// saves their tasks' work: with the containers gone, nothing writes into the checkouts.
         /// </summary>
-        public static void Flush(Guid? runspace, CleanupReason reason)
+        /// <param name="progress">Hears (removed, total) every quarter second while containers remain, on the calling thread.</param>
+        public static void Flush(Guid? runspace, CleanupReason reason, Action<int, int> progress = null)
         {
-            ContainerTracker.Flush(c => runspace == null || c.RunspaceId == runspace.Value, reason, Budget);
-            TaskSession.FinishAll(s => runspace == null || s.RunspaceId == runspace.Value, reason, Budget);
+            ContainerTracker.Flush(c => runspace == null || c.RunspaceId == runspace.Value, reason, progress);
+            TaskSession.FinishAll(s => runspace == null || s.RunspaceId == runspace.Value, reason, SaveBudget);
         }
 
         private static void FlushEverything(CleanupReason reason)
         {
             try
             {
-                Flush(null, reason);
+                // No host to draw progress on while the process goes away: one line on stderr when it takes a while.
+                var announced = false;
+                Flush(null, reason, (done, total) =>
+                {
+                    if (!announced && total > AnnounceAbove)
+                    {
+                        announced = true;
+                        Console.Error.WriteLine($"claude-orchestrator: removing {total - done} of {total} task containers before exit ...");
+                    }
+                });
             }
             catch (Exception)
             {

@@ -7,6 +7,8 @@ namespace ClaudeOrchestrator.Engine
     internal sealed class TrackedContainer
     {
         private readonly CancellationTokenSource _stop = new CancellationTokenSource();
+        private readonly System.Threading.Tasks.TaskCompletionSource<RemovalOutcome> _settled =
+            new System.Threading.Tasks.TaskCompletionSource<RemovalOutcome>(System.Threading.Tasks.TaskCreationOptions.RunContinuationsAsynchronously);
 
         private int _stopReason = -1;
 
@@ -46,6 +48,11 @@ namespace ClaudeOrchestrator.Engine
                 return reason < 0 ? (CleanupReason?)null : (CleanupReason)reason;
             }
         }
+
+        /// <summary>Completes with the outcome of whoever settled the container's removal first.</summary>
+        public System.Threading.Tasks.Task<RemovalOutcome> Settled => _settled.Task;
+
+        internal void MarkSettled(RemovalOutcome outcome) => _settled.TrySetResult(outcome);
 
         public void RequestStop(CleanupReason reason)
         {

@@ -8,24 +8,24 @@ using Docker.DotNet.Models;
 namespace ClaudeOrchestrator.Engine
 {
     /// <summary>
-    /// Follows one container's die and destroy events. The container auto-removes, so the wait
-    /// endpoint could race its removal; the die event carries the exit code regardless.
+    /// Follows one container's die and destroy events, from the engine's shared event stream
+    /// (<see cref="EngineEvents"/>). The container auto-removes, so the wait endpoint could race
+    /// its removal; the die event carries the exit code regardless.
     /// </summary>
-    internal sealed class ContainerLifecycleWatch : IProgress<Message>, IDisposable
+    internal sealed class ContainerLifecycleWatch : IDisposable
     {
-        // Replaying the engine's short event buffer closes the gap between subscribing and the
-        // first event; a fixed early timestamp is immune to clock skew with a remote engine.
-        private const string ReplayFromStart = "1";
-
-        private readonly string _id;
-        private readonly CancellationTokenSource _stop = new CancellationTokenSource();
+        private readonly EngineEvents _events;
         private readonly TaskCompletionSource<long> _exited = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly TaskCompletionSource<bool> _destroyed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource<bool> _monitor = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        private ContainerLifecycleWatch(string id)
+        private ContainerLifecycleWatch(EngineEvents events, string id)
         {
-            _id = id;
+            _events = events;
+            Id = id;
         }
+
+        public string Id { get; }
 
         /// <summary>Completes with the exit code when the container's main process ends.</summary>
         public Task<long> Exited => _exited.Task;
@@ -34,32 +34,17 @@ namespace ClaudeOrchestrator.Engine
         public Task Destroyed => _destroyed.Task;
 
         /// <summary>Faults if the event stream itself fails (engine gone).</summary>
-        public Task Monitor { get; private set; }
+        public Task Monitor => _monitor.Task;
 
         public static ContainerLifecycleWatch Start(DockerConnection connection, string id)
         {
-            var watch = new ContainerLifecycleWatch(id);
-            var parameters = new ContainerEventsParameters
-            {
-                Since = ReplayFromStart,
-                Filters = new Dictionary<string, IDictionary<string, bool>>
-                {
-                    ["type"] = new Dictionary<string, bool> { ["container"] = true },
-                    ["container"] = new Dictionary<string, bool> { [id] = true },
-                    ["event"] = new Dictionary<string, bool> { ["die"] = true, ["destroy"] = true },
-                },
-            };
-            watch.Monitor = connection.Client.System.MonitorEventsAsync(parameters, watch, watch._stop.Token);
+            var watch = new ContainerLifecycleWatch(connection.Events, id);
+            connection.Events.Subscribe(watch);
             return watch;
         }
 
-        void IProgress<Message>.Report(Message message)
+        internal void Deliver(Message message)
         {
-            if (message?.Actor == null || !string.Equals(message.Actor.ID, _id, StringComparison.Ordinal))
-            {
-                return;
-            }
-
             switch (message.Action)
             {
                 case "die":
@@ -77,12 +62,14 @@ namespace ClaudeOrchestrator.Engine
             }
         }
 
+        internal void StreamEnded(Exception error) => _monitor.TrySetException(error);
+
         public void Dispose()
         {
-            _stop.Cancel();
-            // Observe the monitor's cancellation so it never surfaces as an unobserved exception.
-            Monitor?.ContinueWith(t => t.Exception, TaskScheduler.Default);
-            _stop.Dispose();
+            _events.Unsubscribe(this);
+            // Nobody waits on it any more: it must not fault unobserved.
+            _monitor.TrySetCanceled();
+            _monitor.Task.ContinueWith(t => t.Exception, TaskScheduler.Default);
         }
     }
 }

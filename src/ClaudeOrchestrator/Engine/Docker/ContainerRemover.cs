@@ -27,6 +27,94 @@ namespace ClaudeOrchestrator.Engine
             RemoveVolumes = true,
         };
 
+        /// <summary>How long one removal request may take before the module asks the engine whether it is done.</summary>
+        internal static readonly TimeSpan RequestLimit = TimeSpan.FromSeconds(20);
+
+        /// <summary>An engine that does not answer a ping within this is unresponsive: the flush stops waiting on it.</summary>
+        internal static readonly TimeSpan AnswerLimit = TimeSpan.FromSeconds(10);
+
+        /// <summary>A container the engine, answering pings all along, has not removed after this long is reported as stuck.</summary>
+        internal static readonly TimeSpan StuckLimit = TimeSpan.FromMinutes(3);
+
+        // A removal the engine refuses (not a timeout) is tried this often before it is reported.
+        private const int RefusedAttempts = 3;
+
+        /// <summary>
+        /// Removes the container and confirms it is gone, bounded by the engine answering, not by
+        /// a fixed budget: a request that times out or fails is followed by a look at the
+        /// container, and one the engine no longer has is Removed (with the real duration),
+        /// whoever finished it. A busy engine (one that answers its ping; inspect can wait on the
+        /// container's own lock while it is being removed) is given more time. Gives up when the
+        /// engine stops answering, when <paramref name="abandon"/> fires, after repeated refusals,
+        /// or after <see cref="StuckLimit"/>; the error then says which.
+        /// </summary>
+        public static async Task<RemovalOutcome> RemoveConfirmedAsync(DockerConnection connection, string id, string name, CancellationToken abandon = default)
+        {
+            var watch = Stopwatch.StartNew();
+            var refusals = 0;
+            var wasPresent = true;
+            for (var attempt = 0; ; attempt++)
+            {
+                RemovalOutcome outcome;
+                bool timedOut;
+                using (var limit = CancellationTokenSource.CreateLinkedTokenSource(abandon))
+                {
+                    limit.CancelAfter(RequestLimit);
+                    outcome = await RemoveAsync(connection, id, name, limit.Token).ConfigureAwait(false);
+                    timedOut = limit.IsCancellationRequested && !abandon.IsCancellationRequested;
+                }
+
+                if (outcome.Removed)
+                {
+                    wasPresent = attempt == 0 ? outcome.WasPresent : wasPresent;
+                    return new RemovalOutcome(id, name, true, wasPresent, watch.Elapsed, null);
+                }
+
+                // Our side gave up or failed; the engine may have finished it anyway.
+                var problem = await connection.ProblemAsync(AnswerLimit).ConfigureAwait(false);
+                if (problem != null)
+                {
+                    return new RemovalOutcome(id, name, false, true, watch.Elapsed, new TimeoutException(
+                        $"Removing {name}: {problem}; the container's watcher removes it when this session's connection drops."));
+                }
+
+                var exists = await ExistsAsync(connection, id, RequestLimit).ConfigureAwait(false);
+                if (exists == false)
+                {
+                    return new RemovalOutcome(id, name, true, true, watch.Elapsed, null);
+                }
+
+                if (abandon.IsCancellationRequested || (!timedOut && ++refusals >= RefusedAttempts) || watch.Elapsed > StuckLimit)
+                {
+                    return new RemovalOutcome(id, name, false, true, watch.Elapsed, outcome.Error ?? new TimeoutException(
+                        $"The Docker engine answers but has not removed {name} after {watch.Elapsed.TotalSeconds:0} s."));
+                }
+
+                // The engine answers and still has it (or is too busy to say): ask again.
+            }
+        }
+
+        /// <summary>True or false as the engine says; null when it does not answer in time.</summary>
+        private static async Task<bool?> ExistsAsync(DockerConnection connection, string id, TimeSpan limit)
+        {
+            using (var timeout = new CancellationTokenSource(limit))
+            {
+                try
+                {
+                    await connection.Client.Containers.InspectContainerAsync(id, timeout.Token).ConfigureAwait(false);
+                    return true;
+                }
+                catch (DockerContainerNotFoundException)
+                {
+                    return false;
+                }
+                catch (Exception)
+                {
+                    return null;
+                }
+            }
+        }
+
         public static async Task<RemovalOutcome> RemoveAsync(DockerConnection connection, string id, string name, CancellationToken cancel)
         {
             var watch = Stopwatch.StartNew();

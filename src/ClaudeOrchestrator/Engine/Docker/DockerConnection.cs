@@ -30,9 +30,13 @@ namespace ClaudeOrchestrator.Engine
         {
             Client = client;
             Endpoint = client.Options.Endpoint?.ToString() ?? "(unknown endpoint)";
+            Events = new EngineEvents(this);
         }
 
         public DockerClient Client { get; }
+
+        /// <summary>The engine's die/destroy events for the module's containers, one stream shared by every task.</summary>
+        public EngineEvents Events { get; private set; }
 
         /// <summary>The endpoint as the user would write it, e.g. unix:///var/run/docker.sock.</summary>
         public string Endpoint { get; }

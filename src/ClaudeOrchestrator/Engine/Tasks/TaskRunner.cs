@@ -24,8 +24,10 @@ namespace ClaudeOrchestrator.Engine
         private static readonly TimeSpan AutoRemoveGrace = TimeSpan.FromSeconds(5);
         private static readonly TimeSpan DrainGrace = TimeSpan.FromSeconds(1);
         private static readonly TimeSpan ExitedBeforeAttachGrace = TimeSpan.FromSeconds(2);
-        private static readonly TimeSpan CleanupBudget = TimeSpan.FromSeconds(30);
         private static readonly TimeSpan EngineCheckLimit = TimeSpan.FromSeconds(2);
+
+        // How long a task waits for a flush that is removing its container to say how that went.
+        private static readonly TimeSpan SettleWait = TimeSpan.FromMinutes(2);
 
         public static async Task<ClaudeTaskResult> RunAsync(TaskSpec spec, ITaskObserver observer, CancellationToken cancel)
         {
@@ -588,14 +590,24 @@ namespace ClaudeOrchestrator.Engine
         /// </summary>
         private static async Task<bool> RemoveAsync(DockerConnection connection, string id, string name, ClaudeTaskResult result, Stopwatch cleanupClock, TrackedContainer tracked)
         {
-            RemovalOutcome outcome;
-            using (var budget = new CancellationTokenSource(CleanupBudget))
+            RemovalOutcome outcome = null;
+            if (tracked.StopReason != null)
             {
-                outcome = await ContainerRemover.RemoveAsync(connection, id, name, budget.Token).ConfigureAwait(false);
+                // A flush or Remove-ClaudeContainer is removing it: wait for its outcome instead of
+                // racing it with requests of our own (hundreds of tasks would hammer the engine).
+                // Bounded, in case whoever asked never settles; then it is ours again.
+                if (await Task.WhenAny(tracked.Settled, Task.Delay(SettleWait)).ConfigureAwait(false) == tracked.Settled)
+                {
+                    outcome = tracked.Settled.Result;
+                }
             }
 
-            outcome = new RemovalOutcome(id, name, outcome.Removed, outcome.WasPresent, cleanupClock.Elapsed, outcome.Error);
-            ContainerTracker.Settle(outcome, tracked.StopReason ?? ReasonFor(result));
+            if (outcome == null)
+            {
+                outcome = await ContainerRemover.RemoveConfirmedAsync(connection, id, name).ConfigureAwait(false);
+                outcome = new RemovalOutcome(id, name, outcome.Removed, outcome.WasPresent, cleanupClock.Elapsed, outcome.Error);
+                ContainerTracker.Settle(outcome, tracked.StopReason ?? ReasonFor(result));
+            }
 
             if (!outcome.Removed)
             {

@@ -232,9 +232,9 @@ namespace ClaudeOrchestrator.Engine
 
         /// <summary>
         /// For shutdown paths, after the container flush: finishes the matching tasks as
-        /// cancelled and waits (within <paramref name="budget"/>) until their work is saved.
+        /// cancelled and waits (within <paramref name="budget"/> for that many tasks) until their work is saved.
         /// </summary>
-        public static void FinishAll(Func<TaskSession, bool> which, CleanupReason reason, TimeSpan budget)
+        public static void FinishAll(Func<TaskSession, bool> which, CleanupReason reason, Func<int, TimeSpan> budget)
         {
             var sessions = Active.Values.Where(which).ToList();
             if (sessions.Count == 0)
@@ -249,7 +249,7 @@ namespace ClaudeOrchestrator.Engine
                 Status = ClaudeTaskStatus.Cancelled,
                 Reason = $"The session ended ({reason}) while the task ran.",
             }, !tracked.Contains(s.Record.TaskId), reason)).ToArray();
-            Task.WaitAny(new[] { Task.WhenAll(finishing), Task.Delay(budget) });
+            Task.WaitAny(new[] { Task.WhenAll(finishing), Task.Delay(budget(sessions.Count)) });
         }
     }
 }
