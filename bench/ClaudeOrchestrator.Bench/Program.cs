@@ -4,6 +4,7 @@ using ClaudeOrchestrator.Testing;
 // dotnet run --project bench/ClaudeOrchestrator.Bench -c Release -- soak [N]
 // dotnet run --project bench/ClaudeOrchestrator.Bench -c Release -- bench [runs]
 // dotnet run --project bench/ClaudeOrchestrator.Bench -c Release -- isolation [runs]   (the isolation figures alone)
+// dotnet run --project bench/ClaudeOrchestrator.Bench -c Release -- scale 100 250 500    (many concurrent tasks)
 const string Image = "claude-orchestrator-bench:latest";
 var command = args.Length > 0 ? args[0] : "bench";
 var count = args.Length > 1 ? int.Parse(args[1]) : 0;
@@ -40,7 +41,8 @@ try
         "soak" => await Soak.RunAsync(count > 0 ? count : 200, Image),
         "bench" => await Benchmarks.RunAsync(count > 0 ? count : 5, Image),
         "isolation" => Benchmarks.RunIsolation(count > 0 ? count : 5, Image),
-        _ => throw new ArgumentException("usage: soak [N] | bench [runs] | isolation [runs]"),
+        "scale" => await Scale.RunAsync(args.Skip(1).Select(int.Parse).DefaultIfEmpty(100).ToArray(), Image),
+        _ => throw new ArgumentException("usage: soak [N] | bench [runs] | isolation [runs] | scale [counts...]"),
     };
 }
 finally

@@ -56,4 +56,32 @@ public class ScaleTests : TaskTestBase
         Assert.Equal(0, report.Failures);
         Assert.DoesNotContain(report.LeakPatterns, p => p.Contains("failed"));
     }
+
+    [Fact]
+    public void SigtermWithHundredsOfRunningTasksExitsOnlyWhenEveryContainerIsGone()
+    {
+        using var host = HostProcess.Start(
+            $"$j = 1..{Count} | ForEach-Object {{ [pscustomobject]@{{ Path = '{Project.FullName}'; Description = 'ignore-term 600' }} }} | " +
+            $"Start-ClaudeTask -Image {Image} -Isolation None -AsJob -ThrottleLimit {Count}; [Console]::WriteLine('submitted'); $j | Wait-Job");
+        host.WaitForLine(l => l.Contains("submitted"), TimeSpan.FromSeconds(60));
+        var label = "io.claude-orchestrator.owner-pid=" + host.Id;
+        var deadline = DateTime.UtcNow.AddMinutes(3);
+        while (DockerCli.NamesWithLabel(label).Count(n => DockerCli.Inspect(n, "{{.State.Status}}") == "running") < Count && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(500);
+        }
+
+        var names = DockerCli.NamesWithLabel(label);
+        Assert.Equal(Count, names.Count);
+        host.Signal(HostProcess.SIGTERM);
+        Assert.True(host.WaitForExit(TimeSpan.FromMinutes(3)), "the host did not exit");
+
+        // The promise: removed before the process exits, and the journal says so for each.
+        Assert.Empty(DockerCli.ManagedNames());
+        var lines = JournalLines().Where(l => l.TryGetProperty("container", out var c) && names.Contains(c.GetString())).ToList();
+        Assert.Equal(Count, lines.Count);
+        Assert.All(lines, l => Assert.Contains(l.GetProperty("outcome").GetString(), new[] { "Removed", "AlreadyGone" }));
+        Assert.All(lines, l => Assert.Equal("Signal", l.GetProperty("reason").GetString()));
+        Assert.Contains($"removing", host.Transcript);
+    }
 }

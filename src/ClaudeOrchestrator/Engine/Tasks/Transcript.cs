@@ -9,6 +9,9 @@ namespace ClaudeOrchestrator.Engine
     /// <summary>
     /// A task's complete output on disk, one line per agent line: "&lt;UTC time&gt; &lt;out|err|mod&gt; &lt;text&gt;".
     /// The agent may print without end; memory holds only a tail, the file holds everything.
+    /// Lines are buffered and appended at each flush (after every chunk the agent sends), with the
+    /// file open only for that moment: a running task holds no file descriptor for its transcript,
+    /// so hundreds of tasks cost one descriptor each (their attach connection).
     /// </summary>
     internal sealed class Transcript : IDisposable
     {
@@ -16,13 +19,18 @@ namespace ClaudeOrchestrator.Engine
         public const string Err = "err";
         public const string Module = "mod";
 
-        private readonly object _gate = new object();
-        private StreamWriter _writer;
+        // Written out early when a chunk brings this much, so one huge chunk cannot grow the buffer without bound.
+        private const int FlushAt = 64 * 1024;
 
-        private Transcript(string path, StreamWriter writer)
+        private static readonly Encoding Utf8 = new UTF8Encoding(false);
+
+        private readonly object _gate = new object();
+        private StringBuilder _pending = new StringBuilder();
+        private bool _closed;
+
+        private Transcript(string path)
         {
             Path = path;
-            _writer = writer;
         }
 
         public string Path { get; }
@@ -30,34 +38,33 @@ namespace ClaudeOrchestrator.Engine
         public static Transcript Open(string path)
         {
             Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path));
-            var file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete, 64 * 1024);
-            return new Transcript(path, new StreamWriter(file, new UTF8Encoding(false), 64 * 1024) { NewLine = "\n" });
+            // Created now, so a record's transcript always exists (and an unwritable one fails the start).
+            new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete).Dispose();
+            return new Transcript(path);
         }
 
         public void Line(string text, AgentStream stream) => Write(stream == AgentStream.StandardError ? Err : Out, text);
 
-        public void Note(string text) => Write(Module, text);
+        public void Note(string text)
+        {
+            Write(Module, text);
+            Flush();
+        }
 
         private void Write(string kind, string text)
         {
             lock (_gate)
             {
-                if (_writer == null)
+                if (_closed)
                 {
                     return;
                 }
 
-                try
+                _pending.Append(DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture))
+                    .Append(' ').Append(kind).Append(' ').Append(text).Append('\n');
+                if (_pending.Length >= FlushAt)
                 {
-                    _writer.Write(DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture));
-                    _writer.Write(' ');
-                    _writer.Write(kind);
-                    _writer.Write(' ');
-                    _writer.WriteLine(text);
-                }
-                catch (IOException)
-                {
-                    // A full disk must not fail the task: the tail in memory still has the end.
+                    FlushLocked();
                 }
             }
         }
@@ -67,13 +74,38 @@ namespace ClaudeOrchestrator.Engine
         {
             lock (_gate)
             {
-                try
+                FlushLocked();
+            }
+        }
+
+        private void FlushLocked()
+        {
+            if (_pending.Length == 0)
+            {
+                return;
+            }
+
+            try
+            {
+                var bytes = Utf8.GetBytes(_pending.ToString());
+                using (var file = new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
                 {
-                    _writer?.Flush();
+                    file.Write(bytes, 0, bytes.Length);
                 }
-                catch (IOException)
-                {
-                }
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                // A full disk must not fail the task: the tail in memory still has the end.
+            }
+
+            // A buffer that grew for one big chunk is not kept for the rest of the task.
+            if (_pending.Capacity > 2 * FlushAt)
+            {
+                _pending = new StringBuilder();
+            }
+            else
+            {
+                _pending.Clear();
             }
         }
 
@@ -81,15 +113,8 @@ namespace ClaudeOrchestrator.Engine
         {
             lock (_gate)
             {
-                try
-                {
-                    _writer?.Dispose();
-                }
-                catch (IOException)
-                {
-                }
-
-                _writer = null;
+                FlushLocked();
+                _closed = true;
             }
         }
 
