@@ -146,7 +146,8 @@ public static class Benchmarks
         return ps;
     }
 
-    private static void Invoke(Runspace runspace, string script)
+    /// <summary>Runs a script in the runspace; any error fails the figure.</summary>
+    internal static void Invoke(Runspace runspace, string script)
     {
         using var ps = Create(runspace, script);
         ps.Invoke();

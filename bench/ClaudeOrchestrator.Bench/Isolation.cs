@@ -37,15 +37,15 @@ public static class Isolation
             var inPlace = new Distribution();
             string Script(string isolation) =>
                 $"$null = Start-ClaudeTask -Path '{repo.FullName}' -Description 'x' -Image {image} -AgentCommand '/bin/true' -Isolation {isolation}";
-            Run(session, Script("Branch"));
-            Run(session, Script("None"));
+            Benchmarks.Invoke(session, Script("Branch"));
+            Benchmarks.Invoke(session, Script("None"));
             for (var i = 0; i < runs; i++)
             {
                 var watch = Stopwatch.StartNew();
-                Run(session, Script("Branch"));
+                Benchmarks.Invoke(session, Script("Branch"));
                 branch.Add(watch.Elapsed);
                 watch.Restart();
-                Run(session, Script("None"));
+                Benchmarks.Invoke(session, Script("None"));
                 inPlace.Add(watch.Elapsed);
             }
 
@@ -74,7 +74,7 @@ public static class Isolation
             var line = new string('0', 99);
             var script = $"$r = Start-ClaudeTask -Path '{project.FullName}' -Description 'x' -Image {image} -Isolation None -InformationAction Ignore " +
                          $"-AgentCommand sh,-c,'yes {line} | head -c {OutputBytes}; exit 0'; $r.Output.Length";
-            Run(session, $"$null = Start-ClaudeTask -Path '{project.FullName}' -Description 'x' -Image {image} -AgentCommand '/bin/true'");
+            Benchmarks.Invoke(session, $"$null = Start-ClaudeTask -Path '{project.FullName}' -Description 'x' -Image {image} -AgentCommand '/bin/true'");
             GC.Collect();
             GC.WaitForPendingFinalizers();
             var before = GC.GetTotalMemory(true);
@@ -104,24 +104,12 @@ public static class Isolation
             // The result is still referenced ($r), as a user's variable would be.
             var retained = GC.GetTotalMemory(true);
             Console.Error.WriteLine($"100 MB task: Output kept {output.Single()} characters in {seconds:0.0} s");
-            Run(session, "$r = $null");
+            Benchmarks.Invoke(session, "$r = $null");
             return ((peak - before) / 1048576.0, (retained - before) / 1048576.0, seconds);
         }
         finally
         {
             project.Delete(recursive: true);
-        }
-    }
-
-    private static void Run(Runspace session, string script)
-    {
-        using var ps = PowerShell.Create();
-        ps.Runspace = session;
-        ps.AddScript(script);
-        ps.Invoke();
-        if (ps.HadErrors)
-        {
-            throw new InvalidOperationException(script + ": " + string.Join("; ", ps.Streams.Error));
         }
     }
 

@@ -66,10 +66,10 @@ public static class Scale
     {
         using var runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
         runspace.Open();
-        Run(runspace, $"Import-Module '{Repo.Manifest}' -ErrorAction Stop");
+        Benchmarks.Invoke(runspace, $"Import-Module '{Repo.Manifest}' -ErrorAction Stop");
         var (fds, threads, managed) = Footprint();
         var watch = Stopwatch.StartNew();
-        Run(runspace, $"$j = 1..{count} | ForEach-Object {{ [pscustomobject]@{{ Path = '{project}'; Description = 'ignore-term 600' }} }} | " +
+        Benchmarks.Invoke(runspace, $"$j = 1..{count} | ForEach-Object {{ [pscustomobject]@{{ Path = '{project}'; Description = 'ignore-term 600' }} }} | " +
                       $"Start-ClaudeTask -Image {image} -Isolation None -AsJob -ThrottleLimit {count}");
         var label = OwnerLabel + "=" + Environment.ProcessId;
         while ((await api.ListByLabelAsync(label)).Count(c => c.State == "running") < count)
@@ -89,7 +89,7 @@ public static class Scale
         var ids = (await api.ListByLabelAsync(label)).Select(c => c.Id).ToList();
 
         watch.Restart();
-        Run(runspace, "Remove-Module ClaudeOrchestrator");
+        Benchmarks.Invoke(runspace, "Remove-Module ClaudeOrchestrator");
         var flush = watch.Elapsed;
 
         var journal = Path.Combine(Environment.GetEnvironmentVariable("XDG_STATE_HOME")!, "claude-orchestrator", "cleanup.jsonl");
@@ -116,17 +116,5 @@ public static class Scale
         GC.Collect();
         using var self = Process.GetCurrentProcess();
         return (Directory.GetFiles("/proc/self/fd").Length, self.Threads.Count, GC.GetTotalMemory(true));
-    }
-
-    private static void Run(Runspace runspace, string script)
-    {
-        using var ps = PowerShell.Create();
-        ps.Runspace = runspace;
-        ps.AddScript(script);
-        ps.Invoke();
-        if (ps.HadErrors)
-        {
-            throw new InvalidOperationException(script + ": " + string.Join("; ", ps.Streams.Error));
-        }
     }
 }
