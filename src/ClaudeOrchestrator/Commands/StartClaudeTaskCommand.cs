@@ -350,20 +350,7 @@ namespace ClaudeOrchestrator.Commands
             {
                 if (_queue.TryTake(out var action, TimeSpan.FromSeconds(1)))
                 {
-                    if (_writeFailure != null)
-                    {
-                        continue;
-                    }
-
-                    try
-                    {
-                        action();
-                    }
-                    catch (Exception e)
-                    {
-                        _writeFailure = e;
-                        base.StopProcessing();
-                    }
+                    Write(action);
                 }
                 else if (_writeFailure == null)
                 {
@@ -377,15 +364,7 @@ namespace ClaudeOrchestrator.Commands
             // Reports queued by tasks that just ended.
             while (_writeFailure == null && _queue.TryTake(out var late, TimeSpan.Zero))
             {
-                try
-                {
-                    late();
-                }
-                catch (Exception e)
-                {
-                    _writeFailure = e;
-                    base.StopProcessing();
-                }
+                Write(late);
             }
 
             if (_writeFailure != null)
@@ -396,6 +375,25 @@ namespace ClaudeOrchestrator.Commands
                 }
 
                 ExceptionDispatchInfo.Capture(_writeFailure).Throw();
+            }
+        }
+
+        /// <summary>One queued write; once one has thrown, the rest are dropped and every task is cancelled.</summary>
+        private void Write(Action action)
+        {
+            if (_writeFailure != null)
+            {
+                return;
+            }
+
+            try
+            {
+                action();
+            }
+            catch (Exception e)
+            {
+                _writeFailure = e;
+                base.StopProcessing();
             }
         }
 

@@ -16,7 +16,6 @@ namespace ClaudeOrchestrator.Engine
         private string _currentTool;
         private string _sessionId;
         private string _model;
-        private string _agentVersion;
         private double? _costUsd;
         private int? _reportedTurns;
         private Usage _reportedUsage;
@@ -35,8 +34,6 @@ namespace ClaudeOrchestrator.Engine
         public string SessionId { get { lock (_gate) { return _sessionId; } } }
 
         public string Model { get { lock (_gate) { return _model; } } }
-
-        public string AgentVersion { get { lock (_gate) { return _agentVersion; } } }
 
         public string CurrentTool { get { lock (_gate) { return _currentTool; } } }
 
@@ -76,14 +73,13 @@ namespace ClaudeOrchestrator.Engine
             }
         }
 
-        internal void Started(string sessionId, string model, string version)
+        internal void Started(string sessionId, string model)
         {
             lock (_gate)
             {
                 _sawEvents = true;
                 _sessionId = sessionId ?? _sessionId;
                 _model = model ?? _model;
-                _agentVersion = version ?? _agentVersion;
             }
         }
 

@@ -90,7 +90,7 @@ namespace ClaudeOrchestrator.Engine
                 var session = String(root, "session_id");
                 var model = String(root, "model");
                 var version = String(root, "claude_code_version");
-                Activity.Started(session, model, version);
+                Activity.Started(session, model);
                 lines.Add($"Claude Code {version ?? "?"} · {model ?? "default model"} · session {session}");
             }
             else if (subtype == "api_retry")

@@ -52,7 +52,6 @@ namespace ClaudeOrchestrator.Engine
         {
             var watch = Stopwatch.StartNew();
             var refusals = 0;
-            var wasPresent = true;
             for (var attempt = 0; ; attempt++)
             {
                 RemovalOutcome outcome;
@@ -66,8 +65,8 @@ namespace ClaudeOrchestrator.Engine
 
                 if (outcome.Removed)
                 {
-                    wasPresent = attempt == 0 ? outcome.WasPresent : wasPresent;
-                    return new RemovalOutcome(id, name, true, wasPresent, watch.Elapsed, null);
+                    // Gone before a retry means it was there when we began.
+                    return new RemovalOutcome(id, name, true, attempt > 0 || outcome.WasPresent, watch.Elapsed, null);
                 }
 
                 // Our side gave up or failed; the engine may have finished it anyway.

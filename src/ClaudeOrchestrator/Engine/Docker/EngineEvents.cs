@@ -32,18 +32,6 @@ namespace ClaudeOrchestrator.Engine
             _connection = connection;
         }
 
-        /// <summary>Open event streams (0 or 1): the per-task cost is a dictionary entry, not a connection.</summary>
-        public int OpenStreams
-        {
-            get
-            {
-                lock (_gate)
-                {
-                    return _stop == null ? 0 : 1;
-                }
-            }
-        }
-
         public void Subscribe(ContainerLifecycleWatch watch)
         {
             lock (_gate)
