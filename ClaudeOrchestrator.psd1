@@ -9,13 +9,13 @@
     Description          = 'Runs coding-agent (Claude Code) tasks in Docker containers and guarantees that no container is left behind.'
     PowerShellVersion    = '5.1'
     FormatsToProcess     = @('ClaudeOrchestrator.format.ps1xml')
-    CmdletsToExport      = @('Start-ClaudeTask', 'Get-ClaudeContainer', 'Remove-ClaudeContainer', 'Get-ClaudeCleanupReport', 'Get-ClaudeProject', 'New-ClaudeProject', 'Get-ClaudeTask', 'Receive-ClaudeTask', 'Compare-ClaudeTask', 'Merge-ClaudeTask', 'Remove-ClaudeTask')
+    CmdletsToExport      = @('Start-ClaudeTask', 'Get-ClaudeContainer', 'Remove-ClaudeContainer', 'Get-ClaudeCleanupReport', 'Get-ClaudeProject', 'New-ClaudeProject', 'Get-ClaudeTask', 'Receive-ClaudeTask', 'Compare-ClaudeTask', 'Merge-ClaudeTask', 'Remove-ClaudeTask', 'Test-ClaudeEngine')
     FunctionsToExport    = @()
     VariablesToExport    = @()
     AliasesToExport      = @()
     PrivateData          = @{
         PSData = @{
-            Tags         = @('Docker', 'Claude', 'AI', 'Agent', 'Containers', 'PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
+            Tags         = @('Docker', 'Podman', 'Claude', 'AI', 'Agent', 'Containers', 'PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
             LicenseUri   = 'https://opensource.org/licenses/MIT'
             ReleaseNotes = 'First release: Start-ClaudeTask, Get-ClaudeContainer, Remove-ClaudeContainer with guaranteed cleanup.'
         }

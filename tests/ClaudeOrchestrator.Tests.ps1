@@ -39,8 +39,8 @@ AfterAll {
 Describe 'Manifest' {
     It 'passes Test-ModuleManifest and exports exactly the cmdlets' {
         $manifest = Test-ModuleManifest (Join-Path $Root 'out/ClaudeOrchestrator/ClaudeOrchestrator.psd1')
-        $manifest.ExportedCmdlets.Keys | Sort-Object | Should -Be @('Compare-ClaudeTask', 'Get-ClaudeCleanupReport', 'Get-ClaudeContainer', 'Get-ClaudeProject', 'Get-ClaudeTask', 'Merge-ClaudeTask', 'New-ClaudeProject', 'Receive-ClaudeTask', 'Remove-ClaudeContainer', 'Remove-ClaudeTask', 'Start-ClaudeTask')
-        (Get-Command -Module ClaudeOrchestrator).Name | Sort-Object | Should -Be @('Compare-ClaudeTask', 'Get-ClaudeCleanupReport', 'Get-ClaudeContainer', 'Get-ClaudeProject', 'Get-ClaudeTask', 'Merge-ClaudeTask', 'New-ClaudeProject', 'Receive-ClaudeTask', 'Remove-ClaudeContainer', 'Remove-ClaudeTask', 'Start-ClaudeTask')
+        $manifest.ExportedCmdlets.Keys | Sort-Object | Should -Be @('Compare-ClaudeTask', 'Get-ClaudeCleanupReport', 'Get-ClaudeContainer', 'Get-ClaudeProject', 'Get-ClaudeTask', 'Merge-ClaudeTask', 'New-ClaudeProject', 'Receive-ClaudeTask', 'Remove-ClaudeContainer', 'Remove-ClaudeTask', 'Start-ClaudeTask', 'Test-ClaudeEngine')
+        (Get-Command -Module ClaudeOrchestrator).Name | Sort-Object | Should -Be @('Compare-ClaudeTask', 'Get-ClaudeCleanupReport', 'Get-ClaudeContainer', 'Get-ClaudeProject', 'Get-ClaudeTask', 'Merge-ClaudeTask', 'New-ClaudeProject', 'Receive-ClaudeTask', 'Remove-ClaudeContainer', 'Remove-ClaudeTask', 'Start-ClaudeTask', 'Test-ClaudeEngine')
     }
 }
 
@@ -238,7 +238,7 @@ Describe 'Orphan sweep' {
 Describe 'Help, completion and streams' {
     It 'has a synopsis, two examples and every parameter described for <_>' -ForEach @(
         'Start-ClaudeTask', 'Get-ClaudeContainer', 'Remove-ClaudeContainer', 'Get-ClaudeCleanupReport', 'Get-ClaudeProject', 'New-ClaudeProject',
-        'Get-ClaudeTask', 'Receive-ClaudeTask', 'Compare-ClaudeTask', 'Merge-ClaudeTask', 'Remove-ClaudeTask') {
+        'Get-ClaudeTask', 'Receive-ClaudeTask', 'Compare-ClaudeTask', 'Merge-ClaudeTask', 'Remove-ClaudeTask', 'Test-ClaudeEngine') {
         $help = Get-Help $_ -Full
         $help.Synopsis | Should -Not -BeNullOrEmpty
         $help.Synopsis | Should -Not -Match 'CommonParameters'
@@ -263,6 +263,48 @@ Describe 'Help, completion and streams' {
     It 'names the engine and API version on the debug stream' {
         $debug = Get-ClaudeContainer -All -Debug 5>&1 | Where-Object { $_ -is [System.Management.Automation.DebugRecord] }
         $debug.Message | Should -Match 'API 1\.\d+'
+    }
+}
+
+Describe 'Engines' {
+    It 'reports every check of the default engine and writes no error when none fails' {
+        $env:ANTHROPIC_API_KEY = 'sk-ant-pester-not-shown'
+        try {
+            $checks = Test-ClaudeEngine -Image $Image -Path $TestDrive -ErrorVariable failed
+            $checks.Check | Should -Be @('Endpoint', 'Reachable', 'Engine', 'Rootless', 'Limits', 'API key', 'Image', 'Init', 'Shell', 'Bash', 'Agent', 'Project mount', 'User mapping')
+            $checks | Where-Object Status -eq Fail | Should -BeNullOrEmpty
+            $failed | Should -BeNullOrEmpty
+            ($checks | Out-String) | Should -Not -Match 'sk-ant-pester'
+            Get-LabelledName | Should -BeNullOrEmpty
+        }
+        finally { Remove-Item Env:ANTHROPIC_API_KEY }
+    }
+
+    It 'fails a check with its fix and a ClaudeEngineCheckFailed error' {
+        $checks = Test-ClaudeEngine -Image $Image -AgentCommand no-such-agent -ErrorVariable failed -ErrorAction SilentlyContinue
+        ($checks | Where-Object Check -eq Agent).Status | Should -Be 'Fail'
+        ($checks | Where-Object Check -eq Agent).Fix | Should -Not -BeNullOrEmpty
+        $failed[0].FullyQualifiedErrorId | Should -BeLike 'ClaudeEngineCheckFailed,*'
+    }
+
+    It 'refuses an engine that names nothing before creating anything' {
+        $p = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'engine-project')
+        Start-ClaudeTask -Path $p -Description 'succeed' -Image $Image -Engine no-such-context -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'EngineNotFound,*'
+        Get-LabelledName | Should -BeNullOrEmpty
+    }
+
+    It 'gives each container its engine and removes piped ones on it' {
+        $p = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'engine-pipe')
+        $job = Start-ClaudeTask -Path $p -Description 'ignore-term 600' -Image $Image -AsJob
+        while (-not (Get-ClaudeContainer)) { Start-Sleep -Milliseconds 100 }
+        $c = Get-ClaudeContainer -Engine *
+        $c.Engine | Should -Not -BeNullOrEmpty
+        $c | Remove-ClaudeContainer -Confirm:$false
+        $job | Wait-Job -Timeout 30 | Out-Null
+        $job.State | Should -Be 'Stopped'
+        Get-LabelledName | Should -BeNullOrEmpty
+        $job | Remove-Job
     }
 }
 

@@ -101,6 +101,86 @@ public static class Benchmarks
         return left == 0 ? 0 : 1;
     }
 
+    /// <summary>
+    /// The main figures on Docker and on Podman (a rootful `podman system service` on a socket of
+    /// its own, as the tests run it), each against its own engine's anchor, and Podman / Docker.
+    /// </summary>
+    public static async Task<int> RunEngines(int runs, string image)
+    {
+        var project = Directory.CreateTempSubdirectory("co-bench-");
+        var figures = new List<(string Figure, Distribution Docker, Distribution Podman, string Anchor, Distribution DockerAnchor, Distribution PodmanAnchor)>();
+        using var podman = PodmanEngine.StartRootful();
+        podman.LoadImage(image);
+        Console.WriteLine($"Docker {DockerCli.Run("version", "--format", "{{.Server.Version}} (API {{.Server.APIVersion}})").Stdout.Trim()}; Podman {podman.Version}; {Environment.ProcessorCount} cores; {runs} runs per figure");
+        var measured = new Dictionary<string, Dictionary<string, Distribution>>();
+        foreach (var (engine, host, socket) in new[] { ("docker", (string)null, "/var/run/docker.sock"), ("podman", podman.Host, podman.SocketPath) })
+        {
+            var previous = Environment.GetEnvironmentVariable("DOCKER_HOST");
+            Environment.SetEnvironmentVariable("DOCKER_HOST", host);
+            try
+            {
+                using var api = new EngineApi(socket);
+                var m = new Dictionary<string, Distribution>();
+                using (var session = Session())
+                {
+                    m["start"] = StartTask(session, project.FullName, image, runs);
+                    m["run"] = DockerRun(image, runs);
+                    m["ctrlc"] = CtrlC(session, project.FullName, image, runs);
+                    m["rm"] = DockerRemoveRunning(image, runs);
+                }
+
+                m["kill"] = await KillHost(api, project.FullName, image, runs, host);
+                var removals = await RemoveAllInterleaved(api, image, runs, 100, new (string Name, Action Remove)[]
+                {
+                    ("ours", () =>
+                    {
+                        using var session = Session();
+                        Invoke(session, "Remove-ClaudeContainer -All -Confirm:$false");
+                    }),
+                    ("api", () =>
+                    {
+                        var ids = DockerCli.Run("ps", "-aq", "--no-trunc", "--filter", $"label={ManagedLabel}=true").Stdout
+                            .Split('\n', StringSplitOptions.RemoveEmptyEntries);
+                        EngineApi.ForEachAsync(ids, 16, api.ForceRemoveAsync).GetAwaiter().GetResult();
+                    }),
+                });
+                m["removeAll"] = removals["ours"];
+                m["delete"] = removals["api"];
+                measured[engine] = m;
+                Console.Error.WriteLine($"{engine}: done");
+            }
+            finally
+            {
+                Environment.SetEnvironmentVariable("DOCKER_HOST", previous);
+            }
+        }
+
+        project.Delete(recursive: true);
+        string Cell(Distribution d) => d == null ? string.Empty : string.Format(Invariant, "{0:0} ms ({1:0}–{2:0})", d.Median, d.Min, d.Max);
+        string Ratio(Distribution a, Distribution b) => a == null || b == null ? string.Empty : string.Format(Invariant, "{0:0.00}×", a.Median / b.Median);
+        Console.WriteLine();
+        Console.WriteLine("| Figure | Docker | Podman | Podman / Docker | Anchor (same engine) | Docker anchor | Podman anchor | Ours / anchor: Docker, Podman |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
+        foreach (var (figure, key, anchor, anchorKey) in new[]
+        {
+            ("Start-ClaudeTask, trivial agent", "start", "docker run --rm --init", "run"),
+            ("Ctrl+C to no container (agent ignores SIGTERM)", "ctrlc", "docker rm -f of the same running container", "rm"),
+            ("SIGKILL of host to no container", "kill", null, null),
+            ("Remove-ClaudeContainer -All, 100 running", "removeAll", "raw parallel DELETE ?force=true", "delete"),
+        })
+        {
+            var d = measured["docker"];
+            var p = measured["podman"];
+            Console.WriteLine($"| {figure} | {Cell(d[key])} | {Cell(p[key])} | {Ratio(p[key], d[key])} | {anchor ?? "(none)"} | " +
+                              $"{(anchorKey == null ? "" : Cell(d[anchorKey]))} | {(anchorKey == null ? "" : Cell(p[anchorKey]))} | " +
+                              $"{(anchorKey == null ? "" : Ratio(d[key], d[anchorKey]) + ", " + Ratio(p[key], p[anchorKey]))} |");
+        }
+
+        var left = DockerCli.ManagedNames().Count + podman.ManagedNames().Count;
+        Console.WriteLine($"Labelled containers left: {left}");
+        return left == 0 ? 0 : 1;
+    }
+
     /// <summary>The isolation figures alone, in the same format.</summary>
     public static int RunIsolation(int runs, string image)
     {

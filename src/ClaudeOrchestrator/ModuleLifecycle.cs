@@ -25,6 +25,12 @@ namespace ClaudeOrchestrator
             }
 
             ShutdownHooks.Install();
+            if (Runspace.DefaultRunspace != null)
+            {
+                // Removed and imported again: this runspace's tasks may create containers again.
+                ContainerTracker.Reopen(Runspace.DefaultRunspace.InstanceId);
+            }
+
             OrphanSweeper.SweepCurrentInBackground();
         }
 

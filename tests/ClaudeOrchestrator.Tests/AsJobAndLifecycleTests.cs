@@ -9,7 +9,11 @@ namespace ClaudeOrchestrator.Tests;
 
 public class AsJobAndLifecycleTests : TaskTestBase
 {
-    public AsJobAndLifecycleTests(DockerFixture docker, ITestOutputHelper output) : base(docker, output)
+    public AsJobAndLifecycleTests(DockerFixture docker, ITestOutputHelper output) : this(docker, output, onPodman: false)
+    {
+    }
+
+    protected AsJobAndLifecycleTests(DockerFixture docker, ITestOutputHelper output, bool onPodman) : base(docker, output, onPodman)
     {
     }
 

@@ -8,13 +8,17 @@ using Xunit.Abstractions;
 namespace ClaudeOrchestrator.Tests;
 
 /// <summary>The cleanup journal: one line per removal with the right reason, whole lines under concurrent writers, and the report over it.</summary>
-public sealed class CleanupJournalTests : TaskTestBase
+public class CleanupJournalTests : TaskTestBase
 {
     private const string Secret = "sk-ant-api03-JOURNAL-LEAK-CHECK-55";
     private readonly DirectoryInfo _state;
     private readonly string _previousState;
 
-    public CleanupJournalTests(DockerFixture docker, ITestOutputHelper output) : base(docker, output)
+    public CleanupJournalTests(DockerFixture docker, ITestOutputHelper output) : this(docker, output, onPodman: false)
+    {
+    }
+
+    protected CleanupJournalTests(DockerFixture docker, ITestOutputHelper output, bool onPodman) : base(docker, output, onPodman)
     {
         // Each test reads a journal of its own.
         _previousState = Environment.GetEnvironmentVariable("XDG_STATE_HOME");
@@ -255,6 +259,32 @@ public sealed class CleanupJournalTests : TaskTestBase
     }
 
     [Fact]
+    public void AFlushRemovalThatOutlivesItsRequestButEndsOnTheEngineIsJournaledRemovedWithItsRealDuration()
+    {
+        // Remove-Module's DELETE never reaches the engine; the engine removes the container anyway
+        // (here: someone else does). When the request gives up, the module asks the engine.
+        using var proxy = new HoldingProxy(@"^DELETE /[^ ]*containers/([0-9a-f]{64})");
+        using (Override("DOCKER_HOST", proxy.Host))
+        {
+            using var other = new PsSession();
+            other.Invoke(StartTask("ignore-term 600", "-AsJob")).ThrowIfFailed();
+            var name = WaitForJobContainer();
+            using var removal = other.Start("Remove-Module ClaudeOrchestrator");
+            Assert.True(proxy.Held.Wait(TimeSpan.FromSeconds(30)), "the flush never asked to remove the container");
+            DockerCli.Run("rm", "-f", name).EnsureSuccess();
+            var r = removal.Wait();
+
+            Assert.Empty(r.Errors);
+            var line = LineFor(name);
+            Assert.Equal("Removed", line.GetProperty("outcome").GetString());
+            Assert.Equal("ModuleRemoved", line.GetProperty("reason").GetString());
+            Assert.False(line.TryGetProperty("error", out _));
+            // The duration is the real one: from the first request until the engine was seen without it.
+            Assert.True(line.GetProperty("durationMs").GetDouble() >= ContainerRemover.RequestLimit.TotalMilliseconds, line.GetRawText());
+        }
+    }
+
+    [Fact]
     public void AFailedRemovalIsAnErrorJournaledFailedAndExitsOne()
     {
         var name = CreateUnlabelled("claude-journal-stuck-" + Guid.NewGuid().ToString("N")[..6],
@@ -263,7 +293,8 @@ public sealed class CleanupJournalTests : TaskTestBase
         using var host = HostProcess.Start($"Remove-ClaudeContainer -Name '{name}' -Force",
             environment: new Dictionary<string, string> { ["DOCKER_HOST"] = proxy.Host });
         Assert.True(proxy.Held.Wait(TimeSpan.FromSeconds(60)), "the removal was never sent. Transcript:\n" + host.Transcript);
-        proxy.DropHeld();
+        // Every attempt fails (a dropped removal is looked at and tried again): the last one is reported.
+        proxy.DropEveryMatch();
 
         Assert.True(host.WaitForExit(TimeSpan.FromSeconds(60)), host.Transcript);
         Log(host.Transcript);

@@ -8,11 +8,15 @@ using Xunit.Abstractions;
 namespace ClaudeOrchestrator.Tests;
 
 /// <summary>-Status, -OlderThan and -Force on containers prepared with known state and age, and scheduled runs.</summary>
-public sealed class CleanupMaintenanceTests : TaskTestBase
+public class CleanupMaintenanceTests : TaskTestBase
 {
     private const string ForeignSession = "io.claude-orchestrator.session-id=another-session";
 
-    public CleanupMaintenanceTests(DockerFixture docker, ITestOutputHelper output) : base(docker, output)
+    public CleanupMaintenanceTests(DockerFixture docker, ITestOutputHelper output) : this(docker, output, onPodman: false)
+    {
+    }
+
+    protected CleanupMaintenanceTests(DockerFixture docker, ITestOutputHelper output, bool onPodman) : base(docker, output, onPodman)
     {
     }
 

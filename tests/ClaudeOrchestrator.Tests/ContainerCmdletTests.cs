@@ -10,7 +10,11 @@ public class ContainerCmdletTests : TaskTestBase
 {
     private const string ForeignSession = "io.claude-orchestrator.session-id=0000000000000000000000000000beef";
 
-    public ContainerCmdletTests(DockerFixture docker, ITestOutputHelper output) : base(docker, output)
+    public ContainerCmdletTests(DockerFixture docker, ITestOutputHelper output) : this(docker, output, onPodman: false)
+    {
+    }
+
+    protected ContainerCmdletTests(DockerFixture docker, ITestOutputHelper output, bool onPodman) : base(docker, output, onPodman)
     {
     }
 

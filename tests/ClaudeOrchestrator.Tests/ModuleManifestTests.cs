@@ -11,6 +11,7 @@ public class ModuleManifestTests
     {
         "Compare-ClaudeTask", "Get-ClaudeCleanupReport", "Get-ClaudeContainer", "Get-ClaudeProject", "Get-ClaudeTask",
         "Merge-ClaudeTask", "New-ClaudeProject", "Receive-ClaudeTask", "Remove-ClaudeContainer", "Remove-ClaudeTask", "Start-ClaudeTask",
+        "Test-ClaudeEngine",
     };
 
     [Fact]

@@ -8,7 +8,11 @@ namespace ClaudeOrchestrator.Tests;
 
 public class OrphanTests : TaskTestBase
 {
-    public OrphanTests(DockerFixture docker, ITestOutputHelper output) : base(docker, output)
+    public OrphanTests(DockerFixture docker, ITestOutputHelper output) : this(docker, output, onPodman: false)
+    {
+    }
+
+    protected OrphanTests(DockerFixture docker, ITestOutputHelper output, bool onPodman) : base(docker, output, onPodman)
     {
     }
 

@@ -7,7 +7,11 @@ namespace ClaudeOrchestrator.Tests;
 
 public class ProcessExitTests : TaskTestBase
 {
-    public ProcessExitTests(DockerFixture docker, ITestOutputHelper output) : base(docker, output)
+    public ProcessExitTests(DockerFixture docker, ITestOutputHelper output) : this(docker, output, onPodman: false)
+    {
+    }
+
+    protected ProcessExitTests(DockerFixture docker, ITestOutputHelper output, bool onPodman) : base(docker, output, onPodman)
     {
     }
 

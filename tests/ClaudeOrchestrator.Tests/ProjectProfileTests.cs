@@ -101,6 +101,7 @@ public sealed class ProjectProfileTests : TaskTestBase
     [InlineData("docker:\n  cpus: -1", "docker.cpus", "'-1'")]
     [InlineData("docker:\n  network_mode: host", "docker.network_mode", "host")]
     [InlineData("docker:\n  network_mode: 'no such mode!'", "docker.network_mode", "not a network mode")]
+    [InlineData("docker:\n  selinux_relabel: maybe", "docker.selinux_relabel", "must be true or false")]
     [InlineData("timeout: soon", "timeout", "'soon' is not a duration")]
     [InlineData("environment: OOPS", "environment", "must be a list")]
     [InlineData("environment:\n  - 'BAD NAME'", "environment", "'BAD NAME'")]

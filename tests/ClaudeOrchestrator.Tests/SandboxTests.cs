@@ -56,6 +56,23 @@ public class SandboxTests : TaskTestBase
     }
 
     [Fact]
+    public void SELinuxRelabelGivesEveryBindMountTheSharedLabel()
+    {
+        var name = StartAndInspect("-SELinuxRelabel", out var running);
+        using (running)
+        {
+            // The binds form, the only one with a relabel option: each bind is source:target[:ro],z.
+            var binds = DockerCli.Inspect(name, "{{range .HostConfig.Binds}}{{.}};{{end}}").Split(';', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Contains($"{Project.FullName}:/workspace:z", binds);
+            Assert.Contains(binds, b => b.EndsWith(":/home/agent/.claude:z", StringComparison.Ordinal));
+            Assert.Empty(DockerCli.Inspect(name, "{{range .HostConfig.Mounts}}{{.Type}};{{end}}"));
+            // The files are mounted all the same: the agent sees the project.
+            Assert.Equal("bind", DockerCli.Inspect(name, "{{range .Mounts}}{{if eq .Destination \"/workspace\"}}{{.Type}}{{end}}{{end}}"));
+            running.Stop();
+        }
+    }
+
+    [Fact]
     public void ParametersAdjustTheLimits()
     {
         var name = StartAndInspect("-Memory 512m -Cpus 0.5 -PidsLimit 64 -Network none -User 1234:1234", out var running);

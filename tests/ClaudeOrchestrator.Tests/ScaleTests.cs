@@ -58,6 +58,32 @@ public class ScaleTests : TaskTestBase
     }
 
     [Fact]
+    public void RemoveModuleWhileTasksWaitToLaunchLeavesNoContainerBehindItsFlush()
+    {
+        // More tasks than launch at once per engine: some are still waiting for a launch slot
+        // (nothing created yet) when the module goes. None may create a container after the flush.
+        using var other = new PsSession();
+        other.Invoke($"$j = 1..60 | ForEach-Object {{ [pscustomobject]@{{ Path = '{Project.FullName}'; Description = 'ignore-term 600' }} }} | " +
+                     $"Start-ClaudeTask -Image {Image} -Isolation None -AsJob -ThrottleLimit 60").ThrowIfFailed();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (OwnContainers() == 0 && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(50);
+        }
+
+        Assert.InRange(OwnContainers(), 1, 59);
+        other.Invoke("Remove-Module ClaudeOrchestrator").ThrowIfFailed();
+        Assert.Equal(0, OwnContainers());
+        // The tasks that were still waiting end without creating one, now or later.
+        Thread.Sleep(3000);
+        Assert.Equal(0, OwnContainers());
+        var states = other.Invoke("$j.ChildJobs | Wait-Job -Timeout 60 | ForEach-Object { $_.State.ToString() }").Output.Select(o => o.ToString()).ToList();
+        Assert.Equal(60, states.Count);
+        Assert.DoesNotContain("Running", states);
+        Assert.Equal(0, OwnContainers());
+    }
+
+    [Fact]
     public void SigtermWithHundredsOfRunningTasksExitsOnlyWhenEveryContainerIsGone()
     {
         using var host = HostProcess.Start(

@@ -12,7 +12,11 @@ namespace ClaudeOrchestrator.Tests;
 /// </summary>
 public class SignalTests : TaskTestBase
 {
-    public SignalTests(DockerFixture docker, ITestOutputHelper output) : base(docker, output)
+    public SignalTests(DockerFixture docker, ITestOutputHelper output) : this(docker, output, onPodman: false)
+    {
+    }
+
+    protected SignalTests(DockerFixture docker, ITestOutputHelper output, bool onPodman) : base(docker, output, onPodman)
     {
     }
 

@@ -9,7 +9,11 @@ namespace ClaudeOrchestrator.Tests;
 
 public class StartClaudeTaskTests : TaskTestBase
 {
-    public StartClaudeTaskTests(DockerFixture docker, ITestOutputHelper output) : base(docker, output)
+    public StartClaudeTaskTests(DockerFixture docker, ITestOutputHelper output) : this(docker, output, onPodman: false)
+    {
+    }
+
+    protected StartClaudeTaskTests(DockerFixture docker, ITestOutputHelper output, bool onPodman) : base(docker, output, onPodman)
     {
     }
 

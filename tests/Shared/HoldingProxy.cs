@@ -23,12 +23,15 @@ public sealed class HoldingProxy : IDisposable
     private readonly TaskCompletionSource<Match> _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _holding;
+    private volatile bool _dropEveryMatch;
     private (Socket Client, Socket Server) _heldConnection;
 
     /// <param name="hold">Matched against each request line, e.g. <c>^POST /[^ ]*containers/([0-9a-f]+)/start</c>.</param>
-    public HoldingProxy(string hold, string target = "/var/run/docker.sock")
+    /// <param name="target">The engine's socket; default: the one DOCKER_HOST names, else Docker's.</param>
+    public HoldingProxy(string hold, string target = null)
     {
-        _target = target;
+        var host = Environment.GetEnvironmentVariable("DOCKER_HOST");
+        _target = target ?? (host != null && host.StartsWith("unix://", StringComparison.Ordinal) ? host["unix://".Length..] : "/var/run/docker.sock");
         _hold = new Regex(hold, RegexOptions.Multiline);
         _dir = Directory.CreateTempSubdirectory("co-proxy-");
         SocketPath = Path.Combine(_dir.FullName, "engine.sock");
@@ -54,6 +57,13 @@ public sealed class HoldingProxy : IDisposable
     {
         _heldConnection.Client?.Dispose();
         _heldConnection.Server?.Dispose();
+    }
+
+    /// <summary>Drops the held request's connection and, from now on, every later matching request's: the engine never gets one.</summary>
+    public void DropEveryMatch()
+    {
+        _dropEveryMatch = true;
+        DropHeld();
     }
 
     private async Task AcceptAsync()
@@ -104,6 +114,13 @@ public sealed class HoldingProxy : IDisposable
                 if (read == 0)
                 {
                     to.Shutdown(SocketShutdown.Send);
+                    return;
+                }
+
+                if (inspect && _dropEveryMatch && _hold.IsMatch(Encoding.Latin1.GetString(buffer, 0, read)))
+                {
+                    from.Dispose();
+                    to.Dispose();
                     return;
                 }
 

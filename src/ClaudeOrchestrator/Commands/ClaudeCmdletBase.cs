@@ -25,7 +25,7 @@ namespace ClaudeOrchestrator.Commands
         /// returns before the work ends, even when the pipeline is being stopped, so cleanup done
         /// by the work is complete when the cmdlet returns.
         /// </summary>
-        internal T RunPumped<T>(Func<PipelineQueue, Task<T>> work, Action onTick = null, TimeSpan? tickInterval = null)
+        internal T RunPumped<T>(Func<PipelineQueue, Task<T>> work, Action onTick = null, TimeSpan? tickInterval = null, bool terminating = true)
         {
             var queue = new PipelineQueue();
             var task = Task.Run(() => work(queue));
@@ -74,7 +74,7 @@ namespace ClaudeOrchestrator.Commands
             {
                 throw new PipelineStoppedException();
             }
-            catch (OrchestratorException e)
+            catch (OrchestratorException e) when (terminating)
             {
                 ThrowTerminatingError(e.ToErrorRecord());
                 throw;
@@ -86,6 +86,9 @@ namespace ClaudeOrchestrator.Commands
 
         /// <summary>Synchronous form for work with nothing to stream.</summary>
         internal T Run<T>(Func<CancellationToken, Task<T>> work) => RunPumped(_ => work(CancelToken));
+
+        /// <summary>Like <see cref="Run{T}"/>, but the module's own errors are thrown to the caller, not ended with.</summary>
+        internal T RunQuietly<T>(Func<CancellationToken, Task<T>> work) => RunPumped(_ => work(CancelToken), terminating: false);
 
         internal void WriteError(OrchestratorException e) => WriteError(e.ToErrorRecord());
 

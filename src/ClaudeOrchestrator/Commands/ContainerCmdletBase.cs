@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Generic;
+using System.Linq;
 using System.Management.Automation;
 using ClaudeOrchestrator.Engine;
 
@@ -16,6 +18,164 @@ namespace ClaudeOrchestrator.Commands
         [Parameter]
         [TimeSpanArgument]
         public TimeSpan OlderThan { get; set; }
+
+        /// <summary>
+        /// The engines to act on: docker context names or endpoint URIs, or * for every known
+        /// engine. Bound from piped containers, so each is removed on the engine that has it.
+        /// </summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(EngineNameCompleter))]
+        public string[] Engine { get; set; }
+
+        private readonly List<string> _engines = new List<string>();
+
+        /// <summary>Remembers this record's engines (piped objects may each name another).</summary>
+        protected void CollectEngines()
+        {
+            foreach (var engine in Engine ?? Array.Empty<string>())
+            {
+                if (!_engines.Contains(engine))
+                {
+                    _engines.Add(engine);
+                }
+            }
+        }
+
+        /// <summary>
+        /// The engines this command acts on. Without -Engine: the default one, and for this
+        /// process's own containers every engine it has containers on.
+        /// </summary>
+        internal IReadOnlyList<DockerConnection> Engines(bool tracked)
+        {
+            CollectEngines();
+            var connections = new List<DockerConnection>();
+            void Add(DockerConnection c)
+            {
+                if (!connections.Contains(c))
+                {
+                    connections.Add(c);
+                }
+            }
+
+            if (_engines.Count == 0)
+            {
+                try
+                {
+                    Add(DockerConnection.Current());
+                }
+                catch (OrchestratorException e)
+                {
+                    ThrowTerminatingError(e.ToErrorRecord());
+                }
+
+                if (tracked)
+                {
+                    foreach (var c in ContainerTracker.Snapshot().Select(t => t.Connection))
+                    {
+                        Add(c);
+                    }
+                }
+
+                return connections;
+            }
+
+            foreach (var name in _engines)
+            {
+                try
+                {
+                    if (name == EngineEndpoints.AllEngines)
+                    {
+                        Add(DockerConnection.Current());
+                        foreach (var known in EngineEndpoints.Known())
+                        {
+                            Add(DockerConnection.For(known.Name));
+                        }
+                    }
+                    else
+                    {
+                        Add(DockerConnection.For(name));
+                    }
+                }
+                catch (OrchestratorException e)
+                {
+                    // A name that names nothing: alone it ends the command, in a list it is one error.
+                    if (_engines.Count == 1)
+                    {
+                        ThrowTerminatingError(e.ToErrorRecord());
+                    }
+
+                    WriteError(e);
+                }
+            }
+
+            return connections;
+        }
+
+        /// <summary>
+        /// Reaches each engine. One engine alone stops the command when it cannot be reached, as
+        /// always; among several, one that cannot is reported and the others are served.
+        /// </summary>
+        internal IReadOnlyList<DockerConnection> Reach(IReadOnlyList<DockerConnection> engines)
+        {
+            var reached = new List<DockerConnection>();
+            foreach (var engine in engines)
+            {
+                if (engines.Count == 1)
+                {
+                    reached.Add(Run(cancel => DockerConnection.ReachAsync(engine, cancel)));
+                }
+                else
+                {
+                    try
+                    {
+                        reached.Add(RunQuietly(cancel => DockerConnection.ReachAsync(engine, cancel)));
+                    }
+                    catch (OrchestratorException e)
+                    {
+                        WriteError(e);
+                        continue;
+                    }
+                    catch (Exception e) when (!(e is PipelineStoppedException))
+                    {
+                        WriteError(new ErrorRecord(engine.Translate(e), ErrorIds.EngineUnreachable, ErrorCategory.ConnectionError, engine.Endpoint));
+                        continue;
+                    }
+                }
+
+                WriteDebug(engine.Description);
+            }
+
+            return reached;
+        }
+
+        /// <summary>
+        /// The module's containers on one of <paramref name="engines"/>. Among several, an engine
+        /// that fails the listing (one reached earlier in this session and gone since) is
+        /// reported and yields none; alone it ends the command.
+        /// </summary>
+        internal IReadOnlyList<ClaudeContainer> List(DockerConnection engine, IReadOnlyList<DockerConnection> engines, ContainerScope scope, ContainerFilter filter)
+        {
+            if (engines.Count == 1)
+            {
+                return Run(cancel => ContainerQuery.ListAsync(engine, scope, filter, cancel));
+            }
+
+            try
+            {
+                return RunQuietly(cancel => ContainerQuery.ListAsync(engine, scope, filter, cancel));
+            }
+            catch (OrchestratorException e)
+            {
+                WriteError(e);
+            }
+            catch (Exception e) when (!(e is PipelineStoppedException))
+            {
+                WriteError(new ErrorRecord(engine.Translate(e), ErrorIds.EngineUnreachable, ErrorCategory.ConnectionError, engine.Endpoint));
+            }
+
+            return Array.Empty<ClaudeContainer>();
+        }
 
         internal ContainerFilter Filter
         {

@@ -28,7 +28,8 @@ namespace ClaudeOrchestrator.Commands
             {
                 using (var budget = new CancellationTokenSource(Budget))
                 {
-                    var lookup = Task.Run(() => CandidatesAsync(DockerConnection.Current(), budget.Token));
+                    var engine = BoundEngine(fakeBoundParameters);
+                    var lookup = Task.Run(() => CandidatesAsync(DockerConnection.For(engine), budget.Token));
                     candidates = lookup.Wait(Budget) ? lookup.Result : Array.Empty<string>();
                 }
             }
@@ -45,6 +46,39 @@ namespace ClaudeOrchestrator.Commands
         }
 
         internal abstract Task<IReadOnlyList<string>> CandidatesAsync(DockerConnection connection, CancellationToken cancel);
+
+        /// <summary>The engine the command line names so far (-Engine), so names come from that engine; * or none: the default.</summary>
+        private static string BoundEngine(IDictionary bound)
+        {
+            var value = bound != null && bound.Contains("Engine") ? bound["Engine"] : null;
+            var first = value is IEnumerable list && !(value is string) ? list.Cast<object>().FirstOrDefault() : value;
+            var name = (first as PSObject)?.BaseObject as string ?? first as string;
+            return string.IsNullOrEmpty(name) || name == EngineEndpoints.AllEngines ? null : name;
+        }
+    }
+
+    /// <summary>-Engine: *, the docker contexts, and engine sockets that exist here; asks no engine.</summary>
+    public sealed class EngineNameCompleter : IArgumentCompleter
+    {
+        public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+            CommandAst commandAst, IDictionary fakeBoundParameters)
+        {
+            var prefix = (wordToComplete ?? string.Empty).Trim('\'', '"');
+            IEnumerable<string> names;
+            try
+            {
+                names = new[] { EngineEndpoints.AllEngines }.Concat(EngineEndpoints.Known().Select(k => k.Name)).ToList();
+            }
+            catch (Exception)
+            {
+                return Enumerable.Empty<CompletionResult>();
+            }
+
+            return names
+                .Where(n => n.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+                .Distinct(StringComparer.Ordinal)
+                .Select(n => new CompletionResult(n.IndexOfAny(new[] { ' ', '*' }) >= 0 ? "'" + n + "'" : n, n, CompletionResultType.ParameterValue, n));
+        }
     }
 
     /// <summary>Names (or, for -Id, ids) of containers carrying the module's label.</summary>

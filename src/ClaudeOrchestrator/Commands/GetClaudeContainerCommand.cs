@@ -5,7 +5,10 @@ using ClaudeOrchestrator.Engine;
 
 namespace ClaudeOrchestrator.Commands
 {
-    /// <summary>Lists the module's containers: this process's active ones, or with -All every labelled one.</summary>
+    /// <summary>
+    /// Lists the module's containers: this process's active ones, or with -All every labelled one,
+    /// on the default engine or those -Engine names (* for every known engine).
+    /// </summary>
     [Cmdlet(VerbsCommon.Get, "ClaudeContainer", DefaultParameterSetName = TrackedSet)]
     [OutputType(typeof(ClaudeContainer))]
     public sealed class GetClaudeContainerCommand : ContainerCmdletBase
@@ -36,9 +39,12 @@ namespace ClaudeOrchestrator.Commands
         protected override void EndProcessing()
         {
             var filter = Filter;
-            var connection = Run(DockerConnection.ReachAsync);
-            WriteDebug(connection.Description);
-            var containers = Run(cancel => ContainerQuery.ListAsync(connection, Scope, filter, cancel));
+            var containers = new List<ClaudeContainer>();
+            var engines = Reach(Engines(tracked: Scope == ContainerScope.Tracked));
+            foreach (var connection in engines)
+            {
+                containers.AddRange(List(connection, engines, Scope, filter));
+            }
 
             var selection = new ContainerSelection(Name, Id);
             foreach (var container in containers.Where(selection.Matches))

@@ -64,38 +64,49 @@ namespace ClaudeOrchestrator.Commands
             {
                 _names.AddRange(Name);
             }
+
+            CollectEngines();
         }
 
         protected override void EndProcessing()
         {
-            var connection = Run(DockerConnection.ReachAsync);
-            WriteDebug(connection.Description);
             var scope = ParameterSetName == TrackedSet ? ContainerScope.Tracked
                 : ParameterSetName == OrphanedSet ? ContainerScope.Orphaned
                 : ContainerScope.All;
             var filter = Filter;
-            var listedFrom = DateTime.UtcNow;
-            var candidates = Run(cancel => ContainerQuery.ListAsync(connection, scope, filter, cancel));
-            if (scope == ContainerScope.Tracked && filter.States.Length == 0 && filter.OlderThan == null)
+            var engines = Reach(Engines(tracked: scope == ContainerScope.Tracked));
+            var candidates = new List<ClaudeContainer>();
+            foreach (var connection in engines)
             {
-                // Tracked but no longer on the engine (it went while the engine was unreachable): confirmed gone now.
-                foreach (var gone in ContainerTracker.ForgetGone(connection, candidates.Select(c => c.Id), listedFrom))
+                var listedFrom = DateTime.UtcNow;
+                var listed = List(connection, engines, scope, filter);
+                candidates.AddRange(listed);
+                if (scope == ContainerScope.Tracked && filter.States.Length == 0 && filter.OlderThan == null)
                 {
-                    WriteVerbose($"Container {gone} is already gone.");
+                    // Tracked but no longer on the engine (it went while the engine was unreachable): confirmed gone now.
+                    foreach (var gone in ContainerTracker.ForgetGone(connection, listed.Select(c => c.Id), listedFrom))
+                    {
+                        WriteVerbose($"Container {gone} is already gone.");
+                    }
                 }
             }
 
-            var targets = SelectTargets(connection, candidates)
-                .Where(c => ShouldProcess($"{c.Name} ({c.State}, project '{c.Project}')", "Remove container") && MayInterrupt(c))
+            var targets = SelectTargets(engines, candidates)
+                .Where(c => ShouldProcess($"{c.Name} ({c.State}, project '{c.Project}'{(engines.Count > 1 ? ", engine " + c.Engine : string.Empty)})", "Remove container") && MayInterrupt(c))
                 .ToList();
-            if (targets.Count > 0)
+            // Each on the engine that has it.
+            foreach (var connection in engines)
             {
-                RemoveTargets(connection, targets, scope);
+                var here = targets.Where(t => t.Engine == connection.Endpoint).ToList();
+                if (here.Count > 0)
+                {
+                    RemoveTargets(connection, here, scope);
+                }
             }
 
             if (scope == ContainerScope.Orphaned)
             {
-                SalvageWork(connection);
+                SalvageWork(engines);
             }
         }
 
@@ -103,21 +114,32 @@ namespace ClaudeOrchestrator.Commands
         /// After the orphaned containers, the orphaned work: tasks whose session died keep their
         /// checkout until it is saved into their branch, which happens here.
         /// </summary>
-        private void SalvageWork(DockerConnection connection)
+        private void SalvageWork(IReadOnlyList<DockerConnection> engines)
         {
             var tasks = TaskStore.All();
             TaskSalvager.DeleteLeftoverCheckouts(tasks.Where(TaskSalvager.HasLeftoverCheckout)
                 .Where(t => ShouldProcess($"task {t.TaskId}: its work is in branch {t.Branch}; delete the checkout left from an interrupted delete", "Delete checkout")));
 
-            var candidates = tasks.Where(TaskSalvager.NeedsSalvage)
-                .Where(t => ShouldProcess(TaskSalvager.Describe(t), "Salvage task work"))
-                .ToList();
-            if (candidates.Count == 0)
+            // A task is salvaged by its own engine's sweep, which knows whether its container is gone.
+            var salvaged = new List<ClaudeTask>();
+            var any = false;
+            foreach (var connection in engines)
+            {
+                var candidates = tasks.Where(t => TaskSalvager.NeedsSalvage(t) && TaskSalvager.RanOn(t, connection))
+                    .Where(t => ShouldProcess(TaskSalvager.Describe(t), "Salvage task work"))
+                    .ToList();
+                if (candidates.Count > 0)
+                {
+                    any = true;
+                    salvaged.AddRange(Run(cancel => TaskSalvager.SalvageAsync(connection, candidates, cancel)));
+                }
+            }
+
+            if (!any)
             {
                 return;
             }
 
-            var salvaged = Run(cancel => TaskSalvager.SalvageAsync(connection, candidates, cancel));
             foreach (var task in salvaged)
             {
                 if (task.Work == ClaudeTaskWork.NotSaved)
@@ -220,7 +242,7 @@ namespace ClaudeOrchestrator.Commands
         private bool ConfirmDeclinedExplicitly =>
             MyInvocation.BoundParameters.TryGetValue("Confirm", out var confirm) && confirm is SwitchParameter flag && !flag.IsPresent;
 
-        private IEnumerable<ClaudeContainer> SelectTargets(DockerConnection connection, IReadOnlyList<ClaudeContainer> candidates)
+        private IEnumerable<ClaudeContainer> SelectTargets(IReadOnlyList<DockerConnection> engines, IReadOnlyList<ClaudeContainer> candidates)
         {
             if (ParameterSetName != IdSet && ParameterSetName != NameSet)
             {
@@ -230,7 +252,7 @@ namespace ClaudeOrchestrator.Commands
             var selection = new ContainerSelection(_names, _ids);
             foreach (var missing in selection.UnmatchedLiterals(candidates))
             {
-                var exists = Run(cancel => ExistsAsync(connection, missing, cancel));
+                var exists = engines.Any(connection => Run(cancel => ExistsAsync(connection, missing, cancel)));
                 if (exists)
                 {
                     WriteError(new ErrorRecord(

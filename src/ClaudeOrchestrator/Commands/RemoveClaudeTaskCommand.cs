@@ -149,12 +149,19 @@ namespace ClaudeOrchestrator.Commands
                 return;
             }
 
-            var connection = Run(DockerConnection.ReachAsync);
-            foreach (var saved in Run(cancel => TaskSalvager.SalvageAsync(connection, salvage, cancel)))
+            // Each on the engine it ran on: only that engine knows whether its container is gone.
+            var saved = new List<ClaudeTask>();
+            foreach (var onEngine in salvage.GroupBy(t => EngineEndpoints.Normalize(t.Engine) ?? string.Empty))
             {
-                WriteVerbose(saved.Work == ClaudeTaskWork.NotSaved
-                    ? $"Task {saved.TaskId}: its work could not be saved; the checkout stays."
-                    : $"Task {saved.TaskId}: its work was salvaged into {saved.Branch} ({saved.HeadCommit}).");
+                var connection = Run(cancel => DockerConnection.ReachAsync(DockerConnection.ForRecorded(onEngine.First().Engine), cancel));
+                saved.AddRange(Run(cancel => TaskSalvager.SalvageAsync(connection, onEngine.ToList(), cancel)));
+            }
+
+            foreach (var task in saved)
+            {
+                WriteVerbose(task.Work == ClaudeTaskWork.NotSaved
+                    ? $"Task {task.TaskId}: its work could not be saved; the checkout stays."
+                    : $"Task {task.TaskId}: its work was salvaged into {task.Branch} ({task.HeadCommit}).");
             }
         }
 

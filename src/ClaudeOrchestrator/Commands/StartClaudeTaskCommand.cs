@@ -105,6 +105,16 @@ namespace ClaudeOrchestrator.Commands
         [ArgumentCompleter(typeof(ImageNameCompleter))]
         public string Image { get; set; }
 
+        /// <summary>The engine to run on: a docker context name or an endpoint URI (unix://, npipe://, tcp://). Default: as the docker CLI resolves it, else a rootless Docker or Podman socket.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(EngineNameCompleter))]
+        public string Engine { get; set; }
+
+        /// <summary>Relabels the bind mounts for SELinux (shared label, ",z"): needed on enforcing SELinux hosts; changes the project files' labels.</summary>
+        [Parameter]
+        public SwitchParameter SELinuxRelabel { get; set; }
+
         [Parameter]
         [TimeSpanArgument]
         public TimeSpan Timeout { get; set; }
@@ -460,6 +470,16 @@ namespace ClaudeOrchestrator.Commands
             if (User != null)
             {
                 sandbox.User = User;
+                sandbox.UserGiven = true;
+            }
+
+            sandbox.SELinuxRelabel = SELinuxRelabel.IsPresent || profile?.SELinuxRelabel == true;
+            // A resumed task goes back to the engine it ran on unless told otherwise.
+            var engine = Engine ?? profile?.Engine ?? resumes?.Engine;
+            if (engine != null)
+            {
+                // An engine name that names nothing is refused here, before anything exists.
+                DockerConnection.For(engine);
             }
 
             var options = new ClaudeCliOptions
@@ -479,6 +499,7 @@ namespace ClaudeOrchestrator.Commands
                 ProjectPath = path,
                 Description = Description,
                 Image = TaskDefaults.Image(Image ?? profile?.Image ?? resumes?.Image),
+                Engine = engine,
                 Timeout = IsBound(nameof(Timeout)) ? Timeout : profile?.Timeout,
                 Environment = TaskEnvironment.Build(Environment, System.Environment.GetEnvironmentVariable, profile?.Environment),
                 AgentCommand = options.ApplyTo(AgentCommand ?? TaskDefaults.DefaultAgentCommand.ToArray()),

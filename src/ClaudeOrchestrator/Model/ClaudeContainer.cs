@@ -17,6 +17,9 @@ namespace ClaudeOrchestrator
         public DateTime Created { get; set; }
         public TimeSpan Age => DateTime.Now - Created;
         public string Image { get; set; }
+
+        /// <summary>The endpoint of the engine that has it; Remove-ClaudeContainer binds it from the pipeline.</summary>
+        public string Engine { get; set; }
         public string Project { get; set; }
         public string ProjectPath { get; set; }
         public string TaskId { get; set; }

@@ -13,6 +13,12 @@ namespace ClaudeOrchestrator
 
         public string Image { get; set; }
 
+        /// <summary>The engine its tasks run on: a docker context name or an endpoint URI; null for the default.</summary>
+        public string Engine { get; set; }
+
+        /// <summary>True: bind mounts get the shared SELinux label (docker.selinux_relabel).</summary>
+        public bool? SELinuxRelabel { get; set; }
+
         /// <summary>As written in the profile, e.g. 4g.</summary>
         public string Memory { get; set; }
 

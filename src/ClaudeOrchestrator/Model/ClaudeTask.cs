@@ -40,6 +40,9 @@ namespace ClaudeOrchestrator
 
         public string TranscriptPath { get; set; }
         public string ContainerName { get; set; }
+
+        /// <summary>The endpoint of the engine the task ran on; the salvage sweep of that engine alone may save its work.</summary>
+        public string Engine { get; set; }
         public string Image { get; set; }
         public int? ExitCode { get; set; }
         public string Reason { get; set; }

@@ -10,6 +10,10 @@ namespace ClaudeOrchestrator
         public string Path { get; set; }
         public string ContainerName { get; set; }
         public string Image { get; set; }
+
+        /// <summary>The endpoint of the engine the task ran on.</summary>
+        public string Engine { get; set; }
+
         public ClaudeTaskStatus Status { get; set; }
 
         /// <summary>The agent's exit code; null when it never finished (timed out, cancelled).</summary>

@@ -29,6 +29,19 @@ public sealed class DockerFixture : IDisposable
 
     public DirectoryInfo StateHome { get; }
 
+    private readonly Lazy<PodmanEngine> _podman = new(() =>
+    {
+        var podman = PodmanEngine.StartRootful();
+        podman.LoadImage(Image);
+        return podman;
+    });
+
+    /// <summary>
+    /// A rootful Podman engine with the test image, started for the first suite that runs on it;
+    /// its leftovers fail the run exactly like Docker's.
+    /// </summary>
+    public PodmanEngine Podman => _podman.Value;
+
     public string EngineVersion { get; }
 
     public void Dispose()
@@ -42,6 +55,13 @@ public sealed class DockerFixture : IDisposable
 
         DockerCli.Run("rmi", Image);
         StateHome.Delete(recursive: true);
+        if (_podman.IsValueCreated)
+        {
+            var onPodman = _podman.Value.ManagedNames();
+            _podman.Value.Dispose();
+            leftovers = leftovers.Concat(onPodman.Select(n => "podman:" + n)).ToList();
+        }
+
         if (leftovers.Count > 0)
         {
             throw new InvalidOperationException("Labelled containers were left behind: " + string.Join(", ", leftovers));

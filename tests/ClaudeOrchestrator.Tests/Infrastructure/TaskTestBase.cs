@@ -11,15 +11,27 @@ public abstract class TaskTestBase : IDisposable
 {
     private readonly List<string> _unlabelled = new();
 
-    protected TaskTestBase(DockerFixture docker, ITestOutputHelper output)
+    private readonly IDisposable _engine;
+
+    /// <param name="onPodman">
+    /// Run against the fixture's Podman engine instead of Docker: DOCKER_HOST names it for the
+    /// test's duration, so the module, the docker CLI the test inspects with and host processes all
+    /// talk to Podman's Docker-compatible API. A suite runs on both by a subclass that passes true.
+    /// </param>
+    protected TaskTestBase(DockerFixture docker, ITestOutputHelper output, bool onPodman = false)
     {
         Docker = docker;
         Output = output;
+        OnPodman = onPodman;
+        _engine = onPodman ? Override("DOCKER_HOST", docker.Podman.Host) : null;
         Session = new PsSession();
         Project = Directory.CreateTempSubdirectory("co-project-");
     }
 
     protected DockerFixture Docker { get; }
+
+    /// <summary>True when this run of the suite is against Podman.</summary>
+    protected bool OnPodman { get; }
     protected ITestOutputHelper Output { get; }
     protected PsSession Session { get; }
     protected DirectoryInfo Project { get; }
@@ -137,6 +149,8 @@ public abstract class TaskTestBase : IDisposable
             DockerCli.Run("rm", "-f", name);
         }
 
+        // Back to the default engine for the next test (checked after the leak check, which looks at this test's engine).
+        _engine?.Dispose();
         Assert.True(leaked.Count == 0, "Labelled containers were left behind: " + string.Join(", ", leaked));
 
         // A test that points the journal elsewhere puts it back, or later tests would write into the user's state directory.

@@ -25,12 +25,57 @@ namespace ClaudeOrchestrator.Engine
 
         public static void Add(TrackedContainer container) => Active[container.Id] = container;
 
-        /// <summary>Announces a create request about to be sent; complete it with <see cref="EndCreate"/>.</summary>
-        public static TaskCompletionSource<TrackedContainer> BeginCreate(string name)
+        private static readonly object CreateGate = new object();
+        private static readonly HashSet<Guid> ClosedRunspaces = new HashSet<Guid>();
+        private static bool _closedToAll;
+
+        /// <summary>
+        /// From now on no container is created for <paramref name="runspace"/> (null: for anyone,
+        /// the process is going): a flush is about to take its snapshot. A create already
+        /// announced is waited for by the flush; one announced after this is refused, so a task
+        /// that was still waiting to launch (hundreds may be) cannot create one behind the flush.
+        /// </summary>
+        public static void Close(Guid? runspace)
         {
-            var pending = new TaskCompletionSource<TrackedContainer>(TaskCreationOptions.RunContinuationsAsynchronously);
-            Creating[name] = pending.Task;
-            return pending;
+            lock (CreateGate)
+            {
+                if (runspace == null)
+                {
+                    _closedToAll = true;
+                }
+                else
+                {
+                    ClosedRunspaces.Add(runspace.Value);
+                }
+            }
+        }
+
+        /// <summary>The module was imported again into <paramref name="runspace"/>: its tasks may create containers again.</summary>
+        public static void Reopen(Guid runspace)
+        {
+            lock (CreateGate)
+            {
+                ClosedRunspaces.Remove(runspace);
+            }
+        }
+
+        /// <summary>
+        /// Announces a create request about to be sent; complete it with <see cref="EndCreate"/>.
+        /// Refused (OperationCanceledException) once <see cref="Close"/> covers the runspace.
+        /// </summary>
+        public static TaskCompletionSource<TrackedContainer> BeginCreate(string name, Guid runspace)
+        {
+            lock (CreateGate)
+            {
+                if (_closedToAll || ClosedRunspaces.Contains(runspace))
+                {
+                    throw new OperationCanceledException("The module is being removed (or the process is exiting): the task's container was not created.");
+                }
+
+                var pending = new TaskCompletionSource<TrackedContainer>(TaskCreationOptions.RunContinuationsAsynchronously);
+                Creating[name] = pending.Task;
+                return pending;
+            }
         }
 
         /// <summary>The create returned (<paramref name="created"/>) or failed (null); a waiting flush goes on.</summary>
@@ -102,7 +147,12 @@ namespace ClaudeOrchestrator.Engine
         /// </summary>
         public static async Task<IReadOnlyList<RemovalOutcome>> FlushAsync(Func<TrackedContainer, bool> which, CleanupReason reason, Action<int, int> progress = null)
         {
-            var creating = Creating.Values.ToList();
+            List<Task<TrackedContainer>> creating;
+            lock (CreateGate)
+            {
+                creating = Creating.Values.ToList();
+            }
+
             if (creating.Count > 0)
             {
                 // A create takes tens of milliseconds: wait for its id rather than leave its container.
@@ -116,25 +166,13 @@ namespace ClaudeOrchestrator.Engine
             }
 
             var done = 0;
-            using (var slots = new SemaphoreSlim(ContainerRemover.MaxParallelRemovals))
+            return await ContainerRemover.InParallelAsync(targets, ContainerRemover.MaxParallelRemovals, async target =>
             {
-                var removals = targets.Select(async target =>
-                {
-                    await slots.WaitAsync().ConfigureAwait(false);
-                    try
-                    {
-                        var outcome = await ContainerRemover.RemoveConfirmedAsync(target.Connection, target.Id, target.Name).ConfigureAwait(false);
-                        Settle(outcome, reason);
-                        progress?.Invoke(Interlocked.Increment(ref done), targets.Count);
-                        return outcome;
-                    }
-                    finally
-                    {
-                        slots.Release();
-                    }
-                }).ToList();
-                return await Task.WhenAll(removals).ConfigureAwait(false);
-            }
+                var outcome = await ContainerRemover.RemoveConfirmedAsync(target.Connection, target.Id, target.Name).ConfigureAwait(false);
+                Settle(outcome, reason);
+                progress?.Invoke(Interlocked.Increment(ref done), targets.Count);
+                return outcome;
+            }).ConfigureAwait(false);
         }
 
         /// <summary>

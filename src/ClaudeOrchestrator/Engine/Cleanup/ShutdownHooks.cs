@@ -44,6 +44,7 @@ namespace ClaudeOrchestrator.Engine
         /// <param name="progress">Hears (removed, total) every quarter second while containers remain, on the calling thread.</param>
         public static void Flush(Guid? runspace, CleanupReason reason, Action<int, int> progress = null)
         {
+            ContainerTracker.Close(runspace);
             ContainerTracker.Flush(c => runspace == null || c.RunspaceId == runspace.Value, reason, progress);
             TaskSession.FinishAll(s => runspace == null || s.RunspaceId == runspace.Value, reason, SaveBudget);
         }

@@ -48,6 +48,8 @@ namespace ClaudeOrchestrator.Engine
         /// </summary>
         public static async Task<IReadOnlyList<ClaudeTask>> SalvageAsync(DockerConnection connection, IReadOnlyCollection<ClaudeTask> candidates, CancellationToken cancel)
         {
+            // Another engine's list says nothing about a task that ran there: its container may be running still.
+            candidates = candidates.Where(t => RanOn(t, connection)).ToList();
             if (candidates.Count == 0)
             {
                 return Array.Empty<ClaudeTask>();
@@ -68,6 +70,24 @@ namespace ClaudeOrchestrator.Engine
             }
 
             return salvaged;
+        }
+
+        /// <summary>Whether <paramref name="task"/> ran on <paramref name="connection"/>'s engine; a record from before engines were recorded means the default one.</summary>
+        internal static bool RanOn(ClaudeTask task, DockerConnection connection)
+        {
+            if (task.Engine == null)
+            {
+                try
+                {
+                    return DockerConnection.Current() == connection;
+                }
+                catch (OrchestratorException)
+                {
+                    return false;
+                }
+            }
+
+            return EngineEndpoints.Normalize(task.Engine) == EngineEndpoints.Normalize(connection.Endpoint);
         }
 
         public static void DeleteLeftoverCheckouts(IEnumerable<ClaudeTask> tasks)

@@ -4,6 +4,9 @@ namespace ClaudeOrchestrator.Engine
     internal static class ErrorIds
     {
         public const string EngineUnreachable = "DockerEngineUnreachable";
+        public const string EngineNotFound = "EngineNotFound";
+        public const string EngineInitMissing = "EngineInitMissing";
+        public const string EngineCheckFailed = "ClaudeEngineCheckFailed";
         public const string EnginePermissionDenied = "DockerEnginePermissionDenied";
         public const string EngineError = "DockerEngineError";
         public const string ImageNotFound = "ImageNotFound";

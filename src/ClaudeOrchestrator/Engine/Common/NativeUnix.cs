@@ -55,6 +55,37 @@ namespace ClaudeOrchestrator.Engine
             }
         }
 
+        public static uint? CallerUid() => IsUnix ? getuid() : (uint?)null;
+
+        /// <summary>
+        /// The uid that owns <paramref name="path"/>; null where it cannot be read. Linux only:
+        /// statx's layout is the same on every architecture, stat's is not.
+        /// </summary>
+        public static uint? OwnerOf(string path)
+        {
+            if (!System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Linux))
+            {
+                return null;
+            }
+
+            var buffer = new byte[256];
+            try
+            {
+                // AT_FDCWD, no flags, STATX_UID; stx_uid is at offset 20.
+                return statx(-100, Encoding.UTF8.GetBytes(path + "\0"), 0, 0x8, buffer) == 0 ? BitConverter.ToUInt32(buffer, 20) : (uint?)null;
+            }
+            catch (EntryPointNotFoundException)
+            {
+                return null;
+            }
+        }
+
+        /// <summary>Whether this process may write <paramref name="path"/> (for a socket: connect to it); true where not Unix.</summary>
+        public static bool MayWrite(string path) =>
+            !IsUnix || access(Encoding.UTF8.GetBytes(path + "\0"), WriteOk) == 0;
+
+        private const int WriteOk = 2;
+
         /// <summary>Gives a file to another uid:gid; false where that is not allowed (only root may) or not Unix.</summary>
         public static bool TryChown(string path, uint uid, uint gid) =>
             IsUnix && chown(Encoding.UTF8.GetBytes(path + "\0"), uid, gid) == 0;
@@ -111,6 +142,12 @@ namespace ClaudeOrchestrator.Engine
         [DllImport("kernel32.dll", CharSet = CharSet.Unicode, SetLastError = true)]
         [return: MarshalAs(UnmanagedType.I1)]
         private static extern bool CreateSymbolicLink(string link, string target, int flags);
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int statx(int dirfd, byte[] path, int flags, uint mask, byte[] buffer);
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int access(byte[] path, int mode);
 
         [DllImport("libc", SetLastError = true)]
         private static extern int chmod(byte[] path, uint mode);

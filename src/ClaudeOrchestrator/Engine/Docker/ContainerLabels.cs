@@ -18,5 +18,20 @@ namespace ClaudeOrchestrator.Engine
         public const string OwnerStart = Prefix + "owner-start";
         public const string SessionId = Prefix + "session-id";
         public const string Version = Prefix + "version";
+
+        /// <summary>The labels of a container this session creates for <paramref name="taskId"/>.</summary>
+        public static System.Collections.Generic.Dictionary<string, string> For(string taskId, string project, string projectPath) =>
+            new System.Collections.Generic.Dictionary<string, string>
+            {
+                [Managed] = "true",
+                [TaskId] = taskId,
+                [Project] = project ?? string.Empty,
+                [ProjectPath] = projectPath,
+                [OwnerPid] = SessionIdentity.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                [OwnerHost] = SessionIdentity.HostName,
+                [OwnerStart] = SessionIdentity.ProcessStart,
+                [SessionId] = SessionIdentity.SessionId,
+                [Version] = ModuleVersion.Text,
+            };
     }
 }

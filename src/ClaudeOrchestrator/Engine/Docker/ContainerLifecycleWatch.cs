@@ -49,14 +49,18 @@ namespace ClaudeOrchestrator.Engine
             {
                 case "die":
                     long code = -1;
-                    if (message.Actor.Attributes != null && message.Actor.Attributes.TryGetValue("exitCode", out var text))
+                    var attributes = message.Actor.Attributes;
+                    // Docker says exitCode; Podman says both exitCode and containerExitCode.
+                    if (attributes != null && (attributes.TryGetValue("exitCode", out var text) || attributes.TryGetValue("containerExitCode", out text)))
                     {
                         long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out code);
                     }
 
                     _exited.TrySetResult(code);
                     break;
+                // Docker's destroy is Podman's remove.
                 case "destroy":
+                case "remove":
                     _destroyed.TrySetResult(true);
                     break;
             }

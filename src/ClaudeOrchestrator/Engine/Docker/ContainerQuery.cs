@@ -37,7 +37,7 @@ namespace ClaudeOrchestrator.Engine
             }
 
             var now = DateTime.Now;
-            return listed.Select(ToClaudeContainer).Where(c => filter.Matches(c, now)).OrderBy(c => c.Created).ToList();
+            return listed.Select(c => ToClaudeContainer(c, connection)).Where(c => filter.Matches(c, now)).OrderBy(c => c.Created).ToList();
         }
 
         public static async Task<IReadOnlyList<ClaudeContainer>> ListAsync(DockerConnection connection, ContainerScope scope, ContainerFilter filter, CancellationToken cancel)
@@ -59,7 +59,7 @@ namespace ClaudeOrchestrator.Engine
             }
         }
 
-        internal static ClaudeContainer ToClaudeContainer(ContainerListResponse listed)
+        internal static ClaudeContainer ToClaudeContainer(ContainerListResponse listed, DockerConnection connection)
         {
             var labels = listed.Labels ?? new Dictionary<string, string>();
             return new ClaudeContainer
@@ -71,7 +71,8 @@ namespace ClaudeOrchestrator.Engine
                 Created = listed.Created.Kind == DateTimeKind.Unspecified
                     ? DateTime.SpecifyKind(listed.Created, DateTimeKind.Utc).ToLocalTime()
                     : listed.Created.ToLocalTime(),
-                Image = listed.Image,
+                Image = ImageName(listed.Image, connection),
+                Engine = connection.Endpoint,
                 Project = Label(labels, ContainerLabels.Project),
                 ProjectPath = Label(labels, ContainerLabels.ProjectPath),
                 TaskId = Label(labels, ContainerLabels.TaskId),
@@ -82,6 +83,17 @@ namespace ClaudeOrchestrator.Engine
                 IsTracked = ContainerTracker.IsTracked(listed.ID),
             };
         }
+
+        /// <summary>
+        /// Podman names a local image "localhost/name:tag" where Docker says "name:tag": the
+        /// name the task asked for is the one reported, on either engine.
+        /// </summary>
+        private static string ImageName(string image, DockerConnection connection) =>
+            connection.Facts?.Kind == EngineKind.Podman && image != null && image.StartsWith(PodmanLocalPrefix, StringComparison.Ordinal)
+                ? image.Substring(PodmanLocalPrefix.Length)
+                : image;
+
+        private const string PodmanLocalPrefix = "localhost/";
 
         private static string Label(IDictionary<string, string> labels, string key) =>
             labels.TryGetValue(key, out var value) ? value : null;

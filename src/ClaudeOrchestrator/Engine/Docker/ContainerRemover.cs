@@ -146,44 +146,54 @@ namespace ClaudeOrchestrator.Engine
         }
 
         /// <summary>
-        /// Removes many containers at once; the engine is the limit, so keep enough requests in
-        /// flight to saturate it without opening hundreds of connections.
+        /// Removes many containers at once, each confirmed as in <see cref="RemoveConfirmedAsync"/>;
+        /// the engine is the limit, so keep enough requests in flight to saturate it without
+        /// opening hundreds of connections.
         /// </summary>
         /// <param name="removed">Called after each removal (from engine threads), for progress.</param>
         /// <param name="parallel">Requests in flight at most; fewer for work nobody waits for.</param>
-        public static async Task<RemovalOutcome[]> RemoveManyAsync(DockerConnection connection, IEnumerable<ClaudeContainer> targets, CleanupReason reason,
+        public static Task<RemovalOutcome[]> RemoveManyAsync(DockerConnection connection, IEnumerable<ClaudeContainer> targets, CleanupReason reason,
             CancellationToken cancel, Action<RemovalOutcome> removed = null, int parallel = MaxParallelRemovals)
+        {
+            return InParallelAsync(targets, parallel, async target =>
+            {
+                // A task of this process owns it: let that task report Cancelled, not Failed.
+                var isTracked = ContainerTracker.TryGet(target.Id, out var tracked);
+                tracked?.RequestStop(reason);
+
+                var outcome = await RemoveConfirmedAsync(connection, target.Id, target.Name, cancel).ConfigureAwait(false);
+                if (isTracked)
+                {
+                    ContainerTracker.Settle(outcome, reason);
+                }
+                else if (outcome.WasPresent)
+                {
+                    CleanupJournal.Append(CleanupRecords.For(outcome, reason, target.TaskId, target.Project));
+                }
+
+                removed?.Invoke(outcome);
+                return outcome;
+            }, cancel);
+        }
+
+        /// <summary>Runs <paramref name="work"/> for every item, at most <paramref name="parallel"/> at once; results in input order.</summary>
+        internal static async Task<TResult[]> InParallelAsync<TItem, TResult>(IEnumerable<TItem> items, int parallel, Func<TItem, Task<TResult>> work, CancellationToken cancel = default)
         {
             using (var slots = new SemaphoreSlim(parallel))
             {
-                var removals = targets.Select(async target =>
+                var runs = items.Select(async item =>
                 {
                     await slots.WaitAsync(cancel).ConfigureAwait(false);
                     try
                     {
-                        // A task of this process owns it: let that task report Cancelled, not Failed.
-                        var isTracked = ContainerTracker.TryGet(target.Id, out var tracked);
-                        tracked?.RequestStop(reason);
-
-                        var outcome = await RemoveAsync(connection, target.Id, target.Name, cancel).ConfigureAwait(false);
-                        if (isTracked)
-                        {
-                            ContainerTracker.Settle(outcome, reason);
-                        }
-                        else if (outcome.WasPresent)
-                        {
-                            CleanupJournal.Append(CleanupRecords.For(outcome, reason, target.TaskId, target.Project));
-                        }
-
-                        removed?.Invoke(outcome);
-                        return outcome;
+                        return await work(item).ConfigureAwait(false);
                     }
                     finally
                     {
                         slots.Release();
                     }
                 }).ToList();
-                return await Task.WhenAll(removals).ConfigureAwait(false);
+                return await Task.WhenAll(runs).ConfigureAwait(false);
             }
         }
 

@@ -20,58 +20,113 @@ namespace ClaudeOrchestrator.Engine
         internal static readonly TimeSpan ReachTimeout = TimeSpan.FromSeconds(5);
 
         private static readonly object Gate = new object();
-        private static readonly Dictionary<string, DockerConnection> Connections = new Dictionary<string, DockerConnection>();
+
+        // By what named them (-Engine's value, or the environment for the default) and by endpoint:
+        // two names for one engine share one connection, so its tracker entries and event stream are one.
+        private static readonly Dictionary<string, DockerConnection> ByName = new Dictionary<string, DockerConnection>();
+        private static readonly Dictionary<string, DockerConnection> ByEndpoint = new Dictionary<string, DockerConnection>();
+
+        /// <summary>
+        /// Tasks between their create request and their attach, at most, per engine. A started
+        /// container waits a bounded time for its session to attach (the watcher's deadline);
+        /// hundreds of creates, starts and attaches sent at once make a loaded engine answer each
+        /// attach so late that containers end themselves. As many as the engine serves well (the
+        /// bench's raw anchor keeps 16 in flight too) launch at once; the rest wait their turn
+        /// before anything exists.
+        /// </summary>
+        internal const int LaunchesInFlight = 16;
 
         private readonly SemaphoreSlim _pingGate = new SemaphoreSlim(1, 1);
+
+        /// <summary>The launch slots of <see cref="LaunchesInFlight"/>.</summary>
+        internal SemaphoreSlim Launches { get; } = new SemaphoreSlim(LaunchesInFlight, LaunchesInFlight);
         private volatile bool _reached;
         private volatile string _dataRoot;
 
-        private DockerConnection(DockerClient client)
+        private DockerConnection(DockerClient client, string source)
         {
             Client = client;
             Endpoint = client.Options.Endpoint?.ToString() ?? "(unknown endpoint)";
+            Source = source;
             Events = new EngineEvents(this);
         }
 
         public DockerClient Client { get; }
 
-        /// <summary>The engine's die/destroy events for the module's containers, one stream shared by every task.</summary>
+        /// <summary>The engine's container events for the module's containers, one stream shared by every task.</summary>
         public EngineEvents Events { get; private set; }
 
         /// <summary>The endpoint as the user would write it, e.g. unix:///var/run/docker.sock.</summary>
         public string Endpoint { get; }
 
+        /// <summary>How the endpoint was chosen (DOCKER_HOST, a context, a rootless socket found), for Debug output.</summary>
+        public string Source { get; }
+
         /// <summary>Endpoint, engine version and API version, for Debug output; read once per connection.</summary>
         public string Description { get; private set; }
 
+        /// <summary>What the engine is, once it has been reached (null before).</summary>
+        public EngineFacts Facts { get; private set; }
+
         /// <summary>The connection for the current environment, without contacting the engine.</summary>
-        public static DockerConnection Current()
+        public static DockerConnection Current() => For(null);
+
+        /// <summary>
+        /// The connection for <paramref name="engine"/> (an endpoint URI or a docker context name;
+        /// null for the default), without contacting the engine.
+        /// </summary>
+        public static DockerConnection For(string engine)
         {
-            var key = string.Join("|",
+            var name = engine ?? "default|" + string.Join("|",
                 Environment.GetEnvironmentVariable("DOCKER_HOST"),
                 Environment.GetEnvironmentVariable("DOCKER_CONTEXT"),
-                Environment.GetEnvironmentVariable("DOCKER_CONFIG"));
+                Environment.GetEnvironmentVariable("DOCKER_CONFIG"),
+                Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR"));
             lock (Gate)
             {
-                if (!Connections.TryGetValue(key, out var connection))
+                if (ByName.TryGetValue(name, out var connection))
                 {
-                    DockerClient client;
-                    try
-                    {
-                        client = new DockerClientBuilder().Build();
-                    }
-                    catch (Exception e)
-                    {
-                        throw new OrchestratorException(ErrorIds.EngineUnreachable, ErrorCategory.ConnectionError,
-                            "Cannot determine the Docker engine endpoint: " + e.Message, null, e);
-                    }
-
-                    connection = new DockerConnection(client);
-                    Connections[key] = connection;
+                    return connection;
                 }
 
+                var (client, source) = EngineEndpoints.Build(engine);
+                var key = EngineEndpoints.Normalize(client.Options.Endpoint?.ToString());
+                if (key != null && ByEndpoint.TryGetValue(key, out connection))
+                {
+                    client.Dispose();
+                }
+                else
+                {
+                    connection = new DockerConnection(client, source);
+                    if (key != null)
+                    {
+                        ByEndpoint[key] = connection;
+                    }
+                }
+
+                ByName[name] = connection;
                 return connection;
             }
+        }
+
+        /// <summary>The connection to the engine a task record names (its endpoint; none: the default).</summary>
+        public static DockerConnection ForRecorded(string endpoint)
+        {
+            if (endpoint == null)
+            {
+                return Current();
+            }
+
+            lock (Gate)
+            {
+                var key = EngineEndpoints.Normalize(endpoint);
+                if (key != null && ByEndpoint.TryGetValue(key, out var known))
+                {
+                    return known;
+                }
+            }
+
+            return For(endpoint);
         }
 
         /// <summary>Every connection made so far; process-exit cleanup needs them all.</summary>
@@ -79,14 +134,18 @@ namespace ClaudeOrchestrator.Engine
         {
             lock (Gate)
             {
-                return new List<DockerConnection>(Connections.Values);
+                return new List<DockerConnection>(new HashSet<DockerConnection>(ByName.Values));
             }
         }
 
         /// <summary>The current connection, pinged once so an unreachable engine fails within seconds.</summary>
-        public static async Task<DockerConnection> ReachAsync(CancellationToken cancel)
+        public static Task<DockerConnection> ReachAsync(CancellationToken cancel) => ReachAsync((string)null, cancel);
+
+        /// <summary>The connection for <paramref name="engine"/>, pinged once.</summary>
+        public static Task<DockerConnection> ReachAsync(string engine, CancellationToken cancel) => ReachAsync(For(engine), cancel);
+
+        public static async Task<DockerConnection> ReachAsync(DockerConnection connection, CancellationToken cancel)
         {
-            var connection = Current();
             await connection.EnsureReachableAsync(cancel).ConfigureAwait(false);
             return connection;
         }
@@ -119,12 +178,14 @@ namespace ClaudeOrchestrator.Engine
                 timeout.CancelAfter(ReachTimeout);
                 try
                 {
-                    var version = await Client.System.GetVersionAsync(timeout.Token).ConfigureAwait(false);
-                    return $"Docker engine at {Endpoint}: version {version.Version}, API {version.APIVersion} (minimum {version.MinAPIVersion}), {version.Os}/{version.Arch}";
+                    Facts = await EngineFacts.ReadAsync(Client, timeout.Token).ConfigureAwait(false);
+                    _dataRoot = Facts.DataRoot ?? string.Empty;
+                    return $"{Facts.Kind} engine at {Endpoint} ({Source}): version {Facts.Version}, API {Facts.ApiVersion}" +
+                           (Facts.Rootless ? ", rootless" : string.Empty) + $", {Facts.Os}/{Facts.Arch}";
                 }
                 catch (Exception e) when (!(e is OperationCanceledException) || !cancel.IsCancellationRequested)
                 {
-                    return $"Docker engine at {Endpoint}: version unknown ({e.GetType().Name})";
+                    return $"Engine at {Endpoint} ({Source}): version unknown ({e.GetType().Name})";
                 }
             }
         }
@@ -207,6 +268,12 @@ namespace ClaudeOrchestrator.Engine
         /// <summary>Turns a transport failure into the error users see; API errors pass through.</summary>
         public Exception Translate(Exception e)
         {
+            // The TCP transport reports a refused connection wrapped once more.
+            if (e is AggregateException aggregate && aggregate.InnerExceptions.Count == 1)
+            {
+                e = aggregate.InnerExceptions[0];
+            }
+
             if (e is OrchestratorException || e is DockerApiException || e is OperationCanceledException)
             {
                 return e;

@@ -9,7 +9,7 @@ using Docker.DotNet.Models;
 namespace ClaudeOrchestrator.Engine
 {
     /// <summary>
-    /// One stream of the engine's die and destroy events for the module's containers, shared by
+    /// One stream of the engine's container events (die and destroy are the ones used) for the module's containers, shared by
     /// every running task on that engine (one connection, not one per task), delivered to each
     /// task's <see cref="ContainerLifecycleWatch"/> by container id. It opens with the first watch
     /// and closes after the last. It starts by replaying the engine's event buffer and resumes
@@ -70,8 +70,10 @@ namespace ClaudeOrchestrator.Engine
                 Since = _since,
                 Filters = new Dictionary<string, IDictionary<string, bool>>
                 {
+                    // No "event" filter: Podman's compat API matches it against its own names
+                    // ("died", "remove"), Docker against its ("die", "destroy"); both filter labels
+                    // alike, and a task's container has only a handful of other events.
                     ["type"] = new Dictionary<string, bool> { ["container"] = true },
-                    ["event"] = new Dictionary<string, bool> { ["die"] = true, ["destroy"] = true },
                     ["label"] = new Dictionary<string, bool> { [ContainerLabels.Managed + "=true"] = true },
                 },
             };

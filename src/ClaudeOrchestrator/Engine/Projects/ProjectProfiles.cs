@@ -24,7 +24,7 @@ namespace ClaudeOrchestrator.Engine
         private static readonly Regex NetworkName = new Regex(@"^[A-Za-z0-9][A-Za-z0-9_.-]*$", RegexOptions.CultureInvariant);
         private static readonly string[] TopLevelFields = { "name", "local_path", "docker", "environment", "timeout", "isolation", "branch_prefix", "agent" };
         private static readonly string[] AgentFields = { "model", "max_turns", "max_budget_usd", "allowed_tools", "disallowed_tools", "append_system_prompt" };
-        private static readonly string[] DockerFields = { "image", "memory", "cpus", "network_mode" };
+        private static readonly string[] DockerFields = { "image", "memory", "cpus", "network_mode", "engine", "selinux_relabel" };
 
         public static string Directory => ModulePaths.ProfilesDirectory;
 
@@ -81,6 +81,8 @@ namespace ClaudeOrchestrator.Engine
             AddIf(docker, "memory", project.Memory);
             AddIf(docker, "cpus", project.Cpus?.ToString(CultureInfo.InvariantCulture));
             AddIf(docker, "network_mode", project.Network);
+            AddIf(docker, "engine", project.Engine);
+            AddIf(docker, "selinux_relabel", project.SELinuxRelabel?.ToString().ToLowerInvariant());
 
             var root = new YamlMappingNode
             {
@@ -140,13 +142,20 @@ namespace ClaudeOrchestrator.Engine
 
             if (Child(root, "docker") is YamlNode dockerNode)
             {
-                var docker = dockerNode as YamlMappingNode ?? throw new ProfileProblem("field 'docker' must be a mapping (image, memory, cpus, network_mode).");
+                var docker = dockerNode as YamlMappingNode ?? throw new ProfileProblem("field 'docker' must be a mapping (image, memory, cpus, network_mode, engine, selinux_relabel).");
                 NoteUnknown(docker, DockerFields, "docker.", file, note);
                 project.Image = Scalar(docker, "image", "docker.image");
                 project.Memory = Scalar(docker, "memory", "docker.memory");
                 Checked("docker.memory", project.Memory, Sandbox.ParseMemory);
                 project.Cpus = ParseCpus(Scalar(docker, "cpus", "docker.cpus"));
                 project.Network = ParseNetwork(Scalar(docker, "network_mode", "docker.network_mode"));
+                project.Engine = Scalar(docker, "engine", "docker.engine");
+                var relabel = Scalar(docker, "selinux_relabel", "docker.selinux_relabel");
+                if (relabel != null)
+                {
+                    project.SELinuxRelabel = bool.TryParse(relabel, out var yes) ? yes
+                        : throw new ProfileProblem($"field 'docker.selinux_relabel': '{relabel}' must be true or false.");
+                }
             }
 
             project.Environment = ParseEnvironment(Child(root, "environment"));

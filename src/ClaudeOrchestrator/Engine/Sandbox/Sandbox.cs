@@ -48,6 +48,29 @@ namespace ClaudeOrchestrator.Engine
         /// <summary>Container user; null means the image's own user.</summary>
         public string User { get; set; } = NativeUnix.IsUnix ? NativeUnix.CallerUserSpec() : null;
 
+        /// <summary>True when -User chose the user; otherwise it follows the engine (see <see cref="AdaptTo"/>).</summary>
+        public bool UserGiven { get; set; }
+
+        /// <summary>
+        /// Bind mounts get the shared SELinux label (the ",z" option), so a container on an
+        /// enforcing SELinux host may read and write them. Off by default: relabelling changes the
+        /// project files' labels on the host.
+        /// </summary>
+        public bool SELinuxRelabel { get; set; }
+
+        /// <summary>
+        /// A rootless engine maps the container's root to the caller and every other uid to a
+        /// subordinate one, so the caller's own uid inside would leave the agent's files owned by
+        /// a stranger on the host: there the default user is root, which is the caller outside.
+        /// </summary>
+        public void AdaptTo(EngineFacts facts)
+        {
+            if (facts != null && facts.Rootless && !UserGiven)
+            {
+                User = "0:0";
+            }
+        }
+
         /// <summary>"4g", "512m", "1.5GB", "1048576": a memory size in bytes, or an exception that says why not.</summary>
         public static long ParseMemory(string text)
         {
@@ -84,6 +107,20 @@ namespace ClaudeOrchestrator.Engine
             return mode;
         }
 
+        /// <summary>
+        /// The mounts API has no relabel option, the binds form has: each bind mount becomes
+        /// "source:target[:ro],z". A source with a colon cannot be written that way and stays a mount.
+        /// </summary>
+        private static void Relabel(HostConfig host)
+        {
+            var binds = host.Mounts.Where(m => m.Type == "bind" && m.Source.IndexOf(':') < 0).ToList();
+            host.Binds = binds.Select(m => $"{m.Source}:{m.Target}:{(m.ReadOnly == true ? "ro," : string.Empty)}z").ToList();
+            foreach (var bind in binds)
+            {
+                host.Mounts.Remove(bind);
+            }
+        }
+
         public void Apply(HostConfig host, IList<string> environment)
         {
             host.Memory = MemoryBytes;
@@ -101,6 +138,10 @@ namespace ClaudeOrchestrator.Engine
             host.CapAdd = new List<string>(KeptCapabilities);
             host.Privileged = false;
             host.NetworkMode = Network;
+            if (SELinuxRelabel)
+            {
+                Relabel(host);
+            }
 
             if (!environment.Any(e => e.StartsWith("HOME=", StringComparison.Ordinal)))
             {

@@ -31,8 +31,10 @@ namespace ClaudeOrchestrator.Engine
 
         public static async Task<ClaudeTaskResult> RunAsync(TaskSpec spec, ITaskObserver observer, CancellationToken cancel)
         {
-            var connection = await DockerConnection.ReachAsync(cancel).ConfigureAwait(false);
+            var connection = await DockerConnection.ReachAsync(spec.Engine, cancel).ConfigureAwait(false);
             observer.Debug(connection.Description);
+            spec.Sandbox.AdaptTo(connection.Facts);
+            spec.EngineEndpoint = connection.Endpoint;
             MountGuard.CheckEngineDataRoot(spec.ProjectPath, await connection.DataRootAsync(cancel).ConfigureAwait(false));
 
             var session = TaskSession.Begin(spec);
@@ -128,6 +130,7 @@ namespace ClaudeOrchestrator.Engine
             Project = spec.ProjectName,
             Path = spec.ProjectPath,
             Image = spec.Image,
+            Engine = spec.EngineEndpoint,
             StartTime = DateTime.Now,
             // Until an outcome says otherwise: an exception part-way is a failure.
             Status = ClaudeTaskStatus.Failed,
@@ -169,133 +172,153 @@ namespace ClaudeOrchestrator.Engine
             session.Record.ContainerName = name;
 
             cancel.ThrowIfCancellationRequested();
-            observer.Verbose($"Creating container {name} from image '{spec.Image}' with {MountSource(spec, session)} at {WorkspacePath}.");
-            var creating = ContainerTracker.BeginCreate(name);
-            TrackedContainer tracked = null;
+            await connection.Launches.WaitAsync(cancel).ConfigureAwait(false);
+            var launching = true;
+            void Launched()
+            {
+                if (launching)
+                {
+                    launching = false;
+                    connection.Launches.Release();
+                }
+            }
+
             try
             {
-                var created = await CreateAsync(connection, spec, name, descriptionFile, session).ConfigureAwait(false);
-                tracked = new TrackedContainer(created, name, spec.TaskId, spec.ProjectName, spec.ProjectPath, spec.RunspaceId, connection);
-            }
-            finally
-            {
-                ContainerTracker.EndCreate(name, creating, tracked);
-            }
-
-            var id = tracked.Id;
-            observer.ContainerCreated(id, name);
-
-            var reader = new AgentOutputReader(observer.AgentOutput, session.Transcript, new ClaudeEventStream(activity));
-            // Restarted when the task ends: the journal reports how long the container outlived it.
-            var cleanupClock = Stopwatch.StartNew();
-            var gone = false;
-            using (var timeout = new CancellationTokenSource())
-            using (var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel, tracked.StopRequested, timeout.Token))
-            using (var lifecycle = ContainerLifecycleWatch.Start(connection, id))
-            {
+                observer.Verbose($"Creating container {name} from image '{spec.Image}' with {MountSource(spec, session)} at {WorkspacePath}.");
+                var creating = ContainerTracker.BeginCreate(name, spec.RunspaceId);
+                TrackedContainer tracked = null;
                 try
                 {
-                    // Started before attaching: from the moment it runs, the container removes
-                    // itself if this process dies (the watcher's deadline, then its EOF check), so
-                    // only the create-to-start gap is left for the orphan sweep.
-                    observer.Verbose($"Starting {name}.");
-                    await StartAsync(connection, id, name, stop.Token).ConfigureAwait(false);
-                    session.AgentStarted = true;
-                    result.StartTime = DateTime.Now;
-                    observer.Verbose($"Attaching to {name} (stdin held open for the life of the task).");
-                    using (var stream = await AttachAsync(connection, id, name, lifecycle, stop.Token).ConfigureAwait(false))
+                    var created = await CreateAsync(connection, spec, name, descriptionFile, session).ConfigureAwait(false);
+                    tracked = new TrackedContainer(created, name, spec.TaskId, spec.ProjectName, spec.ProjectPath, spec.RunspaceId, connection);
+                }
+                finally
+                {
+                    ContainerTracker.EndCreate(name, creating, tracked);
+                }
+
+                var id = tracked.Id;
+                observer.ContainerCreated(id, name);
+
+                var reader = new AgentOutputReader(observer.AgentOutput, session.Transcript, new ClaudeEventStream(activity));
+                // Restarted when the task ends: the journal reports how long the container outlived it.
+                var cleanupClock = Stopwatch.StartNew();
+                var gone = false;
+                using (var timeout = new CancellationTokenSource())
+                using (var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel, tracked.StopRequested, timeout.Token))
+                using (var lifecycle = ContainerLifecycleWatch.Start(connection, id))
+                {
+                    try
                     {
-                        // The watcher runs the agent only after this line, so no output precedes the attach.
-                        await stream.WriteAsync(AgentWatcher.Announcement, 0, AgentWatcher.Announcement.Length, stop.Token).ConfigureAwait(false);
-                        if (spec.Timeout.HasValue)
+                        // Started before attaching: from the moment it runs, the container removes
+                        // itself if this process dies (the watcher's deadline, then its EOF check), so
+                        // only the create-to-start gap is left for the orphan sweep.
+                        observer.Verbose($"Starting {name}.");
+                        await StartAsync(connection, id, name, stop.Token).ConfigureAwait(false);
+                        session.AgentStarted = true;
+                        result.StartTime = DateTime.Now;
+                        observer.Verbose($"Attaching to {name} (stdin held open for the life of the task).");
+                        using (var stream = await AttachAsync(connection, id, name, lifecycle, stop.Token).ConfigureAwait(false))
                         {
-                            timeout.CancelAfter(spec.Timeout.Value);
-                        }
-
-                        observer.AgentStarted(activity);
-                        var pump = reader.PumpAsync(stream, CancellationToken.None);
-                        var stopped = Task.Delay(Timeout.Infinite, stop.Token);
-                        var first = await Task.WhenAny(pump, stopped, lifecycle.Exited).ConfigureAwait(false);
-                        if (first == lifecycle.Exited)
-                        {
-                            // The agent ended; its output stream ends with it, except an attach
-                            // that raced a container dying at once, which the engine may never close.
-                            await CompletesWithin(pump, DrainGrace).ConfigureAwait(false);
-                            first = pump.IsCompleted ? pump : lifecycle.Exited;
-                            if (first != pump)
+                            Launched();
+                            // The watcher runs the agent only after this line, so no output precedes the attach.
+                            await stream.WriteAsync(AgentWatcher.Announcement, 0, AgentWatcher.Announcement.Length, stop.Token).ConfigureAwait(false);
+                            if (spec.Timeout.HasValue)
                             {
-                                Observe(pump);
+                                timeout.CancelAfter(spec.Timeout.Value);
                             }
-                        }
 
-                        cleanupClock.Restart();
-                        if (first == pump || first == lifecycle.Exited)
-                        {
-                            if (first == lifecycle.Exited || pump.Status == TaskStatus.RanToCompletion)
+                            observer.AgentStarted(activity);
+                            var pump = reader.PumpAsync(stream, CancellationToken.None);
+                            var stopped = Task.Delay(Timeout.Infinite, stop.Token);
+                            var first = await Task.WhenAny(pump, stopped, lifecycle.Exited).ConfigureAwait(false);
+                            if (first == lifecycle.Exited)
                             {
-                                await CollectExitAsync(connection, id, lifecycle, result).ConfigureAwait(false);
-                                ExplainCommandNotRun(result, reader.StandardOutput, reader.StandardError, spec);
-                                ExplainAgentError(result, activity, spec);
-                                if (result.Status != ClaudeTaskStatus.Succeeded)
+                                // The agent ended; its output stream ends with it, except an attach
+                                // that raced a container dying at once, which the engine may never close.
+                                await CompletesWithin(pump, DrainGrace).ConfigureAwait(false);
+                                first = pump.IsCompleted ? pump : lifecycle.Exited;
+                                if (first != pump)
                                 {
-                                    await ExplainEngineLossAsync(connection, result).ConfigureAwait(false);
+                                    Observe(pump);
                                 }
+                            }
 
-                                // An event stream that ended means the engine went away: no destroy event will follow.
-                                await Task.WhenAny(lifecycle.Destroyed, lifecycle.Monitor, Task.Delay(AutoRemoveGrace)).ConfigureAwait(false);
-                                gone = lifecycle.Destroyed.IsCompleted;
-                                if (gone)
+                            cleanupClock.Restart();
+                            if (first == pump || first == lifecycle.Exited)
+                            {
+                                if (first == lifecycle.Exited || pump.Status == TaskStatus.RanToCompletion)
                                 {
-                                    // The engine's auto-remove did it.
-                                    ContainerTracker.Settle(new RemovalOutcome(id, name, true, true, cleanupClock.Elapsed, null), ReasonFor(result));
+                                    await CollectExitAsync(connection, id, lifecycle, result).ConfigureAwait(false);
+                                    ExplainCommandNotRun(result, reader.StandardOutput, reader.StandardError, spec);
+                                    ExplainAgentError(result, activity, spec);
+                                    if (result.Status != ClaudeTaskStatus.Succeeded)
+                                    {
+                                        await ExplainEngineLossAsync(connection, result).ConfigureAwait(false);
+                                    }
+
+                                    // An event stream that ended means the engine went away: no destroy event will follow.
+                                    await Task.WhenAny(lifecycle.Destroyed, lifecycle.Monitor, Task.Delay(AutoRemoveGrace)).ConfigureAwait(false);
+                                    gone = lifecycle.Destroyed.IsCompleted;
+                                    if (gone)
+                                    {
+                                        // The engine's auto-remove did it.
+                                        ContainerTracker.Settle(new RemovalOutcome(id, name, true, true, cleanupClock.Elapsed, null), ReasonFor(result));
+                                    }
+                                }
+                                else
+                                {
+                                    result.Status = ClaudeTaskStatus.Failed;
+                                    result.Reason = "Lost the connection to the agent: " + connection.Translate(pump.Exception.GetBaseException()).Message;
                                 }
                             }
                             else
                             {
-                                result.Status = ClaudeTaskStatus.Failed;
-                                result.Reason = "Lost the connection to the agent: " + connection.Translate(pump.Exception.GetBaseException()).Message;
+                                MarkStopped(result, timeout, cancel, spec);
+                                observer.Verbose($"Removing {name}: {result.Reason}");
+                                gone = await RemoveAsync(connection, id, name, result, cleanupClock, tracked).ConfigureAwait(false);
+                                // What the agent printed before it died still belongs in the result.
+                                await CompletesWithin(pump, DrainGrace).ConfigureAwait(false);
+                                Observe(pump);
                             }
                         }
-                        else
-                        {
-                            MarkStopped(result, timeout, cancel, spec);
-                            observer.Verbose($"Removing {name}: {result.Reason}");
-                            gone = await RemoveAsync(connection, id, name, result, cleanupClock, tracked).ConfigureAwait(false);
-                            // What the agent printed before it died still belongs in the result.
-                            await CompletesWithin(pump, DrainGrace).ConfigureAwait(false);
-                            Observe(pump);
-                        }
                     }
-                }
-                catch (OperationCanceledException) when (stop.IsCancellationRequested)
-                {
-                    MarkStopped(result, timeout, cancel, spec);
-                }
-                finally
-                {
-                    if (!gone)
+                    catch (OperationCanceledException) when (stop.IsCancellationRequested)
                     {
-                        gone = await RemoveAsync(connection, id, name, result, cleanupClock, tracked).ConfigureAwait(false);
+                        MarkStopped(result, timeout, cancel, spec);
                     }
+                    finally
+                    {
+                        if (!gone)
+                        {
+                            gone = await RemoveAsync(connection, id, name, result, cleanupClock, tracked).ConfigureAwait(false);
+                        }
 
-                    observer.Verbose(gone ? $"Container {name} removed." : $"Container {name} could not be removed; it stays tracked.");
-                    // A signal, crash or module removal stopped it: the saved work is journaled with that reason.
-                    session.StopReason = tracked.StopReason;
+                        observer.Verbose(gone ? $"Container {name} removed." : $"Container {name} could not be removed; it stays tracked.");
+                        // A signal, crash or module removal stopped it: the saved work is journaled with that reason.
+                        session.StopReason = tracked.StopReason;
+                    }
                 }
-            }
 
-            result.EndTime = DateTime.Now;
-            AgentReport.Add(result, activity);
-            if (result.Status != ClaudeTaskStatus.Failed)
+                result.EndTime = DateTime.Now;
+                AgentReport.Add(result, activity);
+                if (result.Status != ClaudeTaskStatus.Failed)
+                {
+                    // A timeout or a cancel is its own reason, whatever the agent last said.
+                    result.ErrorKind = null;
+                }
+
+                result.Output = reader.StandardOutput;
+                result.ErrorOutput = reader.StandardError;
+                result.OutputTruncated = reader.Truncated;
+                return gone;
+            }
+            finally
             {
-                // A timeout or a cancel is its own reason, whatever the agent last said.
-                result.ErrorKind = null;
+                // Normally released once attached; here when the launch failed before that.
+                Launched();
             }
-
-            result.Output = reader.StandardOutput;
-            result.ErrorOutput = reader.StandardError;
-            result.OutputTruncated = reader.Truncated;
-            return gone;
         }
 
         private static string MountSource(TaskSpec spec, TaskSession session) => session?.Checkout?.CheckoutDirectory ?? spec.ProjectPath;
@@ -380,18 +403,7 @@ namespace ClaudeOrchestrator.Engine
             };
         }
 
-        internal static Dictionary<string, string> BuildLabels(TaskSpec spec) => new Dictionary<string, string>
-        {
-            [ContainerLabels.Managed] = "true",
-            [ContainerLabels.TaskId] = spec.TaskId,
-            [ContainerLabels.Project] = spec.ProjectName ?? string.Empty,
-            [ContainerLabels.ProjectPath] = spec.ProjectPath,
-            [ContainerLabels.OwnerPid] = SessionIdentity.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            [ContainerLabels.OwnerHost] = SessionIdentity.HostName,
-            [ContainerLabels.OwnerStart] = SessionIdentity.ProcessStart,
-            [ContainerLabels.SessionId] = SessionIdentity.SessionId,
-            [ContainerLabels.Version] = ModuleVersion.Text,
-        };
+        internal static Dictionary<string, string> BuildLabels(TaskSpec spec) => ContainerLabels.For(spec.TaskId, spec.ProjectName, spec.ProjectPath);
 
         private static async Task<string> CreateAsync(DockerConnection connection, TaskSpec spec, string name, string descriptionFile, TaskSession session)
         {
@@ -411,6 +423,13 @@ namespace ClaudeOrchestrator.Engine
                     "or name an existing image with -Image or $env:CLAUDE_ORCHESTRATOR_IMAGE.",
                     spec.Image);
             }
+            catch (DockerApiException e) when (InitMissing(ApiMessage(e)))
+            {
+                throw new OrchestratorException(ErrorIds.EngineInitMissing, ErrorCategory.NotInstalled,
+                    $"The engine at {connection.Endpoint} has no init binary ({ApiMessage(e)}). The module runs one in front of the agent so the container's watcher can end it. " +
+                    "Install it on the engine's host: Podman needs catatonit (apt install catatonit, dnf install catatonit) or init_path in containers.conf; Docker needs docker-init (part of the docker package).",
+                    spec.ProjectPath, e);
+            }
             catch (DockerApiException e)
             {
                 throw new OrchestratorException(ErrorIds.EngineError, ErrorCategory.InvalidOperation,
@@ -422,11 +441,22 @@ namespace ClaudeOrchestrator.Engine
             }
         }
 
+        /// <summary>Podman: "container-init binary not found on the host"; Docker: "exec: \"docker-init\": executable file not found".</summary>
+        internal static bool InitMissing(string reason) =>
+            reason != null &&
+            (reason.IndexOf("container-init binary not found", StringComparison.OrdinalIgnoreCase) >= 0 ||
+             reason.IndexOf("docker-init", StringComparison.OrdinalIgnoreCase) >= 0 && reason.IndexOf("not found", StringComparison.OrdinalIgnoreCase) >= 0);
+
         private static async Task StartAsync(DockerConnection connection, string id, string name, CancellationToken cancel)
         {
             try
             {
                 await connection.Client.Containers.StartContainerAsync(id, new ContainerStartParameters(), cancel).ConfigureAwait(false);
+            }
+            catch (DockerApiException e) when (InitMissing(ApiMessage(e)))
+            {
+                throw new OrchestratorException(ErrorIds.EngineInitMissing, ErrorCategory.NotInstalled,
+                    $"The engine could not start {name}: it has no init binary ({ApiMessage(e)}). Install catatonit for Podman (apt install catatonit, dnf install catatonit) or docker-init for Docker.", name, e);
             }
             catch (DockerApiException e)
             {

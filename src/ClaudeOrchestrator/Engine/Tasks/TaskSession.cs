@@ -62,6 +62,7 @@ namespace ClaudeOrchestrator.Engine
                 Work = spec.Repository == null ? ClaudeTaskWork.InPlace : ClaudeTaskWork.Pending,
                 StartTime = DateTime.Now,
                 Image = spec.Image,
+                Engine = spec.EngineEndpoint,
                 TranscriptPath = TaskStore.TranscriptFor(spec.TaskId),
                 OwnerPid = SessionIdentity.ProcessId,
                 OwnerHost = SessionIdentity.HostName,

@@ -14,6 +14,12 @@ namespace ClaudeOrchestrator.Engine
 
         public string Description { get; set; }
         public string Image { get; set; }
+
+        /// <summary>The engine named by -Engine or the profile (an endpoint URI or a docker context); null for the default.</summary>
+        public string Engine { get; set; }
+
+        /// <summary>The endpoint <see cref="Engine"/> resolved to, once the engine was reached; kept in the record and result.</summary>
+        public string EngineEndpoint { get; set; }
         public TimeSpan? Timeout { get; set; }
 
         /// <summary>Values are secrets as far as the module is concerned: passed, never shown.</summary>
