@@ -9,9 +9,14 @@ namespace ClaudeOrchestrator.Bench;
 /// <summary>
 /// Many concurrent tasks from one process. Start: time until all run, for the piped fan-out
 /// (one throttle, -ThrottleLimit = count), for as many separate Start-ClaudeTask -AsJob calls
-/// (no throttle), and for the engine's own create+start (raw API, 16 in flight). Flush: Remove-Module,
-/// SIGTERM to a host process and Ctrl+C (pipeline Stop) of that many running tasks against raw
-/// parallel DELETE of as many running containers. Also what each running task costs this process
+/// (no throttle), and for the engine's own rates (raw API, 16 in flight): create+start of a plain
+/// container of the same image, and create+start+attach of containers configured exactly as the
+/// module's (a task's Config and HostConfig: init, mounts, sandbox, auto-remove, stdin held
+/// open) — the second is what the engine itself needs for these containers, measured right
+/// before and right after the fan-out and averaged, because the engine's rate drifts from one
+/// run to the next by more than the module's overhead. Flush:
+/// Remove-Module, SIGTERM to a host process and Ctrl+C (pipeline Stop) of that many running
+/// tasks against raw parallel DELETE of as many running containers of either kind. Also what each running task costs this process
 /// (file descriptors, threads, managed memory) and journal lines that disagree with the engine.
 /// Every figure of one count comes from the same run.
 /// </summary>
@@ -22,7 +27,7 @@ public static class Scale
     private static readonly TimeSpan Limit = TimeSpan.FromMinutes(10);
 
     private sealed record Row(
-        int Count, TimeSpan RawStart, TimeSpan RawRemove, TimeSpan FanOut, TimeSpan Plain,
+        int Count, TimeSpan RawStart, TimeSpan RawRemove, TimeSpan SameStart, TimeSpan SameRemove, TimeSpan FanOut, TimeSpan Plain,
         TimeSpan RemoveModule, TimeSpan Sigterm, TimeSpan CtrlC, int LeftAtReturn,
         double FdsPerTask, double ThreadsPerTask, double ManagedKbPerTask, int Disagreeing);
 
@@ -34,19 +39,25 @@ public static class Scale
         var rows = new List<Row>();
         try
         {
+            var template = await Template(api, project.FullName, image);
             foreach (var count in counts)
             {
                 var (rawStart, rawRemove) = await Raw(api, image, count);
+                var before = await RawSame(api, template, count);
                 var fanOut = await InRunspace(api, project.FullName, image, count, piped: true);
+                var after = await RawSame(api, template, count);
+                var (sameStart, sameRemove) = ((before.Start + after.Start) / 2, (before.Remove + after.Remove) / 2);
+                Console.WriteLine(string.Format(Invariant, "{0} same containers, raw: {1:0.0} s before the fan-out, {2:0.0} s after", count, before.Start.TotalSeconds, after.Start.TotalSeconds));
                 var plain = await InRunspace(api, project.FullName, image, count, piped: false);
                 var sigterm = await Sigterm(api, project.FullName, image, count);
                 var ctrlC = await CtrlC(api, project.FullName, image, count);
-                var row = new Row(count, rawStart, rawRemove, fanOut.Running, plain.Running, fanOut.Flush, sigterm.Flush, ctrlC.Flush,
+                var row = new Row(count, rawStart, rawRemove, sameStart, sameRemove, fanOut.Running, plain.Running, fanOut.Flush, sigterm.Flush, ctrlC.Flush,
                     fanOut.Left + sigterm.Left + ctrlC.Left, fanOut.Fds, fanOut.Threads, fanOut.ManagedKb,
                     fanOut.Disagreeing + sigterm.Disagreeing + ctrlC.Disagreeing);
                 rows.Add(row);
-                Console.WriteLine(string.Format(Invariant, "{0} tasks: fan-out {1:0.0} s, plain {2:0.0} s, raw {3:0.0} s; Remove-Module {4:0.0} s, SIGTERM {5:0.0} s, Ctrl+C {6:0.0} s, raw DELETE {7:0.0} s",
-                    count, fanOut.Running.TotalSeconds, plain.Running.TotalSeconds, rawStart.TotalSeconds, fanOut.Flush.TotalSeconds, sigterm.Flush.TotalSeconds, ctrlC.Flush.TotalSeconds, rawRemove.TotalSeconds));
+                Console.WriteLine(string.Format(Invariant, "{0} tasks: fan-out {1:0.0} s, plain {2:0.0} s, raw {3:0.0} s, raw same {4:0.0} s; Remove-Module {5:0.0} s, SIGTERM {6:0.0} s, Ctrl+C {7:0.0} s, raw DELETE {8:0.0} s, same {9:0.0} s",
+                    count, fanOut.Running.TotalSeconds, plain.Running.TotalSeconds, rawStart.TotalSeconds, sameStart.TotalSeconds,
+                    fanOut.Flush.TotalSeconds, sigterm.Flush.TotalSeconds, ctrlC.Flush.TotalSeconds, rawRemove.TotalSeconds, sameRemove.TotalSeconds));
             }
         }
         finally
@@ -55,23 +66,24 @@ public static class Scale
         }
 
         Console.WriteLine();
-        Console.WriteLine("| Tasks | All running: piped fan-out | separate -AsJob calls | engine's own (raw create+start) | fan-out / raw | fan-out / separate |");
-        Console.WriteLine("| --- | --- | --- | --- | --- | --- |");
+        Console.WriteLine("| Tasks | All running: piped fan-out | separate -AsJob calls | raw, same containers (create+start+attach) | raw, plain container (create+start) | fan-out / same | fan-out / plain | fan-out / separate |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (var r in rows)
         {
-            Console.WriteLine(string.Format(Invariant, "| {0} | {1:0.0} s | {2:0.0} s | {3:0.0} s | {4:0.00}× | {5:0.00}× |",
-                r.Count, r.FanOut.TotalSeconds, r.Plain.TotalSeconds, r.RawStart.TotalSeconds, r.FanOut / r.RawStart, r.FanOut / r.Plain));
+            Console.WriteLine(string.Format(Invariant, "| {0} | {1:0.0} s | {2:0.0} s | {3:0.0} s | {4:0.0} s | {5:0.00}× | {6:0.00}× | {7:0.00}× |",
+                r.Count, r.FanOut.TotalSeconds, r.Plain.TotalSeconds, r.SameStart.TotalSeconds, r.RawStart.TotalSeconds,
+                r.FanOut / r.SameStart, r.FanOut / r.RawStart, r.FanOut / r.Plain));
         }
 
         Console.WriteLine();
-        Console.WriteLine("| Tasks | Remove-Module | SIGTERM (until the process exits) | Ctrl+C (until Stop returns) | raw parallel DELETE | ratios to raw | left when each returned | per task: fds / threads / managed KB | journal lines disagreeing |");
+        Console.WriteLine("| Tasks | Remove-Module | SIGTERM (until the process exits) | Ctrl+C (until Stop returns) | raw parallel DELETE: same containers / plain | ratios to same | left when each returned | per task: fds / threads / managed KB | journal lines disagreeing |");
         Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         foreach (var r in rows)
         {
-            Console.WriteLine(string.Format(Invariant, "| {0} | {1:0.0} s | {2:0.0} s | {3:0.0} s | {4:0.0} s | {5:0.00}× / {6:0.00}× / {7:0.00}× | {8} | {9:0.00} / {10:0.00} / {11:0} | {12} |",
-                r.Count, r.RemoveModule.TotalSeconds, r.Sigterm.TotalSeconds, r.CtrlC.TotalSeconds, r.RawRemove.TotalSeconds,
-                r.RemoveModule / r.RawRemove, r.Sigterm / r.RawRemove, r.CtrlC / r.RawRemove, r.LeftAtReturn,
-                r.FdsPerTask, r.ThreadsPerTask, r.ManagedKbPerTask, r.Disagreeing));
+            Console.WriteLine(string.Format(Invariant, "| {0} | {1:0.0} s | {2:0.0} s | {3:0.0} s | {4:0.0} s / {13:0.0} s | {5:0.00}× / {6:0.00}× / {7:0.00}× | {8} | {9:0.00} / {10:0.00} / {11:0} | {12} |",
+                r.Count, r.RemoveModule.TotalSeconds, r.Sigterm.TotalSeconds, r.CtrlC.TotalSeconds, r.SameRemove.TotalSeconds,
+                r.RemoveModule / r.SameRemove, r.Sigterm / r.SameRemove, r.CtrlC / r.SameRemove, r.LeftAtReturn,
+                r.FdsPerTask, r.ThreadsPerTask, r.ManagedKbPerTask, r.Disagreeing, r.RawRemove.TotalSeconds));
         }
 
         var left = DockerCli.ManagedNames().Count;
@@ -92,7 +104,47 @@ public static class Scale
         return (start, watch.Elapsed);
     }
 
+    /// <summary>
+    /// The engine's own rates for containers configured as the module's (<paramref name="template"/>):
+    /// create+start+attach, the announcement written, 16 in flight; then force-delete of all.
+    /// </summary>
+    private static async Task<(TimeSpan Start, TimeSpan Remove)> RawSame(EngineApi api, string template, int count)
+    {
+        var names = Enumerable.Range(0, count).Select(i => $"co-scale-same-{Guid.NewGuid().ToString("N")[..8]}").ToList();
+        var attached = new System.Collections.Concurrent.ConcurrentBag<Stream>();
+        try
+        {
+            var watch = Stopwatch.StartNew();
+            await EngineApi.ForEachAsync(names, 16, async name => attached.Add(await api.AttachAsync(await api.CreateFromAsync(name, template), new[] { (byte)'\n' })));
+            var start = watch.Elapsed;
+            watch.Restart();
+            await EngineApi.ForEachAsync(names, 16, name => api.ForceRemoveAsync(name));
+            return (start, watch.Elapsed);
+        }
+        finally
+        {
+            foreach (var stream in attached)
+            {
+                stream.Dispose();
+            }
+        }
+    }
+
     private sealed record Measured(TimeSpan Running, TimeSpan Flush, int Left, double Fds = 0, double Threads = 0, double ManagedKb = 0, int Disagreeing = 0);
+
+    /// <summary>The create body of a container exactly as the module makes it for these tasks: one task's, inspected.</summary>
+    private static async Task<string> Template(EngineApi api, string project, string image)
+    {
+        using var runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
+        runspace.Open();
+        Benchmarks.Invoke(runspace, $"Import-Module '{Repo.Manifest}' -ErrorAction Stop");
+        Benchmarks.Invoke(runspace, $"$j = {Tasks(project, 1)} | Start-ClaudeTask -Image {image} -Isolation None -AsJob");
+        var label = OwnerLabel + "=" + Environment.ProcessId;
+        await WaitAllRunning(api, label, 1, Stopwatch.StartNew());
+        var template = await api.CreateBodyLikeAsync((await Ids(api, label))[0], new Dictionary<string, string> { ["io.claude-orchestrator.bench"] = "scale" });
+        Benchmarks.Invoke(runspace, "Remove-Module ClaudeOrchestrator");
+        return template;
+    }
 
     private static string Tasks(string project, int count) =>
         $"1..{count} | ForEach-Object {{ [pscustomobject]@{{ Path = '{project}'; Description = 'ignore-term 600' }} }}";

@@ -11,8 +11,11 @@ public sealed class EngineApi : IDisposable
 {
     private readonly HttpClient _http;
 
+    private readonly string _socketPath;
+
     public EngineApi(string socketPath = "/var/run/docker.sock")
     {
+        _socketPath = socketPath;
         var handler = new SocketsHttpHandler
         {
             MaxConnectionsPerServer = 64,
@@ -70,6 +73,70 @@ public sealed class EngineApi : IDisposable
         }
 
         return id;
+    }
+
+    /// <summary>
+    /// A create body for a container configured exactly as <paramref name="nameOrId"/> is (its
+    /// Config with its HostConfig), with <paramref name="labels"/> instead of its own.
+    /// </summary>
+    public async Task<string> CreateBodyLikeAsync(string nameOrId, IDictionary<string, string> labels)
+    {
+        var inspect = System.Text.Json.Nodes.JsonNode.Parse(await _http.GetStringAsync($"containers/{nameOrId}/json"))!;
+        var body = inspect["Config"]!.DeepClone().AsObject();
+        body.Remove("Hostname");
+        body["Labels"] = System.Text.Json.JsonSerializer.SerializeToNode(labels);
+        body["HostConfig"] = inspect["HostConfig"]!.DeepClone();
+        return body.ToJsonString();
+    }
+
+    /// <summary>Creates a container from a create body such as <see cref="CreateBodyLikeAsync"/> gives, and starts it; returns its id.</summary>
+    public async Task<string> CreateFromAsync(string name, string body)
+    {
+        using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
+        using var created = await _http.PostAsync($"containers/create?name={name}", content);
+        var text = await created.Content.ReadAsStringAsync();
+        if (!created.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"create {name}: {(int)created.StatusCode} {text}");
+        }
+
+        var id = System.Text.Json.JsonDocument.Parse(text).RootElement.GetProperty("Id").GetString()!;
+        using var started = await _http.PostAsync($"containers/{id}/start", null);
+        if (!started.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"start {name}: {(int)started.StatusCode}");
+        }
+
+        return id;
+    }
+
+    /// <summary>
+    /// Attaches to stdin, stdout and stderr as the engine's hijacked stream and writes
+    /// <paramref name="first"/> on stdin; the caller keeps the returned stream open as long as
+    /// the attach should last.
+    /// </summary>
+    public async Task<Stream> AttachAsync(string id, byte[] first)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(_socketPath));
+        var stream = new NetworkStream(socket, ownsSocket: true);
+        var request = $"POST /containers/{id}/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n";
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(request));
+        // The response head ends with an empty line; the multiplexed stream follows.
+        var tail = 0u;
+        var one = new byte[1];
+        while (tail != 0x0D0A0D0A)
+        {
+            if (await stream.ReadAsync(one) == 0)
+            {
+                throw new InvalidOperationException($"attach {id}: the engine closed the connection");
+            }
+
+            tail = (tail << 8) | one[0];
+        }
+
+        await stream.WriteAsync(first);
+        return stream;
     }
 
     /// <summary>Runs <paramref name="work"/> for each item with at most <paramref name="parallel"/> at once.</summary>
