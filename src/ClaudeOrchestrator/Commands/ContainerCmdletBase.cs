@@ -2,6 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using System.Threading;
+using System.Threading.Tasks;
 using ClaudeOrchestrator.Engine;
 
 namespace ClaudeOrchestrator.Commands
@@ -121,29 +123,11 @@ namespace ClaudeOrchestrator.Commands
             var reached = new List<DockerConnection>();
             foreach (var engine in engines)
             {
-                if (engines.Count == 1)
+                if (TryOnEngine(engine, engines, cancel => DockerConnection.ReachAsync(engine, cancel), out var connection))
                 {
-                    reached.Add(Run(cancel => DockerConnection.ReachAsync(engine, cancel)));
+                    reached.Add(connection);
+                    WriteDebug(engine.Description);
                 }
-                else
-                {
-                    try
-                    {
-                        reached.Add(RunQuietly(cancel => DockerConnection.ReachAsync(engine, cancel)));
-                    }
-                    catch (OrchestratorException e)
-                    {
-                        WriteError(e);
-                        continue;
-                    }
-                    catch (Exception e) when (!(e is PipelineStoppedException))
-                    {
-                        WriteError(new ErrorRecord(engine.Translate(e), ErrorIds.EngineUnreachable, ErrorCategory.ConnectionError, engine.Endpoint));
-                        continue;
-                    }
-                }
-
-                WriteDebug(engine.Description);
             }
 
             return reached;
@@ -154,16 +138,29 @@ namespace ClaudeOrchestrator.Commands
         /// that fails the listing (one reached earlier in this session and gone since) is
         /// reported and yields none; alone it ends the command.
         /// </summary>
-        internal IReadOnlyList<ClaudeContainer> List(DockerConnection engine, IReadOnlyList<DockerConnection> engines, ContainerScope scope, ContainerFilter filter)
+        internal IReadOnlyList<ClaudeContainer> List(DockerConnection engine, IReadOnlyList<DockerConnection> engines, ContainerScope scope, ContainerFilter filter) =>
+            TryOnEngine(engine, engines, cancel => ContainerQuery.ListAsync(engine, scope, filter, cancel), out var listed)
+                ? listed
+                : Array.Empty<ClaudeContainer>();
+
+        /// <summary>
+        /// Runs <paramref name="work"/> against one of <paramref name="engines"/>: the only one
+        /// ends the command when it fails; one among several is reported as its own error and
+        /// false is returned, so the others are still served.
+        /// </summary>
+        private bool TryOnEngine<T>(DockerConnection engine, IReadOnlyList<DockerConnection> engines, Func<CancellationToken, Task<T>> work, out T result)
         {
+            result = default(T);
             if (engines.Count == 1)
             {
-                return Run(cancel => ContainerQuery.ListAsync(engine, scope, filter, cancel));
+                result = Run(work);
+                return true;
             }
 
             try
             {
-                return RunQuietly(cancel => ContainerQuery.ListAsync(engine, scope, filter, cancel));
+                result = RunQuietly(work);
+                return true;
             }
             catch (OrchestratorException e)
             {
@@ -174,7 +171,7 @@ namespace ClaudeOrchestrator.Commands
                 WriteError(new ErrorRecord(engine.Translate(e), ErrorIds.EngineUnreachable, ErrorCategory.ConnectionError, engine.Endpoint));
             }
 
-            return Array.Empty<ClaudeContainer>();
+            return false;
         }
 
         internal ContainerFilter Filter

@@ -220,10 +220,7 @@ namespace ClaudeOrchestrator.Engine
             }
             catch (DockerApiException e) when (TaskRunner.InitMissing(TaskRunner.ApiMessage(e)))
             {
-                Add("Init", ClaudeEngineCheckStatus.Fail, TaskRunner.ApiMessage(e),
-                    facts.Kind == EngineKind.Podman
-                        ? "Install catatonit on the engine's host (apt install catatonit, dnf install catatonit) or set init_path in containers.conf."
-                        : "Install docker-init (it ships with the docker package) or set init-path in daemon.json.");
+                Add("Init", ClaudeEngineCheckStatus.Fail, TaskRunner.ApiMessage(e), TaskRunner.InitMissingFix(facts.Kind));
             }
             catch (DockerApiException e)
             {

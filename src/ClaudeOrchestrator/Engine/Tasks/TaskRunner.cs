@@ -427,7 +427,7 @@ namespace ClaudeOrchestrator.Engine
             {
                 throw new OrchestratorException(ErrorIds.EngineInitMissing, ErrorCategory.NotInstalled,
                     $"The engine at {connection.Endpoint} has no init binary ({ApiMessage(e)}). The module runs one in front of the agent so the container's watcher can end it. " +
-                    "Install it on the engine's host: Podman needs catatonit (apt install catatonit, dnf install catatonit) or init_path in containers.conf; Docker needs docker-init (part of the docker package).",
+                    InitMissingFix(connection.Facts?.Kind),
                     spec.ProjectPath, e);
             }
             catch (DockerApiException e)
@@ -447,6 +447,22 @@ namespace ClaudeOrchestrator.Engine
             (reason.IndexOf("container-init binary not found", StringComparison.OrdinalIgnoreCase) >= 0 ||
              reason.IndexOf("docker-init", StringComparison.OrdinalIgnoreCase) >= 0 && reason.IndexOf("not found", StringComparison.OrdinalIgnoreCase) >= 0);
 
+        /// <summary>What to install when <see cref="InitMissing"/>: for the engine's kind, or for both when it is not known.</summary>
+        internal static string InitMissingFix(EngineKind? kind)
+        {
+            const string podman = "catatonit on the engine's host (apt install catatonit, dnf install catatonit) or set init_path in containers.conf";
+            const string docker = "docker-init (it ships with the docker package) or set init-path in daemon.json";
+            switch (kind)
+            {
+                case EngineKind.Podman:
+                    return "Install " + podman + ".";
+                case EngineKind.Docker:
+                    return "Install " + docker + ".";
+                default:
+                    return "Podman: install " + podman + "; Docker: install " + docker + ".";
+            }
+        }
+
         private static async Task StartAsync(DockerConnection connection, string id, string name, CancellationToken cancel)
         {
             try
@@ -456,7 +472,7 @@ namespace ClaudeOrchestrator.Engine
             catch (DockerApiException e) when (InitMissing(ApiMessage(e)))
             {
                 throw new OrchestratorException(ErrorIds.EngineInitMissing, ErrorCategory.NotInstalled,
-                    $"The engine could not start {name}: it has no init binary ({ApiMessage(e)}). Install catatonit for Podman (apt install catatonit, dnf install catatonit) or docker-init for Docker.", name, e);
+                    $"The engine could not start {name}: it has no init binary ({ApiMessage(e)}). " + InitMissingFix(connection.Facts?.Kind), name, e);
             }
             catch (DockerApiException e)
             {
