@@ -210,7 +210,8 @@ public static class Benchmarks
         return string.Format(Invariant, "| {0} | {1} | {2} | {3} | {4:0.00}×{5} |", figure, Cell(ours), anchorName, Cell(anchor), ours.Median / anchor.Median, overlap);
     }
 
-    private static Runspace Session()
+    /// <summary>A runspace with the module imported.</summary>
+    internal static Runspace Session()
     {
         var runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
         runspace.Open();

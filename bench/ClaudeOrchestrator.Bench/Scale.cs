@@ -135,9 +135,7 @@ public static class Scale
     /// <summary>The create body of a container exactly as the module makes it for these tasks: one task's, inspected.</summary>
     private static async Task<string> Template(EngineApi api, string project, string image)
     {
-        using var runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
-        runspace.Open();
-        Benchmarks.Invoke(runspace, $"Import-Module '{Repo.Manifest}' -ErrorAction Stop");
+        using var runspace = Benchmarks.Session();
         Benchmarks.Invoke(runspace, $"$j = {Tasks(project, 1)} | Start-ClaudeTask -Image {image} -Isolation None -AsJob");
         var label = OwnerLabel + "=" + Environment.ProcessId;
         await WaitAllRunning(api, label, 1, Stopwatch.StartNew());
@@ -155,9 +153,7 @@ public static class Scale
     /// </summary>
     private static async Task<Measured> InRunspace(EngineApi api, string project, string image, int count, bool piped)
     {
-        using var runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
-        runspace.Open();
-        Benchmarks.Invoke(runspace, $"Import-Module '{Repo.Manifest}' -ErrorAction Stop");
+        using var runspace = Benchmarks.Session();
         var (fds, threads, managed) = Footprint();
         var label = OwnerLabel + "=" + Environment.ProcessId;
         var watch = Stopwatch.StartNew();
@@ -205,9 +201,7 @@ public static class Scale
     /// <summary>Ctrl+C of a piped fan-out of <paramref name="count"/> running tasks: time until Stop returns.</summary>
     private static async Task<Measured> CtrlC(EngineApi api, string project, string image, int count)
     {
-        using var runspace = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
-        runspace.Open();
-        Benchmarks.Invoke(runspace, $"Import-Module '{Repo.Manifest}' -ErrorAction Stop");
+        using var runspace = Benchmarks.Session();
         var label = OwnerLabel + "=" + Environment.ProcessId;
         using var ps = PowerShell.Create();
         ps.Runspace = runspace;

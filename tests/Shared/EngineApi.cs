@@ -19,14 +19,16 @@ public sealed class EngineApi : IDisposable
         var handler = new SocketsHttpHandler
         {
             MaxConnectionsPerServer = 64,
-            ConnectCallback = async (_, cancel) =>
-            {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancel);
-                return new NetworkStream(socket, ownsSocket: true);
-            },
+            ConnectCallback = (_, cancel) => ConnectAsync(cancel),
         };
         _http = new HttpClient(handler) { BaseAddress = new Uri("http://docker/") };
+    }
+
+    private async ValueTask<Stream> ConnectAsync(CancellationToken cancel)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(_socketPath), cancel);
+        return new NetworkStream(socket, ownsSocket: true);
     }
 
     public async Task<bool> ExistsAsync(string nameOrId)
@@ -54,25 +56,7 @@ public sealed class EngineApi : IDisposable
             ["Labels"] = labels,
             ["HostConfig"] = new Dictionary<string, object> { ["Init"] = true },
         });
-        using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
-        using var created = await _http.PostAsync($"containers/create?name={name}", content);
-        var text = await created.Content.ReadAsStringAsync();
-        if (!created.IsSuccessStatusCode)
-        {
-            throw new InvalidOperationException($"create {name}: {(int)created.StatusCode} {text}");
-        }
-
-        var id = System.Text.Json.JsonDocument.Parse(text).RootElement.GetProperty("Id").GetString();
-        if (start)
-        {
-            using var started = await _http.PostAsync($"containers/{id}/start", null);
-            if (!started.IsSuccessStatusCode)
-            {
-                throw new InvalidOperationException($"start {name}: {(int)started.StatusCode}");
-            }
-        }
-
-        return id;
+        return await CreateFromAsync(name, body, start);
     }
 
     /// <summary>
@@ -89,8 +73,8 @@ public sealed class EngineApi : IDisposable
         return body.ToJsonString();
     }
 
-    /// <summary>Creates a container from a create body such as <see cref="CreateBodyLikeAsync"/> gives, and starts it; returns its id.</summary>
-    public async Task<string> CreateFromAsync(string name, string body)
+    /// <summary>Creates a container from a create body such as <see cref="CreateBodyLikeAsync"/> gives, and (unless told not to) starts it; returns its id.</summary>
+    public async Task<string> CreateFromAsync(string name, string body, bool start = true)
     {
         using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
         using var created = await _http.PostAsync($"containers/create?name={name}", content);
@@ -101,10 +85,13 @@ public sealed class EngineApi : IDisposable
         }
 
         var id = System.Text.Json.JsonDocument.Parse(text).RootElement.GetProperty("Id").GetString()!;
-        using var started = await _http.PostAsync($"containers/{id}/start", null);
-        if (!started.IsSuccessStatusCode)
+        if (start)
         {
-            throw new InvalidOperationException($"start {name}: {(int)started.StatusCode}");
+            using var started = await _http.PostAsync($"containers/{id}/start", null);
+            if (!started.IsSuccessStatusCode)
+            {
+                throw new InvalidOperationException($"start {name}: {(int)started.StatusCode}");
+            }
         }
 
         return id;
@@ -117,9 +104,7 @@ public sealed class EngineApi : IDisposable
     /// </summary>
     public async Task<Stream> AttachAsync(string id, byte[] first)
     {
-        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        await socket.ConnectAsync(new UnixDomainSocketEndPoint(_socketPath));
-        var stream = new NetworkStream(socket, ownsSocket: true);
+        var stream = await ConnectAsync(CancellationToken.None);
         var request = $"POST /containers/{id}/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n";
         await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(request));
         // The response head ends with an empty line; the multiplexed stream follows.
