@@ -396,6 +396,18 @@ Describe 'Tasks on branches' {
         git -C $Repo status --porcelain | Should -BeNullOrEmpty
     }
 
+    It 'copies the workspace into volumes with -Workspace Copy and brings the work back into the branch' {
+        $result = Start-ClaudeTask -Path $Repo -Description 'several README.md' -Image $Image -Workspace Copy
+        $result.Status | Should -Be 'Succeeded'
+        $result.Workspace | Should -Be 'Copy'
+        ($result.Output -split "`n" | Where-Object { $_ -like 'mount-root=*' }) | Should -Match "/volumes/claude-$($result.TaskId)-workspace/_data"
+        $result.Commits | Should -Be 2
+        git -C $Repo show "$($result.Branch):committed.txt" | Should -Be 'committed'
+        git -C $Repo show "$($result.Branch):loose.txt" | Should -Be 'loose'
+        git -C $Repo ls-tree --name-only $result.Branch | Should -Not -Contain 'README.md'
+        docker volume ls -q --filter "label=io.claude-orchestrator.task-id=$($result.TaskId)" | Should -BeNullOrEmpty
+    }
+
     It 'commits the work of a timed-out task' {
         $result = Start-ClaudeTask -Path $Repo -Description 'write-then-sleep left.txt late 600' -Image $Image -Timeout 3 -ErrorAction SilentlyContinue
         $result.Status | Should -Be 'TimedOut'

@@ -53,12 +53,7 @@ public sealed class PrivateEngine : IDisposable
 
     public void Start()
     {
-        var start = new ProcessStartInfo("dockerd")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var start = new ProcessStartInfo("dockerd");
         foreach (var arg in new[]
         {
             "--host", Host,
@@ -79,26 +74,7 @@ public sealed class PrivateEngine : IDisposable
             start.ArgumentList.Add(TcpHost);
         }
 
-        _daemon = Process.Start(start)!;
-        var log = new System.Text.StringBuilder();
-        _daemon.OutputDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
-        _daemon.ErrorDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
-        _daemon.BeginOutputReadLine();
-        _daemon.BeginErrorReadLine();
-
-        var watch = Stopwatch.StartNew();
-        while (Cli("version", "--format", "{{.Server.Version}}").ExitCode != 0)
-        {
-            if (_daemon.HasExited || watch.Elapsed > TimeSpan.FromSeconds(60))
-            {
-                lock (log)
-                {
-                    throw new InvalidOperationException("The private dockerd did not come up: " + log);
-                }
-            }
-
-            Thread.Sleep(100);
-        }
+        _daemon = DaemonProcess.StartAndWait(start, () => Cli("version", "--format", "{{.Server.Version}}").ExitCode == 0, "The private dockerd");
     }
 
     /// <summary>Stops the engine the way a service manager does (SIGTERM) and waits for it to exit.</summary>

@@ -11,9 +11,9 @@ namespace ClaudeOrchestrator.Commands
     /// <summary>The filters Get-ClaudeContainer and Remove-ClaudeContainer share, in every parameter set.</summary>
     public abstract class ContainerCmdletBase : ClaudeCmdletBase
     {
-        /// <summary>Only containers in these engine states.</summary>
+        /// <summary>Only containers in these engine states; "volume" for the workspace volumes of tasks on an engine elsewhere.</summary>
         [Parameter]
-        [ValidateSet("created", "running", "paused", "restarting", "removing", "exited", "dead", IgnoreCase = true)]
+        [ValidateSet("created", "running", "paused", "restarting", "removing", "exited", "dead", "volume", IgnoreCase = true)]
         public string[] Status { get; set; }
 
         /// <summary>Only containers created longer ago than this: 90 (seconds), 30m, 12h, 1d, 00:30:00.</summary>
@@ -139,7 +139,7 @@ namespace ClaudeOrchestrator.Commands
         /// reported and yields none; alone it ends the command.
         /// </summary>
         internal IReadOnlyList<ClaudeContainer> List(DockerConnection engine, IReadOnlyList<DockerConnection> engines, ContainerScope scope, ContainerFilter filter) =>
-            TryOnEngine(engine, engines, cancel => ContainerQuery.ListAsync(engine, scope, filter, cancel), out var listed)
+            TryOnEngine(engine, engines, cancel => ContainerQuery.ListAsync(engine, scope, filter, cancel, withVolumes: true), out var listed)
                 ? listed
                 : Array.Empty<ClaudeContainer>();
 

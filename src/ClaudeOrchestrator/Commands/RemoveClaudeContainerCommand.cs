@@ -94,13 +94,19 @@ namespace ClaudeOrchestrator.Commands
             var targets = SelectTargets(engines, candidates)
                 .Where(c => ShouldProcess($"{c.Name} ({c.State}, project '{c.Project}'{(engines.Count > 1 ? ", engine " + c.Engine : string.Empty)})", "Remove container") && MayInterrupt(c))
                 .ToList();
-            // Each on the engine that has it.
+            // Each on the engine that has it; a workspace volume only once its work is back.
             foreach (var connection in engines)
             {
-                var here = targets.Where(t => t.Engine == connection.Endpoint).ToList();
+                var here = targets.Where(t => t.Engine == connection.Endpoint && t.Kind != ContainerKinds.Volume).ToList();
                 if (here.Count > 0)
                 {
                     RemoveTargets(connection, here, scope);
+                }
+
+                var volumes = targets.Where(t => t.Engine == connection.Endpoint && t.Kind == ContainerKinds.Volume).ToList();
+                if (volumes.Count > 0)
+                {
+                    RemoveVolumes(connection, volumes);
                 }
             }
 
@@ -125,7 +131,7 @@ namespace ClaudeOrchestrator.Commands
             var any = false;
             foreach (var connection in engines)
             {
-                var candidates = tasks.Where(t => TaskSalvager.NeedsSalvage(t) && TaskSalvager.RanOn(t, connection))
+                var candidates = tasks.Where(t => (TaskSalvager.NeedsSalvage(t) || TaskSalvager.NeedsRecovery(t)) && TaskSalvager.RanOn(t, connection))
                     .Where(t => ShouldProcess(TaskSalvager.Describe(t), "Salvage task work"))
                     .ToList();
                 if (candidates.Count > 0)
@@ -142,21 +148,96 @@ namespace ClaudeOrchestrator.Commands
 
             foreach (var task in salvaged)
             {
-                if (task.Work == ClaudeTaskWork.NotSaved)
-                {
-                    WriteError(new ErrorRecord(new InvalidOperationException($"The work of task {task.TaskId} could not be saved; its checkout stays at {task.CheckoutPath}."),
-                        ErrorIds.WorkNotSaved, ErrorCategory.WriteError, task));
-                }
-                else
-                {
-                    WriteVerbose($"Salvaged task {task.TaskId}: branch {task.Branch} at {task.HeadCommit} ({task.FilesChanged} file(s)).");
-                }
+                ReportSalvage(task);
             }
 
             var kept = salvaged.Count(t => t.Work != ClaudeTaskWork.NotSaved);
             WriteInformation(
                 new HostInformationMessage { Message = $"Salvaged the work of {kept} interrupted task(s)" },
                 new[] { AgentOutputTags.Module, "Summary", AgentOutputTags.Host });
+        }
+
+        private void ReportSalvage(ClaudeTask task)
+        {
+            if (task.Work == ClaudeTaskWork.NotSaved)
+            {
+                WriteError(new ErrorRecord(new InvalidOperationException($"The work of task {task.TaskId} could not be saved; its checkout stays at {task.CheckoutPath}." +
+                                                                         (task.Workspace == WorkspaceTransfer.Copy && task.Reason != null ? " " + task.Reason : string.Empty)),
+                    ErrorIds.WorkNotSaved, ErrorCategory.WriteError, task));
+            }
+            else if (task.CheckoutPath == null && task.Branch == null)
+            {
+                WriteVerbose($"Salvaged task {task.TaskId}: {task.Reason}");
+            }
+            else
+            {
+                WriteVerbose($"Salvaged task {task.TaskId}: branch {task.Branch} at {task.HeadCommit} ({task.FilesChanged} file(s)).");
+            }
+        }
+
+        /// <summary>
+        /// A workspace volume holds a task's work until it is back on the machine that ran the
+        /// task: one of a task this session runs goes with the task; one of a dead session's task
+        /// recorded here is salvaged (work back into the branch, then the volumes removed); one
+        /// of a task this machine has no record of, or of another live session, is someone
+        /// else's work and stays unless -Force.
+        /// </summary>
+        private void RemoveVolumes(DockerConnection connection, IReadOnlyList<ClaudeContainer> volumes)
+        {
+            var removed = 0;
+            foreach (var volume in volumes)
+            {
+                if (volume.IsTracked)
+                {
+                    WriteVerbose($"{volume.Name} holds the workspace of task {volume.TaskId}, which this session runs: it goes when the task ends, after its work is back.");
+                    continue;
+                }
+
+                var record = volume.TaskId == null ? null : TaskStore.Load(volume.TaskId);
+                if (record != null && record.Workspace == WorkspaceTransfer.Copy && (TaskSalvager.NeedsSalvage(record) || TaskSalvager.NeedsRecovery(record)))
+                {
+                    foreach (var task in Run(cancel => TaskSalvager.SalvageAsync(connection, new[] { record }, cancel)))
+                    {
+                        ReportSalvage(task);
+                    }
+
+                    continue;
+                }
+
+                var foreign = record == null ? $"this machine has no record of its task {volume.TaskId} (it ran from {volume.OwnerHost ?? "another machine"})"
+                    : record.Status == ClaudeTaskStatus.Running ? $"its task {volume.TaskId} is running in another session (process {record.OwnerPid} on {record.OwnerHost})"
+                    : null;
+                if (foreign != null && !Force)
+                {
+                    WriteError(new ErrorRecord(
+                        new InvalidOperationException($"{volume.Name} holds a task's workspace and was left alone: {foreign}. Its work comes back when that session or its host's sweep finishes it; add -Force to discard it."),
+                        ErrorIds.VolumeHoldsWork, ErrorCategory.ResourceBusy, volume));
+                    continue;
+                }
+
+                var problem = Run(_ => ShippedWorkspace.RemoveVolumeAsync(connection, volume.Name));
+                if (problem == null)
+                {
+                    removed++;
+                    WriteVerbose($"Removed the volume {volume.Name}.");
+                    if (PassThru)
+                    {
+                        WriteObject(volume);
+                    }
+                }
+                else
+                {
+                    WriteError(new ErrorRecord(new InvalidOperationException($"The volume {volume.Name} could not be removed: {problem}"),
+                        ErrorIds.RemovalFailed, ErrorCategory.ResourceUnavailable, volume));
+                }
+            }
+
+            if (removed > 0)
+            {
+                WriteInformation(
+                    new HostInformationMessage { Message = $"Removed {removed} workspace volume(s)" },
+                    new[] { AgentOutputTags.Module, "Summary", AgentOutputTags.Host });
+            }
         }
 
         private void RemoveTargets(DockerConnection connection, IReadOnlyList<ClaudeContainer> targets, ContainerScope scope)

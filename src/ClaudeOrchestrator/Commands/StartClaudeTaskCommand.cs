@@ -105,11 +105,15 @@ namespace ClaudeOrchestrator.Commands
         [ArgumentCompleter(typeof(ImageNameCompleter))]
         public string Image { get; set; }
 
-        /// <summary>The engine to run on: a docker context name or an endpoint URI (unix://, npipe://, tcp://). Default: as the docker CLI resolves it, else a rootless Docker or Podman socket.</summary>
+        /// <summary>The engine to run on: a docker context name or an endpoint URI (unix://, npipe://, tcp://, ssh://). Default: as the docker CLI resolves it, else a rootless Docker or Podman socket.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
         [ArgumentCompleter(typeof(EngineNameCompleter))]
         public string Engine { get; set; }
+
+        /// <summary>How the workspace reaches the container: Auto (bind mount on a local engine, copy to a remote one), Mount, or Copy.</summary>
+        [Parameter]
+        public WorkspaceTransfer Workspace { get; set; }
 
         /// <summary>Relabels the bind mounts for SELinux (shared label, ",z"): needed on enforcing SELinux hosts; changes the project files' labels.</summary>
         [Parameter]
@@ -500,6 +504,7 @@ namespace ClaudeOrchestrator.Commands
                 Description = Description,
                 Image = TaskDefaults.Image(Image ?? profile?.Image ?? resumes?.Image),
                 Engine = engine,
+                Workspace = IsBound(nameof(Workspace)) ? Workspace : profile?.Workspace ?? WorkspaceTransfer.Auto,
                 Timeout = IsBound(nameof(Timeout)) ? Timeout : profile?.Timeout,
                 Environment = TaskEnvironment.Build(Environment, System.Environment.GetEnvironmentVariable, profile?.Environment),
                 AgentCommand = options.ApplyTo(AgentCommand ?? TaskDefaults.DefaultAgentCommand.ToArray()),

@@ -8,6 +8,18 @@ namespace ClaudeOrchestrator
         public string Id { get; set; }
         public string Name { get; set; }
 
+        /// <summary>
+        /// "container", or "volume" for a task's workspace copied to an engine on another machine
+        /// (State is then "volume"); both are the module's, found and removed the same way.
+        /// </summary>
+        public string Kind { get; set; } = ContainerKinds.Container;
+
+        /// <summary>
+        /// Null for a task's own container; "workspace-holder" for the container, created and never
+        /// started, through which a workspace is copied to and from an engine elsewhere.
+        /// </summary>
+        public string Role { get; set; }
+
         /// <summary>The engine's state: created, running, paused, restarting, removing, exited, dead.</summary>
         public string State { get; set; }
 
@@ -34,5 +46,12 @@ namespace ClaudeOrchestrator
         public bool IsTracked { get; set; }
 
         public override string ToString() => Name;
+    }
+
+    /// <summary>The values of <see cref="ClaudeContainer.Kind"/>.</summary>
+    public static class ContainerKinds
+    {
+        public const string Container = "container";
+        public const string Volume = "volume";
     }
 }

@@ -16,6 +16,9 @@ namespace ClaudeOrchestrator
         /// <summary>The engine its tasks run on: a docker context name or an endpoint URI; null for the default.</summary>
         public string Engine { get; set; }
 
+        /// <summary>How the workspace reaches the container (docker.workspace: auto, mount or copy); null for Auto.</summary>
+        public WorkspaceTransfer? Workspace { get; set; }
+
         /// <summary>True: bind mounts get the shared SELinux label (docker.selinux_relabel).</summary>
         public bool? SELinuxRelabel { get; set; }
 

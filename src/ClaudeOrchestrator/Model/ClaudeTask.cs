@@ -79,6 +79,9 @@ namespace ClaudeOrchestrator
         /// <summary>The agent's own state (its session transcripts) for -Resume; null once pruned or for a task without record.</summary>
         public string AgentStatePath { get; set; }
 
+        /// <summary>Mount: the container bind-mounted the workspace; Copy: it was copied to the engine and back (a remote engine).</summary>
+        public WorkspaceTransfer Workspace { get; set; }
+
         /// <summary>The private checkout while it exists (running, or kept because saving failed).</summary>
         public string CheckoutPath { get; set; }
 

@@ -14,6 +14,9 @@ namespace ClaudeOrchestrator
         /// <summary>The endpoint of the engine the task ran on.</summary>
         public string Engine { get; set; }
 
+        /// <summary>Mount: the workspace was bind-mounted; Copy: copied to the engine's machine and back.</summary>
+        public WorkspaceTransfer Workspace { get; set; }
+
         public ClaudeTaskStatus Status { get; set; }
 
         /// <summary>The agent's exit code; null when it never finished (timed out, cancelled).</summary>

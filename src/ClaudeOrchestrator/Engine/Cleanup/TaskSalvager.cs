@@ -16,11 +16,38 @@ namespace ClaudeOrchestrator.Engine
     internal static class TaskSalvager
     {
         private const string LockName = "salvage.lock";
+        private static readonly TimeSpan ClaimWait = TimeSpan.FromSeconds(60);
+        private static readonly TimeSpan ClaimPoll = TimeSpan.FromMilliseconds(50);
 
         /// <summary>A task with a checkout nobody is running any more: interrupted, or ended without its work saved.</summary>
         public static bool NeedsSalvage(ClaudeTask task) =>
             task.CheckoutPath != null && TaskCheckout.Exists(TaskStore.DirectoryFor(task.TaskId)) && !TaskSession.IsActive(task.TaskId) &&
             (task.Status == ClaudeTaskStatus.Interrupted || (task.Status != ClaudeTaskStatus.Running && task.Work == ClaudeTaskWork.NotSaved));
+
+        /// <summary>
+        /// Workspace volumes of a dead session whose task is recorded here as finished with nothing
+        /// left to bring back (the session died after saving, before removing them, or before
+        /// its agent ever ran): only leftovers, removed. A volume whose work is not back yet is
+        /// the salvage's; one of a task this machine has no record of is not this sweep's at all.
+        /// </summary>
+        private static async Task RemoveLeftoverVolumesAsync(DockerConnection connection, CancellationToken cancel)
+        {
+            var volumes = await ShippedWorkspace.ListVolumesAsync(connection, null, cancel).ConfigureAwait(false);
+            foreach (var volume in volumes.Select(v => ContainerQuery.ToClaudeContainer(v, connection)).Where(OwnerLiveness.IsOrphan))
+            {
+                var record = volume.TaskId == null ? null : TaskStore.Load(volume.TaskId);
+                if (record != null && record.Status != ClaudeTaskStatus.Running && record.Work != ClaudeTaskWork.Pending &&
+                    !NeedsSalvage(record) && !NeedsRecovery(record) && !TaskSession.IsActive(record.TaskId))
+                {
+                    await ShippedWorkspace.RemoveVolumeAsync(connection, volume.Name).ConfigureAwait(false);
+                }
+            }
+        }
+
+        /// <summary>A task in place whose session died with its tree still copied to a remote engine.</summary>
+        public static bool NeedsRecovery(ClaudeTask task) =>
+            task.CheckoutPath == null && task.Workspace == WorkspaceTransfer.Copy && task.Work == ClaudeTaskWork.InPlace &&
+            task.Status == ClaudeTaskStatus.Interrupted && !TaskSession.IsActive(task.TaskId);
 
         /// <summary>
         /// A checkout whose work is already in the branch (the record no longer names it) but
@@ -32,13 +59,21 @@ namespace ClaudeOrchestrator.Engine
 
         /// <summary>What a salvage of <paramref name="task"/> does, in the words -WhatIf and -Confirm show.</summary>
         public static string Describe(ClaudeTask task) =>
-            $"task {task.TaskId} ({task.Project}): commit its checkout to branch {task.Branch}, then delete the checkout";
+            task.CheckoutPath == null
+                ? $"task {task.TaskId} ({task.Project}): bring its tree back from the engine's volumes into {Path.Combine(TaskStore.DirectoryFor(task.TaskId), "returned")}, then remove the volumes"
+                : $"task {task.TaskId} ({task.Project}): " + (task.Workspace == WorkspaceTransfer.Copy ? "bring its checkout back from the engine's volumes, " : string.Empty) +
+                  $"commit its checkout to branch {task.Branch}, then delete the checkout";
 
         /// <summary>What the sweep on import does with the task records, read once: salvage, then leftovers.</summary>
         public static async Task SweepAsync(DockerConnection connection, CancellationToken cancel)
         {
             var tasks = TaskStore.All();
-            await SalvageAsync(connection, tasks.Where(NeedsSalvage).ToList(), cancel).ConfigureAwait(false);
+            await SalvageAsync(connection, tasks.Where(t => NeedsSalvage(t) || NeedsRecovery(t)).ToList(), cancel).ConfigureAwait(false);
+            if (tasks.Any(t => t.Workspace == WorkspaceTransfer.Copy))
+            {
+                await RemoveLeftoverVolumesAsync(connection, cancel).ConfigureAwait(false);
+            }
+
             DeleteLeftoverCheckouts(tasks.Where(HasLeftoverCheckout));
         }
 
@@ -57,12 +92,13 @@ namespace ClaudeOrchestrator.Engine
 
             // A container still there may still be writing: its work is saved on a later sweep.
             var containers = await ContainerQuery.ListAsync(connection, ContainerScope.All, ContainerFilter.None, cancel).ConfigureAwait(false);
-            var busy = new HashSet<string>(containers.Select(c => c.TaskId).Where(t => t != null), StringComparer.Ordinal);
+            // A workspace holder only copies, and the salvage itself makes one: it writes nothing here.
+            var busy = new HashSet<string>(containers.Where(c => c.Role != ShippedWorkspace.HolderRole).Select(c => c.TaskId).Where(t => t != null), StringComparer.Ordinal);
             var salvaged = new List<ClaudeTask>();
             foreach (var task in candidates.Where(t => !busy.Contains(t.TaskId)))
             {
                 cancel.ThrowIfCancellationRequested();
-                var saved = Salvage(task);
+                var saved = await SalvageAsync(connection, task, cancel).ConfigureAwait(false);
                 if (saved != null)
                 {
                     salvaged.Add(saved);
@@ -105,27 +141,58 @@ namespace ClaudeOrchestrator.Engine
             }
         }
 
-        /// <summary>Saves one task's checkout; null when another process is doing it right now.</summary>
-        internal static ClaudeTask Salvage(ClaudeTask task)
+        /// <summary>
+        /// Saves one task's work, under a claim on its directory so that two sweeps (this
+        /// process's background one and a command's, or another process's) never work on it at
+        /// once; null when another one holds the claim or finished it a moment ago. A workspace
+        /// copied to an engine first comes back from the engine's volumes; when it cannot, the
+        /// record returned says so (Work NotSaved, not written: the next sweep tries again).
+        /// </summary>
+        internal static async Task<ClaudeTask> SalvageAsync(DockerConnection connection, ClaudeTask task, CancellationToken cancel)
         {
             var directory = TaskStore.DirectoryFor(task.TaskId);
-            FileStream claim;
-            try
+            FileStream claim = null;
+            // Another sweep holding the claim is finishing this very task: wait for it (bounded),
+            // so that a command that asked for the salvage returns after it, not before.
+            for (var waited = TimeSpan.Zero; claim == null; waited += ClaimPoll)
             {
-                claim = new FileStream(Path.Combine(directory, LockName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
-            }
-            catch (IOException)
-            {
-                return null;
+                try
+                {
+                    claim = new FileStream(Path.Combine(directory, LockName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+                }
+                catch (IOException) when (waited < ClaimWait)
+                {
+                    await Task.Delay(ClaimPoll, cancel).ConfigureAwait(false);
+                }
+                catch (IOException)
+                {
+                    return null;
+                }
             }
 
             using (claim)
             {
                 // Read again under the claim: another process may have finished it a moment ago.
                 var current = TaskStore.Load(task.TaskId);
-                if (current == null || !NeedsSalvage(current))
+                if (current == null || !(NeedsSalvage(current) || NeedsRecovery(current)))
                 {
                     return null;
+                }
+
+                var unrecovered = current.Workspace == WorkspaceTransfer.Copy ? await ShippedWorkspace.RecoverAsync(connection, current, cancel).ConfigureAwait(false) : null;
+                if (unrecovered != null)
+                {
+                    current.Work = ClaudeTaskWork.NotSaved;
+                    current.Reason = "The task's workspace is still on the engine: " + unrecovered;
+                    return current;
+                }
+
+                if (current.CheckoutPath == null)
+                {
+                    // In place: the tree came back beside the record (RecoverAsync said where in Reason).
+                    current.Work = ClaudeTaskWork.Salvaged;
+                    TaskStore.Save(current);
+                    return current;
                 }
 
                 var checkout = new TaskCheckout(directory, current.Repository, current.GitDirectory, current.Branch, current.BaseCommit, current.TaskId, ownsBranch: current.ResumedFrom == null);

@@ -38,6 +38,8 @@ namespace ClaudeOrchestrator.Engine
         public const string BranchNameInvalid = "BranchNameInvalid";
         public const string BranchExists = "BranchExists";
         public const string WorkNotSaved = "WorkNotSaved";
+        public const string WorkspaceNotShipped = "WorkspaceNotShipped";
+        public const string VolumeHoldsWork = "WorkspaceVolumeHoldsWork";
         public const string TaskNotFound = "ClaudeTaskNotFound";
         public const string TaskRunning = "ClaudeTaskRunning";
         public const string TaskHasNoBranch = "ClaudeTaskHasNoBranch";

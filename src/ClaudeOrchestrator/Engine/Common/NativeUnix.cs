@@ -133,6 +133,30 @@ namespace ClaudeOrchestrator.Engine
             }
         }
 
+        /// <summary>Where the link <paramref name="path"/> points, as written in it; null when it is no link or cannot be read.</summary>
+        public static string ReadLink(string path)
+        {
+            if (!IsUnix)
+            {
+                // .NET 6 and later (pwsh 7) have FileSystemInfo.LinkTarget; Windows PowerShell has none.
+                var info = new System.IO.FileInfo(path);
+                return typeof(System.IO.FileSystemInfo).GetProperty("LinkTarget")?.GetValue(info) as string;
+            }
+
+            var buffer = new byte[4096];
+            var length = readlink(Encoding.UTF8.GetBytes(path + "\0"), buffer, (IntPtr)buffer.Length);
+            return length.ToInt64() <= 0 ? null : Encoding.UTF8.GetString(buffer, 0, (int)length.ToInt64());
+        }
+
+        /// <summary>Whether this process may execute <paramref name="path"/>: the executable bit a shipped file keeps.</summary>
+        public static bool MayExecute(string path) =>
+            IsUnix && access(Encoding.UTF8.GetBytes(path + "\0"), ExecuteOk) == 0;
+
+        private const int ExecuteOk = 1;
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern IntPtr readlink(byte[] path, byte[] buffer, IntPtr size);
+
         [DllImport("libc", SetLastError = true)]
         private static extern int symlink(byte[] target, byte[] link);
 

@@ -21,9 +21,16 @@ namespace ClaudeOrchestrator.Engine
                     ["label"] = new Dictionary<string, bool> { [ContainerLabels.ManagedFilter] = true, [labelFilter] = true },
                 },
             };
-            if (filter.States.Length > 0)
+            var states = filter.States.Where(s => s != ContainerKinds.Volume).ToArray();
+            if (filter.States.Length > 0 && states.Length == 0)
             {
-                parameters.Filters["status"] = filter.States.ToDictionary(s => s, _ => true);
+                // Only volumes asked for: no container matches.
+                return Array.Empty<ClaudeContainer>();
+            }
+
+            if (states.Length > 0)
+            {
+                parameters.Filters["status"] = states.ToDictionary(s => s, _ => true);
             }
 
             IList<ContainerListResponse> listed;
@@ -38,6 +45,69 @@ namespace ClaudeOrchestrator.Engine
 
             var now = DateTime.Now;
             return listed.Select(c => ToClaudeContainer(c, connection)).Where(c => filter.Matches(c, now)).OrderBy(c => c.Created).ToList();
+        }
+
+        /// <param name="withVolumes">Also the workspace volumes of tasks on an engine elsewhere (Get- and Remove-ClaudeContainer list both).</param>
+        public static async Task<IReadOnlyList<ClaudeContainer>> ListAsync(DockerConnection connection, ContainerScope scope, ContainerFilter filter, CancellationToken cancel, bool withVolumes)
+        {
+            var containers = await ListAsync(connection, scope, filter, cancel).ConfigureAwait(false);
+            // This session's own volumes exist only while one of its tasks has a copied workspace: no extra request otherwise.
+            if (!withVolumes || (filter.States.Length > 0 && !filter.States.Contains(ContainerKinds.Volume)) ||
+                (scope == ContainerScope.Tracked && !TaskSession.AnyCopied))
+            {
+                return containers;
+            }
+
+            IReadOnlyList<VolumeResponse> volumes;
+            try
+            {
+                volumes = await ShippedWorkspace.ListVolumesAsync(connection, null, cancel).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!(e is OperationCanceledException))
+            {
+                throw connection.Translate(e);
+            }
+
+            var now = DateTime.Now;
+            var listed = volumes.Select(v => ToClaudeContainer(v, connection)).Where(v => filter.OlderThan == null || now - v.Created > filter.OlderThan.Value);
+            switch (scope)
+            {
+                case ContainerScope.Tracked:
+                    listed = listed.Where(v => v.IsTracked);
+                    break;
+                case ContainerScope.Orphaned:
+                    listed = listed.Where(OwnerLiveness.IsOrphan);
+                    break;
+            }
+
+            return containers.Concat(listed).OrderBy(c => c.Created).ToList();
+        }
+
+        /// <summary>A workspace volume as a ClaudeContainer of kind volume; tracked while its task runs in this session.</summary>
+        internal static ClaudeContainer ToClaudeContainer(VolumeResponse volume, DockerConnection connection)
+        {
+            var labels = volume.Labels ?? new Dictionary<string, string>();
+            var taskId = Label(labels, ContainerLabels.TaskId);
+            var sessionId = Label(labels, ContainerLabels.SessionId);
+            return new ClaudeContainer
+            {
+                Id = volume.Name,
+                Name = volume.Name,
+                Kind = ContainerKinds.Volume,
+                State = ContainerKinds.Volume,
+                Status = $"task {taskId}'s {Label(labels, ShippedWorkspace.MountLabel)}",
+                Created = DateTime.TryParse(volume.CreatedAt, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal, out var created) ? created.ToLocalTime() : DateTime.Now,
+                Image = Label(labels, ShippedWorkspace.ImageLabel),
+                Engine = connection.Endpoint,
+                Project = Label(labels, ContainerLabels.Project),
+                ProjectPath = Label(labels, ContainerLabels.ProjectPath),
+                TaskId = taskId,
+                SessionId = sessionId,
+                OwnerPid = int.TryParse(Label(labels, ContainerLabels.OwnerPid), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pid) ? pid : (int?)null,
+                OwnerHost = Label(labels, ContainerLabels.OwnerHost),
+                OwnerStartTime = OwnerLiveness.ParseStart(Label(labels, ContainerLabels.OwnerStart)),
+                IsTracked = sessionId == SessionIdentity.SessionId && taskId != null && TaskSession.IsActive(taskId),
+            };
         }
 
         public static async Task<IReadOnlyList<ClaudeContainer>> ListAsync(DockerConnection connection, ContainerScope scope, ContainerFilter filter, CancellationToken cancel)
@@ -76,6 +146,7 @@ namespace ClaudeOrchestrator.Engine
                 Project = Label(labels, ContainerLabels.Project),
                 ProjectPath = Label(labels, ContainerLabels.ProjectPath),
                 TaskId = Label(labels, ContainerLabels.TaskId),
+                Role = Label(labels, ShippedWorkspace.RoleLabel),
                 SessionId = Label(labels, ContainerLabels.SessionId),
                 OwnerPid = int.TryParse(Label(labels, ContainerLabels.OwnerPid), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pid) ? pid : (int?)null,
                 OwnerHost = Label(labels, ContainerLabels.OwnerHost),

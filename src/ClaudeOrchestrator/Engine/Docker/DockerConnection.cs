@@ -43,10 +43,11 @@ namespace ClaudeOrchestrator.Engine
         private volatile bool _reached;
         private volatile string _dataRoot;
 
-        private DockerConnection(DockerClient client, string source)
+        /// <param name="endpoint">The endpoint as named, when the client reaches it another way (ssh://, through a local tunnel).</param>
+        private DockerConnection(DockerClient client, string source, string endpoint)
         {
             Client = client;
-            Endpoint = client.Options.Endpoint?.ToString() ?? "(unknown endpoint)";
+            Endpoint = endpoint ?? client.Options.Endpoint?.ToString() ?? "(unknown endpoint)";
             Source = source;
             Events = new EngineEvents(this);
         }
@@ -58,6 +59,33 @@ namespace ClaudeOrchestrator.Engine
 
         /// <summary>The endpoint as the user would write it, e.g. unix:///var/run/docker.sock.</summary>
         public string Endpoint { get; }
+
+        /// <summary>
+        /// Whether the engine sees this machine's files: a socket or pipe, or TCP to a loopback
+        /// address. An engine anywhere else names its own machine's paths in a bind mount, so a
+        /// task there gets its workspace copied (<see cref="WorkspaceTransfer.Auto"/>). A VM
+        /// engine reached over TCP that shares the host's files is the user's to declare (Mount).
+        /// </summary>
+        public bool IsOnThisMachine => OnThisMachine(Endpoint);
+
+        internal static bool OnThisMachine(string endpoint)
+        {
+            if (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri))
+            {
+                return true;
+            }
+
+            switch (uri.Scheme.ToLowerInvariant())
+            {
+                case "unix":
+                case "npipe":
+                    return true;
+                default:
+                    var host = uri.Host.Trim('[', ']');
+                    return string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase) ||
+                           System.Net.IPAddress.TryParse(host, out var address) && System.Net.IPAddress.IsLoopback(address);
+            }
+        }
 
         /// <summary>How the endpoint was chosen (DOCKER_HOST, a context, a rootless socket found), for Debug output.</summary>
         public string Source { get; }
@@ -81,7 +109,10 @@ namespace ClaudeOrchestrator.Engine
                 Environment.GetEnvironmentVariable("DOCKER_HOST"),
                 Environment.GetEnvironmentVariable("DOCKER_CONTEXT"),
                 Environment.GetEnvironmentVariable("DOCKER_CONFIG"),
-                Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR"));
+                Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR"),
+                Environment.GetEnvironmentVariable("DOCKER_TLS_VERIFY"),
+                Environment.GetEnvironmentVariable("DOCKER_TLS"),
+                Environment.GetEnvironmentVariable("DOCKER_CERT_PATH"));
             lock (Gate)
             {
                 if (ByName.TryGetValue(name, out var connection))
@@ -90,14 +121,17 @@ namespace ClaudeOrchestrator.Engine
                 }
 
                 var (client, source) = EngineEndpoints.Build(engine);
-                var key = EngineEndpoints.Normalize(client.Options.Endpoint?.ToString());
+                var named = EngineEndpoints.NamedEndpoint(engine);
+                var key = EngineEndpoints.Normalize(named ?? client.Options.Endpoint?.ToString());
+                // One engine reached with other TLS files is another connection, not this one's client.
+                key = key == null ? null : key + EngineTls.Identity(client.Options.Endpoint);
                 if (key != null && ByEndpoint.TryGetValue(key, out connection))
                 {
                     client.Dispose();
                 }
                 else
                 {
-                    connection = new DockerConnection(client, source);
+                    connection = new DockerConnection(client, source, named);
                     if (key != null)
                     {
                         ByEndpoint[key] = connection;
@@ -120,6 +154,7 @@ namespace ClaudeOrchestrator.Engine
             lock (Gate)
             {
                 var key = EngineEndpoints.Normalize(endpoint);
+                key = key != null && Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) ? key + EngineTls.Identity(uri) : key;
                 if (key != null && ByEndpoint.TryGetValue(key, out var known))
                 {
                     return known;
@@ -274,6 +309,15 @@ namespace ClaudeOrchestrator.Engine
                 e = aggregate.InnerExceptions[0];
             }
 
+            if (e is DockerApiException api && api.StatusCode == System.Net.HttpStatusCode.BadRequest &&
+                (api.ResponseBody ?? string.Empty).IndexOf("HTTP request to an HTTPS server", StringComparison.OrdinalIgnoreCase) >= 0)
+            {
+                _reached = false;
+                return new OrchestratorException(ErrorIds.EngineUnreachable, ErrorCategory.ConnectionError,
+                    $"Cannot reach the Docker engine at {Endpoint}: it takes TLS only. Set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to the directory with ca.pem, cert.pem and key.pem.",
+                    Endpoint, e);
+            }
+
             if (e is OrchestratorException || e is DockerApiException || e is OperationCanceledException)
             {
                 return e;
@@ -289,6 +333,17 @@ namespace ClaudeOrchestrator.Engine
                     Endpoint, e);
             }
 
+            var tls = Inner<System.Security.Authentication.AuthenticationException>(e);
+            if (tls != null)
+            {
+                // The TLS handshake failed: say why (the certificate's chain, its name, a missing client certificate).
+                _reached = false;
+                return new OrchestratorException(ErrorIds.EngineUnreachable, ErrorCategory.ConnectionError,
+                    $"Cannot reach the Docker engine at {Endpoint}: the TLS handshake failed ({tls.GetBaseException().Message}). " +
+                    "Check DOCKER_TLS_VERIFY and DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem) against the engine's certificates.",
+                    Endpoint, e);
+            }
+
             if (e is HttpRequestException || e is IOException || e is SocketException || e is TimeoutException)
             {
                 _reached = false;
@@ -296,6 +351,19 @@ namespace ClaudeOrchestrator.Engine
             }
 
             return e;
+        }
+
+        private static T Inner<T>(Exception e) where T : Exception
+        {
+            for (; e != null; e = e.InnerException)
+            {
+                if (e is T found)
+                {
+                    return found;
+                }
+            }
+
+            return null;
         }
 
         private OrchestratorException Unreachable(string reason, Exception inner) =>

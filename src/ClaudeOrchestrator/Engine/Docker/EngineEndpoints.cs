@@ -21,7 +21,7 @@ namespace ClaudeOrchestrator.Engine
         /// <summary>What -Engine takes to mean every known engine.</summary>
         public const string AllEngines = "*";
 
-        private static readonly string[] Schemes = { "unix", "npipe", "tcp", "http", "https" };
+        private static readonly string[] Schemes = { "unix", "npipe", "tcp", "http", "https", "ssh" };
 
         /// <summary>A client for <paramref name="engine"/> (null: the default) and how it was chosen.</summary>
         public static (DockerClient Client, string Source) Build(string engine)
@@ -33,13 +33,19 @@ namespace ClaudeOrchestrator.Engine
                     if (engine.Contains("://"))
                     {
                         var uri = ParseUri(engine);
-                        return (new DockerClientBuilder().WithEndpoint(uri).Build(), "-Engine " + engine);
+                        return (ForUri(uri), "-Engine " + engine);
                     }
 
                     return (new DockerClientBuilder().WithContext(engine).Build(), "docker context " + engine);
                 }
 
                 var configured = Configured();
+                var host = Environment.GetEnvironmentVariable("DOCKER_HOST");
+                if (configured == "DOCKER_HOST" && host.Contains("://"))
+                {
+                    return (ForUri(ParseUri(host)), configured);
+                }
+
                 if (configured != null)
                 {
                     return (new DockerClientBuilder().Build(), configured);
@@ -59,11 +65,6 @@ namespace ClaudeOrchestrator.Engine
             {
                 throw;
             }
-            catch (SshDockerEndpointNotSupportedException e)
-            {
-                throw new OrchestratorException(ErrorIds.EngineNotFound, ErrorCategory.InvalidArgument,
-                    $"The engine '{engine}' is an ssh:// endpoint, which the module does not reach yet; forward the remote socket (ssh -L /tmp/engine.sock:/var/run/docker.sock host) and use unix:///tmp/engine.sock.", engine, e);
-            }
             catch (Exception e)
             {
                 var known = Known().Select(k => k.Name).ToList();
@@ -74,15 +75,40 @@ namespace ClaudeOrchestrator.Engine
             }
         }
 
+        /// <summary>
+        /// A client for an endpoint URI; over TCP with TLS when DOCKER_TLS_VERIFY or DOCKER_TLS
+        /// asks for it (see <see cref="EngineTls"/>); over ssh through the session's tunnel to
+        /// that host (see <see cref="SshTunnel"/>).
+        /// </summary>
+        private static DockerClient ForUri(Uri uri)
+        {
+            if (uri.Scheme == "ssh")
+            {
+                return new DockerClientBuilder().WithEndpoint(new Uri("unix://" + SshTunnel.For(uri).LocalSocket)).Build();
+            }
+
+            var builder = new DockerClientBuilder().WithEndpoint(uri);
+            var tcp = uri.Scheme == "tcp" || uri.Scheme == "https";
+            var tls = tcp ? EngineTls.FromEnvironment() : null;
+            return (tls != null ? builder.WithAuthProvider(tls) : builder).Build();
+        }
+
+        /// <summary>
+        /// The ssh:// endpoint <paramref name="engine"/> (or DOCKER_HOST, for the default) names,
+        /// which the client reaches through a local tunnel; null for any other endpoint.
+        /// </summary>
+        public static string NamedEndpoint(string engine)
+        {
+            var named = engine != null && engine.Contains("://") ? engine
+                : engine == null && Configured() == "DOCKER_HOST" ? Environment.GetEnvironmentVariable("DOCKER_HOST")
+                : null;
+            return named != null && named.StartsWith("ssh://", StringComparison.OrdinalIgnoreCase) ? named : null;
+        }
+
         private static Uri ParseUri(string engine)
         {
             if (!Uri.TryCreate(engine, UriKind.Absolute, out var uri) || !Schemes.Contains(uri.Scheme, StringComparer.OrdinalIgnoreCase))
             {
-                if (uri != null && string.Equals(uri.Scheme, "ssh", StringComparison.OrdinalIgnoreCase))
-                {
-                    throw new SshDockerEndpointNotSupportedException();
-                }
-
                 throw new OrchestratorException(ErrorIds.EngineNotFound, ErrorCategory.InvalidArgument,
                     $"'{engine}' is not an engine endpoint: use {string.Join(", ", Schemes.Select(s => s + "://"))} or a docker context name.", engine);
             }

@@ -150,6 +150,49 @@ namespace ClaudeOrchestrator.Engine
             CopyShallow(Path.Combine(host, "shallow"));
         }
 
+        /// <summary>
+        /// The base commit and every object of its tree as one pack (pack and index files, in
+        /// the task directory), for a checkout that travels to another machine without the
+        /// repository's object store behind it. The caller deletes the files.
+        /// </summary>
+        internal IReadOnlyList<string> PackBaseTree()
+        {
+            var directory = Path.Combine(TaskDirectory, "ship-pack");
+            DeleteTree(directory);
+            Directory.CreateDirectory(directory);
+            var objects = GitCli.Check(CheckoutDirectory, ErrorIds.IsolationFailed, Hardened("rev-list", "--objects", "--no-object-names", "-n", "1", BaseCommit));
+            var packed = GitCli.Run(CheckoutDirectory, Hardened("pack-objects", "-q", Path.Combine(directory, "pack")), null, objects + "\n");
+            if (!packed.Ok)
+            {
+                throw new OrchestratorException(ErrorIds.IsolationFailed, ErrorCategory.WriteError, "git pack-objects failed: " + GitCli.FirstLines(packed.Stderr));
+            }
+
+            return Directory.GetFiles(directory, "pack-*");
+        }
+
+        /// <summary>
+        /// After the checkout came back from another machine: its alternates and shallow files
+        /// are this machine's again (the travelling copy named neither the same way).
+        /// </summary>
+        internal void RestoreHostFiles()
+        {
+            var dotGit = Path.Combine(CheckoutDirectory, ".git");
+            if (!IsPlainDirectory(dotGit))
+            {
+                return;
+            }
+
+            Directory.CreateDirectory(Path.Combine(dotGit, "objects", "info"));
+            File.WriteAllText(Path.Combine(dotGit, "objects", "info", "alternates"), AlternatesEntry + "\n");
+            var shallow = Path.Combine(dotGit, "shallow");
+            if (File.Exists(shallow) || Directory.Exists(shallow))
+            {
+                NativeUnix.Unlink(shallow);
+            }
+
+            CopyShallow(shallow);
+        }
+
         private void CopyShallow(string target)
         {
             var shallow = Path.Combine(CommonDirectory, "shallow");
@@ -374,7 +417,7 @@ namespace ClaudeOrchestrator.Engine
                 }
             }
 
-            foreach (var directory in new[] { CheckoutName, HostRepositoryName })
+            foreach (var directory in new[] { CheckoutName, HostRepositoryName, "ship-pack" })
             {
                 DeleteTree(Path.Combine(TaskDirectory, directory));
             }

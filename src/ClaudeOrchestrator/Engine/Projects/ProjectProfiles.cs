@@ -24,7 +24,7 @@ namespace ClaudeOrchestrator.Engine
         private static readonly Regex NetworkName = new Regex(@"^[A-Za-z0-9][A-Za-z0-9_.-]*$", RegexOptions.CultureInvariant);
         private static readonly string[] TopLevelFields = { "name", "local_path", "docker", "environment", "timeout", "isolation", "branch_prefix", "agent" };
         private static readonly string[] AgentFields = { "model", "max_turns", "max_budget_usd", "allowed_tools", "disallowed_tools", "append_system_prompt" };
-        private static readonly string[] DockerFields = { "image", "memory", "cpus", "network_mode", "engine", "selinux_relabel" };
+        private static readonly string[] DockerFields = { "image", "memory", "cpus", "network_mode", "engine", "selinux_relabel", "workspace" };
 
         public static string Directory => ModulePaths.ProfilesDirectory;
 
@@ -83,6 +83,7 @@ namespace ClaudeOrchestrator.Engine
             AddIf(docker, "network_mode", project.Network);
             AddIf(docker, "engine", project.Engine);
             AddIf(docker, "selinux_relabel", project.SELinuxRelabel?.ToString().ToLowerInvariant());
+            AddIf(docker, "workspace", project.Workspace?.ToString().ToLowerInvariant());
 
             var root = new YamlMappingNode
             {
@@ -142,7 +143,7 @@ namespace ClaudeOrchestrator.Engine
 
             if (Child(root, "docker") is YamlNode dockerNode)
             {
-                var docker = dockerNode as YamlMappingNode ?? throw new ProfileProblem("field 'docker' must be a mapping (image, memory, cpus, network_mode, engine, selinux_relabel).");
+                var docker = dockerNode as YamlMappingNode ?? throw new ProfileProblem("field 'docker' must be a mapping (image, memory, cpus, network_mode, engine, selinux_relabel, workspace).");
                 NoteUnknown(docker, DockerFields, "docker.", file, note);
                 project.Image = Scalar(docker, "image", "docker.image");
                 project.Memory = Scalar(docker, "memory", "docker.memory");
@@ -155,6 +156,14 @@ namespace ClaudeOrchestrator.Engine
                 {
                     project.SELinuxRelabel = bool.TryParse(relabel, out var yes) ? yes
                         : throw new ProfileProblem($"field 'docker.selinux_relabel': '{relabel}' must be true or false.");
+                }
+
+                var workspace = Scalar(docker, "workspace", "docker.workspace");
+                if (workspace != null)
+                {
+                    project.Workspace = Enum.TryParse<WorkspaceTransfer>(workspace, true, out var transfer) && Enum.IsDefined(typeof(WorkspaceTransfer), transfer)
+                        ? transfer
+                        : throw new ProfileProblem($"field 'docker.workspace': '{workspace}' must be auto, mount or copy.");
                 }
             }
 

@@ -35,7 +35,13 @@ namespace ClaudeOrchestrator.Engine
             observer.Debug(connection.Description);
             spec.Sandbox.AdaptTo(connection.Facts);
             spec.EngineEndpoint = connection.Endpoint;
-            MountGuard.CheckEngineDataRoot(spec.ProjectPath, await connection.DataRootAsync(cancel).ConfigureAwait(false));
+            var copy = spec.Workspace == WorkspaceTransfer.Copy || (spec.Workspace == WorkspaceTransfer.Auto && !connection.IsOnThisMachine);
+            spec.Workspace = copy ? WorkspaceTransfer.Copy : WorkspaceTransfer.Mount;
+            if (!copy)
+            {
+                // Only a bind mount can expose the engine's own store; a copy names no host path.
+                MountGuard.CheckEngineDataRoot(spec.ProjectPath, await connection.DataRootAsync(cancel).ConfigureAwait(false));
+            }
 
             var session = TaskSession.Begin(spec);
             if (session.Unrecorded != null)
@@ -56,6 +62,15 @@ namespace ClaudeOrchestrator.Engine
                 {
                     descriptionFile = DescriptionDelivery.WriteFile(spec.TaskId, spec.Description);
                     observer.Verbose($"The description ({DescriptionDelivery.ByteCount(spec.Description):N0} bytes) is longer than one argument may be; the agent reads it on stdin from {DescriptionDelivery.ContainerPath}.");
+                }
+
+                if (copy)
+                {
+                    // Once per task, before the first attempt: a retry continues in the same volumes, as it would in the same checkout.
+                    var shipped = ShippedWorkspace.Plan(spec, session.Checkout, session.AgentStateDirectory, descriptionFile);
+                    observer.Verbose($"The engine at {connection.Endpoint} is not on this machine: copying the workspace into {shipped.Describe()}.");
+                    await shipped.ShipAsync(connection, spec, cancel).ConfigureAwait(false);
+                    session.Copied(shipped, connection, spec);
                 }
 
                 for (var attempt = 1; ; attempt++)
@@ -131,6 +146,7 @@ namespace ClaudeOrchestrator.Engine
             Path = spec.ProjectPath,
             Image = spec.Image,
             Engine = spec.EngineEndpoint,
+            Workspace = spec.Workspace,
             StartTime = DateTime.Now,
             // Until an outcome says otherwise: an exception part-way is a failure.
             Status = ClaudeTaskStatus.Failed,
@@ -321,12 +337,14 @@ namespace ClaudeOrchestrator.Engine
             }
         }
 
-        private static string MountSource(TaskSpec spec, TaskSession session) => session?.Checkout?.CheckoutDirectory ?? spec.ProjectPath;
+        private static string MountSource(TaskSpec spec, TaskSession session) =>
+            session?.Shipped != null ? "the volume " + ShippedWorkspace.VolumeName(spec.TaskId, "workspace") : session?.Checkout?.CheckoutDirectory ?? spec.ProjectPath;
 
         /// <param name="descriptionFile">Host path of the description when it goes on the agent's stdin (too long for an argument); null otherwise.</param>
         /// <param name="checkout">The task's private checkout, mounted instead of the project; null to mount the project in place.</param>
         /// <param name="agentState">Host directory kept as the agent's own state (its sessions, for -Resume); null for none.</param>
-        internal static CreateContainerParameters BuildCreateParameters(TaskSpec spec, string name, string descriptionFile = null, TaskCheckout checkout = null, string agentState = null)
+        /// <param name="shipped">The volumes the workspace was copied into, mounted instead of every bind mount; null to bind.</param>
+        internal static CreateContainerParameters BuildCreateParameters(TaskSpec spec, string name, string descriptionFile = null, TaskCheckout checkout = null, string agentState = null, ShippedWorkspace shipped = null)
         {
             var argv = new List<string>(spec.AgentCommand);
             if (descriptionFile == null)
@@ -382,6 +400,12 @@ namespace ClaudeOrchestrator.Engine
             }
 
             spec.Sandbox.Apply(host, environment);
+            if (shipped != null)
+            {
+                // The same targets, from volumes on the engine's machine: no path of this one is named.
+                host.Mounts = shipped.Mounts();
+            }
+
             return new CreateContainerParameters
             {
                 Name = name,
@@ -412,7 +436,7 @@ namespace ClaudeOrchestrator.Engine
             {
                 // Not cancellable: a create abandoned mid-flight could leave a container whose id we never learn.
                 var created = await connection.Client.Containers
-                    .CreateContainerAsync(BuildCreateParameters(spec, name, descriptionFile, checkout, session.AgentStateDirectory), CancellationToken.None).ConfigureAwait(false);
+                    .CreateContainerAsync(BuildCreateParameters(spec, name, descriptionFile, checkout, session.AgentStateDirectory, session.Shipped), CancellationToken.None).ConfigureAwait(false);
                 return created.ID;
             }
             catch (DockerImageNotFoundException e) when (ApiMessage(e).IndexOf("image", StringComparison.OrdinalIgnoreCase) >= 0)

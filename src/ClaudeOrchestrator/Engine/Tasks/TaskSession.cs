@@ -46,6 +46,24 @@ namespace ClaudeOrchestrator.Engine
         /// <summary>The agent's own state directory on the host (its sessions, for -Resume); null for a task without record.</summary>
         public string AgentStateDirectory => Unrecorded == null ? Record.AgentStatePath : null;
 
+        /// <summary>The volumes the workspace was copied into on a remote engine; null when it is bind-mounted.</summary>
+        public ShippedWorkspace Shipped { get; private set; }
+
+        private DockerConnection _shippedTo;
+        private TaskSpec _spec;
+
+        // Reading the volumes back: bounded, since a shutdown path waits for it; what does not come
+        // back in time stays in the volumes for the salvage sweep.
+        private static readonly TimeSpan BringBackLimit = TimeSpan.FromMinutes(5);
+
+        /// <summary>The workspace is in <paramref name="shipped"/>'s volumes now: finishing brings it back before anything is saved.</summary>
+        public void Copied(ShippedWorkspace shipped, DockerConnection connection, TaskSpec spec)
+        {
+            Shipped = shipped;
+            _shippedTo = connection;
+            _spec = spec;
+        }
+
         /// <summary>Set once the agent's container has started: a task that never ran leaves no branch behind.</summary>
         public bool AgentStarted { get; set; }
 
@@ -63,6 +81,8 @@ namespace ClaudeOrchestrator.Engine
                 StartTime = DateTime.Now,
                 Image = spec.Image,
                 Engine = spec.EngineEndpoint,
+                // Decided before the record is written: a salvage must know to look on the engine.
+                Workspace = spec.Workspace,
                 TranscriptPath = TaskStore.TranscriptFor(spec.TaskId),
                 OwnerPid = SessionIdentity.ProcessId,
                 OwnerHost = SessionIdentity.HostName,
@@ -161,7 +181,20 @@ namespace ClaudeOrchestrator.Engine
 
             try
             {
-                if (Checkout != null)
+                var onEngine = Shipped == null ? null : BringBack(containerGone);
+                if (onEngine != null)
+                {
+                    // The work is in the volumes, not here: saving the checkout now would save nothing.
+                    save = new WorkSave { Saved = false, Work = ClaudeTaskWork.NotSaved, Branch = Checkout?.Branch, Error = onEngine };
+                    Transcript.Note("work NOT brought back: " + onEngine);
+                    if (Checkout != null)
+                    {
+                        save.ApplyTo(Record);
+                    }
+
+                    result.Reason = string.IsNullOrEmpty(result.Reason) ? onEngine : result.Reason + " " + onEngine;
+                }
+                else if (Checkout != null)
                 {
                     save = KeepWork(Checkout, Record, result.Status, salvage: false, containerGone, dropEmptyBranch: !AgentStarted, reason, Transcript.Note);
                 }
@@ -192,6 +225,36 @@ namespace ClaudeOrchestrator.Engine
             }
 
             return save;
+        }
+
+        /// <summary>
+        /// The copied workspace back onto this machine, then its volumes removed; null when done,
+        /// else why the work is still on the engine (the salvage sweep brings it back later).
+        /// </summary>
+        private string BringBack(bool containerGone)
+        {
+            var where = $"The task's work is still in the volume(s) {Shipped.Describe()} on the engine at {_shippedTo.Endpoint}";
+            if (!containerGone)
+            {
+                return where + ", whose container could not be removed; the next orphan sweep or Remove-ClaudeContainer -Orphaned brings it back once the container is gone.";
+            }
+
+            try
+            {
+                using (var limit = new CancellationTokenSource(BringBackLimit))
+                {
+                    Shipped.BringBackAsync(_shippedTo, _spec, limit.Token).GetAwaiter().GetResult();
+                }
+            }
+            catch (Exception e)
+            {
+                var why = e is Docker.DotNet.DockerApiException api ? TaskRunner.ApiMessage(api) : _shippedTo.Translate(e).Message;
+                return where + $": it could not be read back ({why}); the next orphan sweep or Remove-ClaudeContainer -Orphaned tries again.";
+            }
+
+            var problem = Shipped.RemoveVolumesAsync(_shippedTo).GetAwaiter().GetResult();
+            Transcript.Note($"workspace copied back from {_shippedTo.Endpoint}" + (problem == null ? "; volumes removed" : $"; a volume could not be removed ({problem}), the sweep removes it"));
+            return null;
         }
 
         /// <summary>
@@ -230,6 +293,9 @@ namespace ClaudeOrchestrator.Engine
         }
 
         public static bool IsActive(string taskId) => Active.ContainsKey(taskId);
+
+        /// <summary>Whether a task of this process has its workspace copied to an engine right now.</summary>
+        public static bool AnyCopied => Active.Values.Any(s => s.Shipped != null);
 
         /// <summary>
         /// For shutdown paths, after the container flush: finishes the matching tasks as

@@ -22,6 +22,9 @@ namespace ClaudeOrchestrator.Engine
         public string EngineEndpoint { get; set; }
         public TimeSpan? Timeout { get; set; }
 
+        /// <summary>Bind-mount or copy the workspace; Auto decides by where the engine runs.</summary>
+        public WorkspaceTransfer Workspace { get; set; }
+
         /// <summary>Values are secrets as far as the module is concerned: passed, never shown.</summary>
         public IDictionary<string, string> Environment { get; set; } = new Dictionary<string, string>();
 

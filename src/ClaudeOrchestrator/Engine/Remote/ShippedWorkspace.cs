@@ -1,0 +1,473 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using System.Threading;
+using System.Threading.Tasks;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+
+namespace ClaudeOrchestrator.Engine
+{
+    /// <summary>
+    /// A task's host directories carried to an engine on another machine, where a bind mount
+    /// would name that machine's paths. Each directory a local task binds (the workspace, the
+    /// agent's state, a long description) becomes a labelled volume named for the task, filled
+    /// through the archive API of a holder container that is created, never started, and removed
+    /// at once. The task container mounts the volumes; afterwards a second holder reads them back
+    /// and the volumes are removed only once their content is on this machine. A session that
+    /// dies leaves only the volumes (no container): the salvage sweep brings their content back
+    /// into the task's checkout and branch, then removes them.
+    /// </summary>
+    internal sealed class ShippedWorkspace
+    {
+        public const string RoleLabel = ContainerLabels.Prefix + "role";
+        public const string MountLabel = ContainerLabels.Prefix + "mount";
+        public const string ImageLabel = ContainerLabels.Prefix + "image";
+        public const string VolumeRole = "workspace";
+        public const string HolderRole = "workspace-holder";
+
+        // The objects the checkout's alternates name locally travel as one pack of the base commit's tree.
+        private const string PackDirectory = ".git/objects/pack";
+
+        private readonly List<Part> _parts;
+
+        private ShippedWorkspace(string taskId, string image, List<Part> parts, int? uid, int? gid)
+        {
+            TaskId = taskId;
+            Image = image;
+            _parts = parts;
+            Uid = uid;
+            Gid = gid;
+        }
+
+        public string TaskId { get; }
+        public string Image { get; }
+        private int? Uid { get; }
+        private int? Gid { get; }
+
+        /// <summary>The volumes, for messages: "name (mounted at /path)".</summary>
+        public string Describe() => string.Join(", ", _parts.Select(p => $"{p.Volume} ({p.Target})"));
+
+        public IEnumerable<string> VolumeNames => _parts.Select(p => p.Volume);
+
+        /// <summary>One volume: what it holds on this machine and where the container sees it.</summary>
+        private sealed class Part
+        {
+            public string Volume;
+            public string Target;
+            public string HostPath;
+
+            // Set for the workspace of a task on a branch: the checkout, with .git made self-contained.
+            public TaskCheckout Checkout;
+
+            // A single file (the description) placed in the volume under this name; null for a directory.
+            public string FileName;
+            public bool ReadOnly;
+            public bool BringBack;
+        }
+
+        public static string VolumeName(string taskId, string role) => "claude-" + taskId + "-" + role;
+
+        /// <summary>What <see cref="TaskRunner.BuildCreateParameters"/> would bind, as volumes.</summary>
+        public static ShippedWorkspace Plan(TaskSpec spec, TaskCheckout checkout, string agentState, string descriptionFile)
+        {
+            var parts = new List<Part>
+            {
+                new Part
+                {
+                    Volume = VolumeName(spec.TaskId, "workspace"),
+                    Target = TaskRunner.WorkspacePath,
+                    HostPath = checkout?.CheckoutDirectory ?? spec.ProjectPath,
+                    Checkout = checkout,
+                    BringBack = true,
+                },
+            };
+            if (agentState != null)
+            {
+                parts.Add(new Part { Volume = VolumeName(spec.TaskId, "agent"), Target = Sandbox.AgentStatePath, HostPath = agentState, BringBack = true });
+            }
+
+            if (descriptionFile != null)
+            {
+                parts.Add(new Part
+                {
+                    Volume = VolumeName(spec.TaskId, "description"),
+                    Target = DescriptionDelivery.ContainerPath.Substring(0, DescriptionDelivery.ContainerPath.LastIndexOf('/')),
+                    HostPath = descriptionFile,
+                    FileName = DescriptionDelivery.ContainerPath.Substring(DescriptionDelivery.ContainerPath.LastIndexOf('/') + 1),
+                    ReadOnly = true,
+                });
+            }
+
+            var (uid, gid) = NumericUser(spec.Sandbox.User);
+            return new ShippedWorkspace(spec.TaskId, spec.Image, parts, uid, gid);
+        }
+
+        /// <summary>"1000:1000" or "1000" as numbers; null for a name or none (the image's own user).</summary>
+        internal static (int? Uid, int? Gid) NumericUser(string user)
+        {
+            if (string.IsNullOrEmpty(user))
+            {
+                return (null, null);
+            }
+
+            var parts = user.Split(':');
+            if (!int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var uid))
+            {
+                return (null, null);
+            }
+
+            var gid = uid;
+            if (parts.Length > 1 && !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out gid))
+            {
+                return (uid, null);
+            }
+
+            return (uid, gid);
+        }
+
+        /// <summary>The task container's mounts in place of the bind mounts.</summary>
+        public IList<Mount> Mounts() => _parts.Select(p => new Mount
+        {
+            Type = "volume",
+            Source = p.Volume,
+            Target = p.Target,
+            ReadOnly = p.ReadOnly,
+            VolumeOptions = new VolumeOptions { NoCopy = true },
+        }).ToList();
+
+        private Dictionary<string, string> Labels(TaskSpec spec, string role, string mount)
+        {
+            var labels = ContainerLabels.For(spec.TaskId, spec.ProjectName, spec.ProjectPath);
+            labels[RoleLabel] = role;
+            labels[ImageLabel] = Image;
+            if (mount != null)
+            {
+                labels[MountLabel] = mount;
+            }
+
+            return labels;
+        }
+
+        /// <summary>
+        /// Creates the volumes and fills them; on any failure removes what it made and throws,
+        /// so nothing is left for a task that never ran.
+        /// </summary>
+        public async Task ShipAsync(DockerConnection connection, TaskSpec spec, CancellationToken cancel)
+        {
+            var packs = new List<string>();
+            try
+            {
+                foreach (var part in _parts)
+                {
+                    await connection.Client.Volumes.CreateAsync(new VolumesCreateParameters
+                    {
+                        Name = part.Volume,
+                        Labels = Labels(spec, VolumeRole, part.Target),
+                    }, cancel).ConfigureAwait(false);
+                }
+
+                var holder = await CreateHolderAsync(connection, spec, cancel).ConfigureAwait(false);
+                try
+                {
+                    using (var archive = new FileStream(Path.GetTempFileName(), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.DeleteOnClose))
+                    {
+                        // A file first, not a pipe: the engine reads the whole archive before it answers.
+                        WriteArchive(archive, packs);
+                        archive.Position = 0;
+                        await connection.Client.Containers.ExtractArchiveToContainerAsync(holder,
+                            new CopyToContainerParameters { Path = "/", AllowOverwriteDirWithFile = false }, archive, cancel).ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    await RemoveHolderAsync(connection, holder).ConfigureAwait(false);
+                }
+            }
+            catch (Exception e) when (!(e is OperationCanceledException && cancel.IsCancellationRequested))
+            {
+                await RemoveVolumesAsync(connection).ConfigureAwait(false);
+                if (e is OrchestratorException)
+                {
+                    throw;
+                }
+
+                throw new OrchestratorException(ErrorIds.WorkspaceNotShipped, ErrorCategory.InvalidOperation,
+                    $"The task's workspace could not be copied to the engine at {connection.Endpoint}: " +
+                    (e is DockerApiException api ? TaskRunner.ApiMessage(api) : connection.Translate(e).Message), spec.ProjectPath, e);
+            }
+            catch
+            {
+                await RemoveVolumesAsync(connection).ConfigureAwait(false);
+                throw;
+            }
+            finally
+            {
+                foreach (var pack in packs)
+                {
+                    TryDelete(pack);
+                }
+            }
+        }
+
+        private void WriteArchive(Stream archive, List<string> packs)
+        {
+            var tar = new TarWriter(archive, Uid ?? 0, Gid ?? 0);
+            var open = Uid == null;
+            foreach (var part in _parts)
+            {
+                var name = part.Target.TrimStart('/');
+                if (part.FileName != null)
+                {
+                    tar.AddDirectory(name, Convert.ToInt32("755", 8), DateTime.UtcNow);
+                    tar.AddFile(name + "/" + part.FileName, Convert.ToInt32(open ? "644" : "600", 8), DateTime.UtcNow, File.ReadAllBytes(part.HostPath));
+                    continue;
+                }
+
+                if (part.Checkout == null)
+                {
+                    WorkspaceTree.Pack(tar, part.HostPath, name, null, open);
+                    continue;
+                }
+
+                // The checkout's .git names its objects through alternates, which do not travel:
+                // the base commit's tree goes along as one pack, and the history stops there.
+                var pack = part.Checkout.PackBaseTree();
+                packs.AddRange(pack);
+                WorkspaceTree.Pack(tar, part.HostPath, name, rel => rel == ".git/objects/info/alternates" || rel == ".git/shallow", open);
+                foreach (var file in pack)
+                {
+                    tar.AddFile(name + "/" + PackDirectory + "/" + Path.GetFileName(file), Convert.ToInt32("444", 8), DateTime.UtcNow, File.ReadAllBytes(file));
+                }
+
+                tar.AddFile(name + "/.git/shallow", Convert.ToInt32("644", 8), DateTime.UtcNow, System.Text.Encoding.ASCII.GetBytes(part.Checkout.BaseCommit + "\n"));
+            }
+
+            tar.Finish();
+        }
+
+        /// <summary>
+        /// Reads every volume the agent may have written back onto this machine: the checkout
+        /// (then its host-side .git files restored), the project for a task in place, the agent's
+        /// state. Throws when any cannot be read; the volumes are untouched either way.
+        /// </summary>
+        public Task BringBackAsync(DockerConnection connection, TaskSpec spec, CancellationToken cancel) =>
+            BringBackAsync(connection, spec.ProjectName, spec.ProjectPath, _parts.Where(p => p.BringBack).ToList(), cancel);
+
+        private async Task BringBackAsync(DockerConnection connection, string project, string projectPath, List<Part> parts, CancellationToken cancel)
+        {
+            var holder = await CreateHolderAsync(connection, project, projectPath, parts, cancel).ConfigureAwait(false);
+            try
+            {
+                foreach (var part in parts)
+                {
+                    var staging = part.HostPath.TrimEnd(Path.DirectorySeparatorChar) + ".returned";
+                    TaskCheckout.DeleteTree(staging);
+                    try
+                    {
+                        var top = part.Target.Substring(part.Target.LastIndexOf('/') + 1);
+                        var response = await connection.Client.Containers.GetArchiveFromContainerAsync(holder,
+                            new ContainerPathStatParameters { Path = part.Target }, false, cancel).ConfigureAwait(false);
+                        // Whole, then extracted: the client's stream reads only asynchronously, and a
+                        // connection lost half-way must not leave half a tree to mirror.
+                        using (var stream = response.Stream)
+                        using (var archive = new FileStream(Path.GetTempFileName(), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.DeleteOnClose))
+                        {
+                            await stream.CopyToAsync(archive, 81920, cancel).ConfigureAwait(false);
+                            archive.Position = 0;
+                            WorkspaceTree.Extract(new TarReader(archive), top, staging);
+                        }
+
+                        Directory.CreateDirectory(part.HostPath);
+                        WorkspaceTree.Mirror(staging, part.HostPath);
+                        part.Checkout?.RestoreHostFiles();
+                    }
+                    finally
+                    {
+                        TaskCheckout.DeleteTree(staging);
+                    }
+                }
+            }
+            finally
+            {
+                await RemoveHolderAsync(connection, holder).ConfigureAwait(false);
+            }
+        }
+
+        private Task<string> CreateHolderAsync(DockerConnection connection, TaskSpec spec, CancellationToken cancel) =>
+            CreateHolderAsync(connection, spec.ProjectName, spec.ProjectPath, _parts, cancel);
+
+        /// <summary>A container that is only ever created: the archive API reads and writes its volumes.</summary>
+        private async Task<string> CreateHolderAsync(DockerConnection connection, string project, string projectPath, List<Part> parts, CancellationToken cancel)
+        {
+            var labels = ContainerLabels.For(TaskId, project, projectPath);
+            labels[RoleLabel] = HolderRole;
+            var created = await connection.Client.Containers.CreateContainerAsync(new CreateContainerParameters
+            {
+                Name = "claude-" + TaskId + "-holder-" + Guid.NewGuid().ToString("N").Substring(0, 6),
+                Image = Image,
+                Entrypoint = new List<string> { AgentWatcher.Shell },
+                Cmd = new List<string> { "-c", "exit 0" },
+                Labels = labels,
+                HostConfig = new HostConfig
+                {
+                    NetworkMode = "none",
+                    Mounts = parts.Select(p => new Mount { Type = "volume", Source = p.Volume, Target = p.Target, VolumeOptions = new VolumeOptions { NoCopy = true } }).ToList(),
+                },
+            }, cancel).ConfigureAwait(false);
+            return created.ID;
+        }
+
+        private static async Task RemoveHolderAsync(DockerConnection connection, string id)
+        {
+            // Never started, so nothing runs in it: one forced removal; a failure leaves a created
+            // container of a gone task, which the orphan sweep removes.
+            try
+            {
+                await connection.Client.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters { Force = true }, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+            }
+        }
+
+        /// <summary>Removes the volumes; returns the error of the first that could not be removed, or null.</summary>
+        public async Task<string> RemoveVolumesAsync(DockerConnection connection)
+        {
+            string problem = null;
+            foreach (var part in _parts)
+            {
+                problem = problem ?? await RemoveVolumeAsync(connection, part.Volume).ConfigureAwait(false);
+            }
+
+            return problem;
+        }
+
+        internal static async Task<string> RemoveVolumeAsync(DockerConnection connection, string name)
+        {
+            try
+            {
+                await connection.Client.Volumes.RemoveAsync(name, true, CancellationToken.None).ConfigureAwait(false);
+                return null;
+            }
+            catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound)
+            {
+                return null;
+            }
+            catch (DockerApiException e)
+            {
+                return TaskRunner.ApiMessage(e);
+            }
+            catch (Exception e)
+            {
+                return connection.Translate(e).Message;
+            }
+        }
+
+        /// <summary>The module's workspace volumes on the engine, by task id (the label filter runs in the engine).</summary>
+        public static async Task<IReadOnlyList<VolumeResponse>> ListVolumesAsync(DockerConnection connection, string taskId, CancellationToken cancel)
+        {
+            var labels = new Dictionary<string, bool> { [ContainerLabels.ManagedFilter] = true, [RoleLabel + "=" + VolumeRole] = true };
+            if (taskId != null)
+            {
+                labels[ContainerLabels.TaskId + "=" + taskId] = true;
+            }
+
+            var listed = await connection.Client.Volumes.ListAsync(new VolumesListParameters
+            {
+                Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = labels },
+            }, cancel).ConfigureAwait(false);
+            return (IReadOnlyList<VolumeResponse>)listed.Volumes?.ToList() ?? Array.Empty<VolumeResponse>();
+        }
+
+        /// <summary>
+        /// For the salvage of a task whose session died: when the engine still has the task's
+        /// volumes, their content comes back into the checkout (or, for a task in place, into the
+        /// task's directory, never over the project, which may have changed since) and the volumes
+        /// go. Null when there is nothing (more) on the engine; else why not, to try again later.
+        /// </summary>
+        public static async Task<string> RecoverAsync(DockerConnection connection, ClaudeTask task, CancellationToken cancel)
+        {
+            IReadOnlyList<VolumeResponse> volumes;
+            try
+            {
+                volumes = await ListVolumesAsync(connection, task.TaskId, cancel).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!(e is OperationCanceledException))
+            {
+                return "its volumes cannot be listed: " + Why(connection, e);
+            }
+
+            if (volumes.Count == 0)
+            {
+                return null;
+            }
+
+            var directory = TaskStore.DirectoryFor(task.TaskId);
+            var checkout = task.Repository == null ? null
+                : new TaskCheckout(directory, task.Repository, task.GitDirectory, task.Branch, task.BaseCommit, task.TaskId, ownsBranch: task.ResumedFrom == null);
+            var parts = new List<Part>();
+            foreach (var volume in volumes)
+            {
+                var mount = volume.Labels != null && volume.Labels.TryGetValue(MountLabel, out var m) ? m : null;
+                if (mount == TaskRunner.WorkspacePath)
+                {
+                    parts.Add(new Part
+                    {
+                        Volume = volume.Name,
+                        Target = mount,
+                        HostPath = checkout?.CheckoutDirectory ?? Path.Combine(directory, "returned"),
+                        Checkout = checkout,
+                        BringBack = true,
+                    });
+                }
+                else if (mount == Sandbox.AgentStatePath && task.AgentStatePath != null)
+                {
+                    parts.Add(new Part { Volume = volume.Name, Target = mount, HostPath = task.AgentStatePath, BringBack = true });
+                }
+                else
+                {
+                    parts.Add(new Part { Volume = volume.Name, Target = mount ?? "/unknown", BringBack = false });
+                }
+            }
+
+            var image = volumes.Select(v => v.Labels != null && v.Labels.TryGetValue(ImageLabel, out var i) ? i : null).FirstOrDefault(i => i != null) ?? task.Image;
+            var shipped = new ShippedWorkspace(task.TaskId, image, parts, null, null);
+            try
+            {
+                await shipped.BringBackAsync(connection, task.Project, task.Path, parts.Where(p => p.BringBack).ToList(), cancel).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!(e is OperationCanceledException))
+            {
+                return $"its work could not be read back from the volumes {shipped.Describe()} on {connection.Endpoint}: " + Why(connection, e);
+            }
+
+            if (checkout == null && parts.Any(p => p.Target == TaskRunner.WorkspacePath))
+            {
+                var returned = Path.Combine(directory, "returned");
+                task.Reason = (task.Reason == null ? string.Empty : task.Reason + " ") +
+                              $"The agent's tree came back from the engine into {returned}; the project was not changed, since it may have changed after the session died.";
+            }
+
+            var problem = await shipped.RemoveVolumesAsync(connection).ConfigureAwait(false);
+            return problem == null ? null : "its work is back, but a volume could not be removed: " + problem;
+        }
+
+        internal static string Why(DockerConnection connection, Exception e) =>
+            e is DockerApiException api ? TaskRunner.ApiMessage(api) : e is OrchestratorException ? e.Message : connection.Translate(e).Message;
+
+        private static void TryDelete(string path)
+        {
+            try
+            {
+                File.Delete(path);
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+}

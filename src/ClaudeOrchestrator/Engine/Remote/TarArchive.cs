@@ -1,0 +1,488 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Text;
+
+namespace ClaudeOrchestrator.Engine
+{
+    /// <summary>The kinds of tar entry a workspace holds; anything else (devices, fifos) is skipped on the way back.</summary>
+    internal enum TarEntryKind
+    {
+        File,
+        Directory,
+        SymbolicLink,
+        HardLink,
+        Other,
+    }
+
+    /// <summary>One tar entry as read: its header fields, and for a file the stream of its bytes.</summary>
+    internal sealed class TarEntry
+    {
+        public string Name { get; set; }
+        public TarEntryKind Kind { get; set; }
+        public string LinkName { get; set; }
+        public int Mode { get; set; }
+        public long Size { get; set; }
+        public DateTime Modified { get; set; }
+    }
+
+    /// <summary>
+    /// Writes the tar stream the engine's archive endpoint takes: ustar headers, with a PAX
+    /// record for a name, link or size that does not fit them. netstandard2.0 has no tar of its own.
+    /// </summary>
+    internal sealed class TarWriter
+    {
+        private const int Block = 512;
+
+        // Eleven octal digits: 8 GiB less one byte; a larger size goes in a PAX record.
+        private const long MaxUstarSize = 8589934591L;
+        private readonly Stream _out;
+        private readonly int _uid;
+        private readonly int _gid;
+
+        /// <param name="uid">Owner of every entry in the container: the task's user, so the agent may write its workspace.</param>
+        public TarWriter(Stream output, int uid, int gid)
+        {
+            _out = output;
+            _uid = uid;
+            _gid = gid;
+        }
+
+        public void AddDirectory(string name, int mode, DateTime modified) =>
+            WriteHeader(name.TrimEnd('/') + "/", '5', null, 0, mode, modified);
+
+        public void AddSymbolicLink(string name, string target, DateTime modified) =>
+            WriteHeader(name, '2', target, 0, Convert.ToInt32("777", 8), modified);
+
+        public void AddFile(string name, int mode, DateTime modified, Stream content, long length)
+        {
+            WriteHeader(name, '0', null, length, mode, modified);
+            var buffer = new byte[81920];
+            var left = length;
+            while (left > 0)
+            {
+                var read = content.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+                if (read <= 0)
+                {
+                    // The file shrank while it was read: pad, so the archive stays well formed.
+                    Array.Clear(buffer, 0, buffer.Length);
+                    read = (int)Math.Min(buffer.Length, left);
+                }
+
+                _out.Write(buffer, 0, read);
+                left -= read;
+            }
+
+            Pad(length);
+        }
+
+        public void AddFile(string name, int mode, DateTime modified, byte[] content)
+        {
+            using (var stream = new MemoryStream(content, false))
+            {
+                AddFile(name, mode, modified, stream, content.Length);
+            }
+        }
+
+        /// <summary>The two zero blocks that end an archive.</summary>
+        public void Finish()
+        {
+            _out.Write(new byte[Block * 2], 0, Block * 2);
+            _out.Flush();
+        }
+
+        private void WriteHeader(string name, char type, string link, long size, int mode, DateTime modified)
+        {
+            var pax = new StringBuilder();
+            if (!FitsUstar(name, 100))
+            {
+                pax.Append(PaxRecord("path", name));
+            }
+
+            if (link != null && !FitsUstar(link, 100))
+            {
+                pax.Append(PaxRecord("linkpath", link));
+            }
+
+            if (size > MaxUstarSize)
+            {
+                pax.Append(PaxRecord("size", size.ToString(CultureInfo.InvariantCulture)));
+            }
+
+            if (pax.Length > 0)
+            {
+                var records = Encoding.UTF8.GetBytes(pax.ToString());
+                _out.Write(Header("PaxHeaders/" + Truncate(name, 80), 'x', null, records.Length, Convert.ToInt32("644", 8), modified), 0, Block);
+                _out.Write(records, 0, records.Length);
+                Pad(records.Length);
+            }
+
+            _out.Write(Header(name, type, link, size, mode, modified), 0, Block);
+        }
+
+        private byte[] Header(string name, char type, string link, long size, int mode, DateTime modified)
+        {
+            var header = new byte[Block];
+            Ascii(header, 0, 100, Truncate(name, 100));
+            Octal(header, 100, 8, mode & Convert.ToInt32("7777", 8));
+            Octal(header, 108, 8, _uid);
+            Octal(header, 116, 8, _gid);
+            Octal(header, 124, 12, size > MaxUstarSize ? 0 : size);
+            var seconds = (long)Math.Max(0, (modified.ToUniversalTime() - Epoch).TotalSeconds);
+            Octal(header, 136, 12, seconds);
+            header[156] = (byte)type;
+            if (link != null)
+            {
+                Ascii(header, 157, 100, Truncate(link, 100));
+            }
+
+            Ascii(header, 257, 6, "ustar");
+            Ascii(header, 263, 2, "00");
+            for (var i = 148; i < 156; i++)
+            {
+                header[i] = (byte)' ';
+            }
+
+            var sum = 0;
+            foreach (var b in header)
+            {
+                sum += b;
+            }
+
+            Octal(header, 148, 7, sum);
+            return header;
+        }
+
+        private void Pad(long length)
+        {
+            var rest = (int)(length % Block);
+            if (rest != 0)
+            {
+                _out.Write(new byte[Block - rest], 0, Block - rest);
+            }
+        }
+
+        internal static readonly DateTime Epoch = new DateTime(1970, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+
+        private static bool FitsUstar(string text, int field)
+        {
+            if (text.Length > field)
+            {
+                return false;
+            }
+
+            foreach (var c in text)
+            {
+                if (c > 126 || c < 32)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        private static string Truncate(string text, int length)
+        {
+            var ascii = new StringBuilder(text.Length);
+            foreach (var c in text)
+            {
+                ascii.Append(c > 126 || c < 32 ? '_' : c);
+            }
+
+            return ascii.Length > length ? ascii.ToString(0, length) : ascii.ToString();
+        }
+
+        /// <summary>"len key=value\n", where len counts its own digits.</summary>
+        private static string PaxRecord(string key, string value)
+        {
+            var body = " " + key + "=" + value + "\n";
+            var bodyLength = Encoding.UTF8.GetByteCount(body);
+            var length = bodyLength + 1;
+            while (length.ToString(CultureInfo.InvariantCulture).Length + bodyLength != length)
+            {
+                length = length.ToString(CultureInfo.InvariantCulture).Length + bodyLength;
+            }
+
+            return length.ToString(CultureInfo.InvariantCulture) + body;
+        }
+
+        private static void Ascii(byte[] header, int offset, int length, string text)
+        {
+            var bytes = Encoding.ASCII.GetBytes(text);
+            Array.Copy(bytes, 0, header, offset, Math.Min(bytes.Length, length));
+        }
+
+        private static void Octal(byte[] header, int offset, int length, long value)
+        {
+            var text = Convert.ToString(value, 8).PadLeft(length - 1, '0');
+            Ascii(header, offset, length - 1, text);
+            header[offset + length - 1] = 0;
+        }
+    }
+
+    /// <summary>
+    /// Reads the tar stream the engine's archive endpoint returns (Go's archive/tar: ustar, PAX
+    /// and GNU long names). The content is the agent's to shape, so nothing here trusts it:
+    /// names are returned as written and the extractor decides what may be created.
+    /// </summary>
+    internal sealed class TarReader
+    {
+        private const int Block = 512;
+        private readonly Stream _in;
+        private long _left;
+        private long _padding;
+
+        public TarReader(Stream input)
+        {
+            _in = input;
+        }
+
+        /// <summary>The next entry, with <see cref="Content"/> positioned at its bytes; null at the end.</summary>
+        public TarEntry Next()
+        {
+            Skip(_left + _padding);
+            _left = 0;
+            _padding = 0;
+            string longName = null;
+            string longLink = null;
+            var pax = new Dictionary<string, string>(StringComparer.Ordinal);
+            while (true)
+            {
+                var header = new byte[Block];
+                if (!ReadFull(header, Block))
+                {
+                    return null;
+                }
+
+                if (IsZero(header))
+                {
+                    return null;
+                }
+
+                if (!ChecksumOk(header))
+                {
+                    throw new InvalidDataException("The archive from the engine is damaged (a tar header's checksum does not match).");
+                }
+
+                var type = (char)header[156];
+                var size = Number(header, 124, 12);
+                if (type == 'x' || type == 'g' || type == 'L' || type == 'K')
+                {
+                    if (size > 16 * 1024 * 1024)
+                    {
+                        throw new InvalidDataException("The archive from the engine has an extended header of " + size + " bytes.");
+                    }
+
+                    var data = new byte[size];
+                    if (!ReadFull(data, (int)size))
+                    {
+                        throw new InvalidDataException("The archive from the engine ends inside an extended header.");
+                    }
+
+                    Skip(PaddingOf(size));
+                    if (type == 'x')
+                    {
+                        ParsePax(data, pax);
+                    }
+                    else if (type == 'L')
+                    {
+                        longName = Encoding.UTF8.GetString(data).TrimEnd('\0');
+                    }
+                    else if (type == 'K')
+                    {
+                        longLink = Encoding.UTF8.GetString(data).TrimEnd('\0');
+                    }
+
+                    continue;
+                }
+
+                var name = Text(header, 0, 100);
+                var magic = Text(header, 257, 6);
+                if (magic.StartsWith("ustar", StringComparison.Ordinal))
+                {
+                    var prefix = Text(header, 345, 155);
+                    if (prefix.Length > 0)
+                    {
+                        name = prefix + "/" + name;
+                    }
+                }
+
+                name = pax.TryGetValue("path", out var paxName) ? paxName : longName ?? name;
+                var link = pax.TryGetValue("linkpath", out var paxLink) ? paxLink : longLink ?? Text(header, 157, 100);
+                if (pax.TryGetValue("size", out var paxSize) && long.TryParse(paxSize, NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed))
+                {
+                    size = parsed;
+                }
+
+                var kind = KindOf(type);
+                var entry = new TarEntry
+                {
+                    Name = name,
+                    Kind = kind,
+                    LinkName = kind == TarEntryKind.SymbolicLink || kind == TarEntryKind.HardLink ? link : null,
+                    Mode = (int)Number(header, 100, 8),
+                    Size = kind == TarEntryKind.File ? size : 0,
+                    Modified = TarWriter.Epoch.AddSeconds(Number(header, 136, 12)),
+                };
+
+                // Every entry's data is skipped by size, whatever its kind claims.
+                _left = size;
+                _padding = PaddingOf(size);
+                return entry;
+            }
+        }
+
+        /// <summary>Copies the current entry's bytes to <paramref name="target"/>.</summary>
+        public void CopyContent(Stream target)
+        {
+            var buffer = new byte[81920];
+            while (_left > 0)
+            {
+                var read = _in.Read(buffer, 0, (int)Math.Min(buffer.Length, _left));
+                if (read <= 0)
+                {
+                    throw new InvalidDataException("The archive from the engine ends inside a file.");
+                }
+
+                target.Write(buffer, 0, read);
+                _left -= read;
+            }
+        }
+
+        private static TarEntryKind KindOf(char type)
+        {
+            switch (type)
+            {
+                case '0':
+                case '\0':
+                case '7':
+                    return TarEntryKind.File;
+                case '5':
+                    return TarEntryKind.Directory;
+                case '2':
+                    return TarEntryKind.SymbolicLink;
+                case '1':
+                    return TarEntryKind.HardLink;
+                default:
+                    return TarEntryKind.Other;
+            }
+        }
+
+        private static long PaddingOf(long size) => size % Block == 0 ? 0 : Block - size % Block;
+
+        private void Skip(long count)
+        {
+            var buffer = new byte[Block * 16];
+            while (count > 0)
+            {
+                var read = _in.Read(buffer, 0, (int)Math.Min(buffer.Length, count));
+                if (read <= 0)
+                {
+                    return;
+                }
+
+                count -= read;
+            }
+        }
+
+        private bool ReadFull(byte[] buffer, int count)
+        {
+            var done = 0;
+            while (done < count)
+            {
+                var read = _in.Read(buffer, done, count - done);
+                if (read <= 0)
+                {
+                    return false;
+                }
+
+                done += read;
+            }
+
+            return true;
+        }
+
+        private static bool IsZero(byte[] header)
+        {
+            foreach (var b in header)
+            {
+                if (b != 0)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        private static bool ChecksumOk(byte[] header)
+        {
+            long sum = 0;
+            for (var i = 0; i < Block; i++)
+            {
+                sum += i >= 148 && i < 156 ? ' ' : header[i];
+            }
+
+            return Number(header, 148, 8) == sum;
+        }
+
+        private static string Text(byte[] header, int offset, int length)
+        {
+            var end = offset;
+            while (end < offset + length && header[end] != 0)
+            {
+                end++;
+            }
+
+            return Encoding.UTF8.GetString(header, offset, end - offset);
+        }
+
+        /// <summary>Octal, or GNU base-256 when the field's first byte has its high bit set.</summary>
+        private static long Number(byte[] header, int offset, int length)
+        {
+            if ((header[offset] & 0x80) != 0)
+            {
+                long value = header[offset] & 0x7f;
+                for (var i = offset + 1; i < offset + length; i++)
+                {
+                    value = (value << 8) | header[i];
+                }
+
+                return value;
+            }
+
+            var text = Encoding.ASCII.GetString(header, offset, length).Trim(' ', '\0');
+            return text.Length == 0 ? 0 : Convert.ToInt64(text, 8);
+        }
+
+        private static void ParsePax(byte[] data, Dictionary<string, string> pax)
+        {
+            var position = 0;
+            while (position < data.Length)
+            {
+                var space = Array.IndexOf(data, (byte)' ', position);
+                if (space < 0)
+                {
+                    return;
+                }
+
+                if (!int.TryParse(Encoding.ASCII.GetString(data, position, space - position), NumberStyles.Integer, CultureInfo.InvariantCulture, out var length) ||
+                    length <= 0 || position + length > data.Length)
+                {
+                    return;
+                }
+
+                var record = Encoding.UTF8.GetString(data, space + 1, position + length - space - 2);
+                var equals = record.IndexOf('=');
+                if (equals > 0)
+                {
+                    pax[record.Substring(0, equals)] = record.Substring(equals + 1);
+                }
+
+                position += length;
+            }
+        }
+    }
+}

@@ -1,0 +1,37 @@
+using System.Diagnostics;
+
+namespace ClaudeOrchestrator.Testing;
+
+/// <summary>A test's own daemon (dockerd, sshd): started with its output kept, and waited for until it answers.</summary>
+public static class DaemonProcess
+{
+    /// <summary>Starts <paramref name="start"/> and waits until <paramref name="answers"/>; throws with what it printed if it exits or a minute passes.</summary>
+    public static Process StartAndWait(ProcessStartInfo start, Func<bool> answers, string what)
+    {
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
+        var daemon = Process.Start(start)!;
+        var log = new System.Text.StringBuilder();
+        daemon.OutputDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
+        daemon.ErrorDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
+        daemon.BeginOutputReadLine();
+        daemon.BeginErrorReadLine();
+
+        var watch = Stopwatch.StartNew();
+        while (!answers())
+        {
+            if (daemon.HasExited || watch.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                lock (log)
+                {
+                    throw new InvalidOperationException($"{what} did not come up: {log}");
+                }
+            }
+
+            Thread.Sleep(100);
+        }
+
+        return daemon;
+    }
+}
