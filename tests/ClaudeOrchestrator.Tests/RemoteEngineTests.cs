@@ -166,6 +166,27 @@ public sealed class RemoteEngineTests : TaskTestBase, IClassFixture<RemoteEngine
     }
 
     [Fact]
+    public void AnImageTheRemoteEngineLacksIsImageNotFoundAndLeavesNoVolume()
+    {
+        var r = Session.Invoke($"Start-ClaudeTask -Path '{Project.FullName}' -Description 'succeed' -Image claude-orchestrator-absent:none -Engine {Engine.Endpoint}");
+        Assert.StartsWith("ImageNotFound", r.FirstError.FullyQualifiedErrorId);
+        Assert.Contains(Engine.Endpoint, r.FirstError.ToString());
+        AssertNothingLeftOnTheEngine();
+        Assert.DoesNotContain("claude/", Git("branch", "--list", "claude/*"));
+    }
+
+    [Fact]
+    public void AnAgentRunningAsAnotherUserMayWriteItsCopiedWorkspace()
+    {
+        var r = Session.Invoke(OnRemote("several doomed.txt", "-User 4321:4321"));
+        var result = r.Single<ClaudeTaskResult>();
+        Assert.True(result.Status == ClaudeTaskStatus.Succeeded, result.Reason + "\n" + result.Output + result.ErrorOutput);
+        Assert.Equal("loose", Git("show", result.Branch + ":loose.txt"));
+        Assert.Equal("committed", Git("show", result.Branch + ":committed.txt"));
+        AssertNothingLeftOnTheEngine();
+    }
+
+    [Fact]
     public void ALongDescriptionTravelsInAVolumeOfItsOwnByteForByte()
     {
         var description = "digest " + string.Concat(Enumerable.Range(0, 40_000).Select(i => $"line {i} 'q' \"d\" $(x) ünï\n"));

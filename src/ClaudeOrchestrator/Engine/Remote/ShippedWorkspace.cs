@@ -195,6 +195,12 @@ namespace ClaudeOrchestrator.Engine
                     throw;
                 }
 
+                if (e is DockerImageNotFoundException missing && TaskRunner.IsImageMissing(missing))
+                {
+                    // The holder is the first container made: the same error a task's own create would give.
+                    throw TaskRunner.ImageMissing(spec, connection);
+                }
+
                 throw new OrchestratorException(ErrorIds.WorkspaceNotShipped, ErrorCategory.InvalidOperation,
                     $"The task's workspace could not be copied to the engine at {connection.Endpoint}: " +
                     (e is DockerApiException api ? TaskRunner.ApiMessage(api) : connection.Translate(e).Message), spec.ProjectPath, e);

@@ -439,13 +439,9 @@ namespace ClaudeOrchestrator.Engine
                     .CreateContainerAsync(BuildCreateParameters(spec, name, descriptionFile, checkout, session.AgentStateDirectory, session.Shipped), CancellationToken.None).ConfigureAwait(false);
                 return created.ID;
             }
-            catch (DockerImageNotFoundException e) when (ApiMessage(e).IndexOf("image", StringComparison.OrdinalIgnoreCase) >= 0)
+            catch (DockerImageNotFoundException e) when (IsImageMissing(e))
             {
-                throw new OrchestratorException(ErrorIds.ImageNotFound, ErrorCategory.ObjectNotFound,
-                    $"The image '{spec.Image}' is not present on the Docker engine at {connection.Endpoint}. " +
-                    "Build it from the module's docker/ folder (docker build -t claude-orchestrator-agent docker/), " +
-                    "or name an existing image with -Image or $env:CLAUDE_ORCHESTRATOR_IMAGE.",
-                    spec.Image);
+                throw ImageMissing(spec, connection);
             }
             catch (DockerApiException e) when (InitMissing(ApiMessage(e)))
             {
@@ -464,6 +460,16 @@ namespace ClaudeOrchestrator.Engine
                 throw connection.Translate(e);
             }
         }
+
+        /// <summary>A create refused because the image is not there (not a missing volume or network).</summary>
+        internal static bool IsImageMissing(DockerImageNotFoundException e) => ApiMessage(e).IndexOf("image", StringComparison.OrdinalIgnoreCase) >= 0;
+
+        internal static OrchestratorException ImageMissing(TaskSpec spec, DockerConnection connection) =>
+            new OrchestratorException(ErrorIds.ImageNotFound, ErrorCategory.ObjectNotFound,
+                $"The image '{spec.Image}' is not present on the Docker engine at {connection.Endpoint}. " +
+                "Build it from the module's docker/ folder (docker build -t claude-orchestrator-agent docker/), " +
+                "or name an existing image with -Image or $env:CLAUDE_ORCHESTRATOR_IMAGE.",
+                spec.Image);
 
         /// <summary>Podman: "container-init binary not found on the host"; Docker: "exec: \"docker-init\": executable file not found".</summary>
         internal static bool InitMissing(string reason) =>
