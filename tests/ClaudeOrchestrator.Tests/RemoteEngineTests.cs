@@ -149,7 +149,9 @@ public sealed class RemoteEngineTests : TaskTestBase, IClassFixture<RemoteEngine
     [Fact]
     public void WorkspaceCopyOnTheLocalEngineCopiesAndMountOnTheRemoteOneBinds()
     {
-        var copied = Session.Invoke(StartTask("several doomed.txt", "-Workspace Copy")).Single<ClaudeTaskResult>();
+        var run = Session.Invoke(StartTask("several doomed.txt", "-Workspace Copy -Verbose"));
+        Assert.Contains(run.Verbose, v => v.StartsWith("-Workspace Copy: copying the workspace into claude-"));
+        var copied = run.Single<ClaudeTaskResult>();
         Assert.True(copied.Status == ClaudeTaskStatus.Succeeded, copied.Reason + copied.ErrorOutput);
         Assert.Equal(WorkspaceTransfer.Copy, copied.Workspace);
         Assert.Contains("/volumes/claude-" + copied.TaskId + "-workspace/_data", copied.Output);

@@ -68,7 +68,8 @@ namespace ClaudeOrchestrator.Engine
                 {
                     // Once per task, before the first attempt: a retry continues in the same volumes, as it would in the same checkout.
                     var shipped = ShippedWorkspace.Plan(spec, session.Checkout, session.AgentStateDirectory, descriptionFile);
-                    observer.Verbose($"The engine at {connection.Endpoint} is not on this machine: copying the workspace into {shipped.Describe()}.");
+                    observer.Verbose((connection.IsOnThisMachine ? "-Workspace Copy" : $"The engine at {connection.Endpoint} is not on this machine") +
+                                     $": copying the workspace into {shipped.Describe()}.");
                     await shipped.ShipAsync(connection, spec, cancel).ConfigureAwait(false);
                     session.Copied(shipped, connection, spec);
                 }
