@@ -131,7 +131,7 @@ namespace ClaudeOrchestrator.Commands
             var any = false;
             foreach (var connection in engines)
             {
-                var candidates = tasks.Where(t => (TaskSalvager.NeedsSalvage(t) || TaskSalvager.NeedsRecovery(t)) && TaskSalvager.RanOn(t, connection))
+                var candidates = tasks.Where(t => TaskSalvager.HasWorkToKeep(t) && TaskSalvager.RanOn(t, connection))
                     .Where(t => ShouldProcess(TaskSalvager.Describe(t), "Salvage task work"))
                     .ToList();
                 if (candidates.Count > 0)
@@ -194,7 +194,7 @@ namespace ClaudeOrchestrator.Commands
                 }
 
                 var record = volume.TaskId == null ? null : TaskStore.Load(volume.TaskId);
-                if (record != null && record.Workspace == WorkspaceTransfer.Copy && (TaskSalvager.NeedsSalvage(record) || TaskSalvager.NeedsRecovery(record)))
+                if (record != null && record.Workspace == WorkspaceTransfer.Copy && TaskSalvager.HasWorkToKeep(record))
                 {
                     foreach (var task in Run(cancel => TaskSalvager.SalvageAsync(connection, new[] { record }, cancel)))
                     {

@@ -37,12 +37,15 @@ namespace ClaudeOrchestrator.Engine
             {
                 var record = volume.TaskId == null ? null : TaskStore.Load(volume.TaskId);
                 if (record != null && record.Status != ClaudeTaskStatus.Running && record.Work != ClaudeTaskWork.Pending &&
-                    !NeedsSalvage(record) && !NeedsRecovery(record) && !TaskSession.IsActive(record.TaskId))
+                    !HasWorkToKeep(record) && !TaskSession.IsActive(record.TaskId))
                 {
                     await ShippedWorkspace.RemoveVolumeAsync(connection, volume.Name).ConfigureAwait(false);
                 }
             }
         }
+
+        /// <summary>Whether a sweep has work of <paramref name="task"/> to bring back or save: a checkout to save, or a tree in place to recover.</summary>
+        public static bool HasWorkToKeep(ClaudeTask task) => NeedsSalvage(task) || NeedsRecovery(task);
 
         /// <summary>A task in place whose session died with its tree still copied to a remote engine.</summary>
         public static bool NeedsRecovery(ClaudeTask task) =>
@@ -68,7 +71,7 @@ namespace ClaudeOrchestrator.Engine
         public static async Task SweepAsync(DockerConnection connection, CancellationToken cancel)
         {
             var tasks = TaskStore.All();
-            await SalvageAsync(connection, tasks.Where(t => NeedsSalvage(t) || NeedsRecovery(t)).ToList(), cancel).ConfigureAwait(false);
+            await SalvageAsync(connection, tasks.Where(HasWorkToKeep).ToList(), cancel).ConfigureAwait(false);
             if (tasks.Any(t => t.Workspace == WorkspaceTransfer.Copy))
             {
                 await RemoveLeftoverVolumesAsync(connection, cancel).ConfigureAwait(false);
@@ -174,7 +177,7 @@ namespace ClaudeOrchestrator.Engine
             {
                 // Read again under the claim: another process may have finished it a moment ago.
                 var current = TaskStore.Load(task.TaskId);
-                if (current == null || !(NeedsSalvage(current) || NeedsRecovery(current)))
+                if (current == null || !HasWorkToKeep(current))
                 {
                     return null;
                 }

@@ -203,7 +203,7 @@ namespace ClaudeOrchestrator.Engine
 
                 throw new OrchestratorException(ErrorIds.WorkspaceNotShipped, ErrorCategory.InvalidOperation,
                     $"The task's workspace could not be copied to the engine at {connection.Endpoint}: " +
-                    (e is DockerApiException api ? TaskRunner.ApiMessage(api) : connection.Translate(e).Message), spec.ProjectPath, e);
+                    Why(connection, e), spec.ProjectPath, e);
             }
             catch
             {
@@ -363,13 +363,9 @@ namespace ClaudeOrchestrator.Engine
             {
                 return null;
             }
-            catch (DockerApiException e)
-            {
-                return TaskRunner.ApiMessage(e);
-            }
             catch (Exception e)
             {
-                return connection.Translate(e).Message;
+                return Why(connection, e);
             }
         }
 

@@ -248,8 +248,7 @@ namespace ClaudeOrchestrator.Engine
             }
             catch (Exception e)
             {
-                var why = e is Docker.DotNet.DockerApiException api ? TaskRunner.ApiMessage(api) : _shippedTo.Translate(e).Message;
-                return where + $": it could not be read back ({why}); the next orphan sweep or Remove-ClaudeContainer -Orphaned tries again.";
+                return where + $": it could not be read back ({ShippedWorkspace.Why(_shippedTo, e)}); the next orphan sweep or Remove-ClaudeContainer -Orphaned tries again.";
             }
 
             var problem = Shipped.RemoveVolumesAsync(_shippedTo).GetAwaiter().GetResult();
