@@ -37,7 +37,8 @@ public sealed class HostProcess : IDisposable
     /// <param name="user">Run as this (unprivileged) user instead; needs root.</param>
     /// <param name="group">With <paramref name="user"/>: its primary group (e.g. docker, for socket access).</param>
     /// <param name="environment">Variables to set (or, with a null value, remove) for the host.</param>
-    public static HostProcess Start(string script, string user = null, string group = null, IDictionary<string, string> environment = null)
+    /// <param name="hostName">Run in a UTS namespace of its own under this host name: to the module, a session on another machine.</param>
+    public static HostProcess Start(string script, string user = null, string group = null, IDictionary<string, string> environment = null, string hostName = null)
     {
         var hostDll = Path.Combine(AppContext.BaseDirectory, "ClaudeOrchestrator.TestHost.dll");
         var start = new ProcessStartInfo("setsid")
@@ -49,7 +50,13 @@ public sealed class HostProcess : IDisposable
         };
         // A parent started in the background (nohup, "&" in a script) hands down SIGHUP or SIGINT
         // as ignored; pwsh started from a terminal has them at their defaults, so restore those.
-        var command = new List<string> { "env", "--default-signal=HUP,INT,TERM,QUIT" };
+        var command = new List<string>();
+        if (hostName != null)
+        {
+            command.AddRange(new[] { "unshare", "--uts", "sh", "-c", "hostname \"$0\" && exec \"$@\"", hostName });
+        }
+
+        command.AddRange(new[] { "env", "--default-signal=HUP,INT,TERM,QUIT" });
         if (user != null)
         {
             command.AddRange(new[] { "runuser", "-u", user });

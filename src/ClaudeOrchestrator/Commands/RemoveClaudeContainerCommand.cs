@@ -97,10 +97,17 @@ namespace ClaudeOrchestrator.Commands
             // Each on the engine that has it; a workspace volume only once its work is back.
             foreach (var connection in engines)
             {
-                var here = targets.Where(t => t.Engine == connection.Endpoint && t.Kind != ContainerKinds.Volume).ToList();
+                // A swarm config cannot go while its service references it: services first.
+                var here = targets.Where(t => t.Engine == connection.Endpoint && t.Kind != ContainerKinds.Volume && t.Kind != ContainerKinds.Config).ToList();
                 if (here.Count > 0)
                 {
                     RemoveTargets(connection, here, scope);
+                }
+
+                var configs = targets.Where(t => t.Engine == connection.Endpoint && t.Kind == ContainerKinds.Config).ToList();
+                if (configs.Count > 0)
+                {
+                    RemoveTargets(connection, configs, scope);
                 }
 
                 var volumes = targets.Where(t => t.Engine == connection.Endpoint && t.Kind == ContainerKinds.Volume).ToList();

@@ -115,6 +115,10 @@ namespace ClaudeOrchestrator.Commands
         [Parameter]
         public WorkspaceTransfer Workspace { get; set; }
 
+        /// <summary>Runs the task as a one-off service on the swarm that -Engine (or the default engine) manages, on whichever node the scheduler picks; the workspace is copied there and back. Default: the profile's docker.swarm.</summary>
+        [Parameter]
+        public SwitchParameter Swarm { get; set; }
+
         /// <summary>Relabels the bind mounts for SELinux (shared label, ",z"): needed on enforcing SELinux hosts; changes the project files' labels.</summary>
         [Parameter]
         public SwitchParameter SELinuxRelabel { get; set; }
@@ -505,6 +509,8 @@ namespace ClaudeOrchestrator.Commands
                 Image = TaskDefaults.Image(Image ?? profile?.Image ?? resumes?.Image),
                 Engine = engine,
                 Workspace = IsBound(nameof(Workspace)) ? Workspace : profile?.Workspace ?? WorkspaceTransfer.Auto,
+                Swarm = IsBound(nameof(Swarm)) ? Swarm.IsPresent : profile?.Swarm ?? false,
+                Placement = profile?.Placement ?? Array.Empty<string>(),
                 Timeout = IsBound(nameof(Timeout)) ? Timeout : profile?.Timeout,
                 Environment = TaskEnvironment.Build(Environment, System.Environment.GetEnvironmentVariable, profile?.Environment),
                 AgentCommand = options.ApplyTo(AgentCommand ?? TaskDefaults.DefaultAgentCommand.ToArray()),

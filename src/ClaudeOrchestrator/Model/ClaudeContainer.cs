@@ -9,8 +9,10 @@ namespace ClaudeOrchestrator
         public string Name { get; set; }
 
         /// <summary>
-        /// "container", or "volume" for a task's workspace copied to an engine on another machine
-        /// (State is then "volume"); both are the module's, found and removed the same way.
+        /// "container"; "volume" for a task's workspace copied to an engine on another machine
+        /// (State is then "volume"); on a swarm, "service" for a task's one-off service (State
+        /// from its swarm task: created, running, exited) and "config" for the configs that carry
+        /// its workspace. All are the module's, found and removed the same way.
         /// </summary>
         public string Kind { get; set; } = ContainerKinds.Container;
 
@@ -45,6 +47,12 @@ namespace ClaudeOrchestrator
         /// <summary>True when this process started it and is still responsible for it.</summary>
         public bool IsTracked { get; set; }
 
+        /// <summary>On a swarm: the node (host name) the task's service runs on; null elsewhere or before it is placed.</summary>
+        public string Node { get; set; }
+
+        /// <summary>On a swarm: the owner's last heartbeat on the service (UTC); a stale one makes it an orphan from any machine.</summary>
+        public DateTime? Heartbeat { get; set; }
+
         public override string ToString() => Name;
     }
 
@@ -53,5 +61,7 @@ namespace ClaudeOrchestrator
     {
         public const string Container = "container";
         public const string Volume = "volume";
+        public const string Service = "service";
+        public const string Config = "config";
     }
 }

@@ -19,6 +19,12 @@ namespace ClaudeOrchestrator
         /// <summary>How the workspace reaches the container (docker.workspace: auto, mount or copy); null for Auto.</summary>
         public WorkspaceTransfer? Workspace { get; set; }
 
+        /// <summary>True: tasks run as one-off services on the swarm the engine manages (docker.swarm).</summary>
+        public bool? Swarm { get; set; }
+
+        /// <summary>Swarm placement constraints for its tasks (docker.placement), e.g. node.role==worker.</summary>
+        public string[] Placement { get; set; }
+
         /// <summary>True: bind mounts get the shared SELinux label (docker.selinux_relabel).</summary>
         public bool? SELinuxRelabel { get; set; }
 

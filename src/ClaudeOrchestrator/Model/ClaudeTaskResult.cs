@@ -17,6 +17,9 @@ namespace ClaudeOrchestrator
         /// <summary>Mount: the workspace was bind-mounted; Copy: copied to the engine's machine and back.</summary>
         public WorkspaceTransfer Workspace { get; set; }
 
+        /// <summary>On a swarm: the node (host name) the task's service ran on.</summary>
+        public string Node { get; set; }
+
         public ClaudeTaskStatus Status { get; set; }
 
         /// <summary>The agent's exit code; null when it never finished (timed out, cancelled).</summary>

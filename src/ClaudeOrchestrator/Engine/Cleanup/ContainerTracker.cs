@@ -168,7 +168,7 @@ namespace ClaudeOrchestrator.Engine
             var done = 0;
             return await ContainerRemover.InParallelAsync(targets, ContainerRemover.MaxParallelRemovals, async target =>
             {
-                var outcome = await ContainerRemover.RemoveConfirmedAsync(target.Connection, target.Id, target.Name).ConfigureAwait(false);
+                var outcome = await ContainerRemover.RemoveConfirmedAsync(target.Connection, target.Id, target.Name, kind: target.Kind).ConfigureAwait(false);
                 Settle(outcome, reason);
                 progress?.Invoke(Interlocked.Increment(ref done), targets.Count);
                 return outcome;

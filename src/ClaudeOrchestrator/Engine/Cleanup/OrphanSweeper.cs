@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -92,14 +93,18 @@ namespace ClaudeOrchestrator.Engine
         {
             using (var budget = new CancellationTokenSource(SweepBudget))
             {
-                var orphans = await ContainerQuery.ListAsync(connection, ContainerScope.Orphaned,
-                    new ContainerFilter(SweptStates, null), budget.Token).ConfigureAwait(false);
+                // A running container of a dead session ends itself (its watcher); a service does
+                // not, so an orphaned service goes in any state, and its configs after it.
+                var orphans = (await ContainerQuery.ListAsync(connection, ContainerScope.Orphaned, ContainerFilter.None, budget.Token).ConfigureAwait(false))
+                    .Where(c => SweptStates.Contains(c.State) || c.Kind == ContainerKinds.Service || c.Kind == ContainerKinds.Config).ToList();
                 if (orphans.Count == 0)
                 {
                     return Array.Empty<RemovalOutcome>();
                 }
 
-                return await ContainerRemover.RemoveManyAsync(connection, orphans, CleanupReason.OrphanSweep, budget.Token, parallel: SweepParallelism).ConfigureAwait(false);
+                var first = await ContainerRemover.RemoveManyAsync(connection, orphans.Where(c => c.Kind != ContainerKinds.Config), CleanupReason.OrphanSweep, budget.Token, parallel: SweepParallelism).ConfigureAwait(false);
+                var configs = await ContainerRemover.RemoveManyAsync(connection, orphans.Where(c => c.Kind == ContainerKinds.Config), CleanupReason.OrphanSweep, budget.Token, parallel: SweepParallelism).ConfigureAwait(false);
+                return first.Concat(configs).ToList();
             }
         }
     }

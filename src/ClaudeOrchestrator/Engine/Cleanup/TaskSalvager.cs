@@ -151,17 +151,20 @@ namespace ClaudeOrchestrator.Engine
         /// copied to an engine first comes back from the engine's volumes; when it cannot, the
         /// record returned says so (Work NotSaved, not written: the next sweep tries again).
         /// </summary>
-        internal static async Task<ClaudeTask> SalvageAsync(DockerConnection connection, ClaudeTask task, CancellationToken cancel)
+        /// <summary>
+        /// The task's salvage claim (a lock file in its directory, gone when disposed), held by
+        /// whoever is bringing its work back or saving it; null when another holds it past the wait.
+        /// Another sweep holding the claim is finishing this very task: waiting for it (bounded)
+        /// makes a command that asked for the salvage return after it, not before.
+        /// </summary>
+        internal static async Task<FileStream> ClaimAsync(string taskId, CancellationToken cancel)
         {
-            var directory = TaskStore.DirectoryFor(task.TaskId);
-            FileStream claim = null;
-            // Another sweep holding the claim is finishing this very task: wait for it (bounded),
-            // so that a command that asked for the salvage returns after it, not before.
-            for (var waited = TimeSpan.Zero; claim == null; waited += ClaimPoll)
+            var lockFile = Path.Combine(TaskStore.DirectoryFor(taskId), LockName);
+            for (var waited = TimeSpan.Zero; ; waited += ClaimPoll)
             {
                 try
                 {
-                    claim = new FileStream(Path.Combine(directory, LockName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
+                    return new FileStream(lockFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
                 }
                 catch (IOException) when (waited < ClaimWait)
                 {
@@ -171,6 +174,15 @@ namespace ClaudeOrchestrator.Engine
                 {
                     return null;
                 }
+            }
+        }
+
+        internal static async Task<ClaudeTask> SalvageAsync(DockerConnection connection, ClaudeTask task, CancellationToken cancel)
+        {
+            var claim = await ClaimAsync(task.TaskId, cancel).ConfigureAwait(false);
+            if (claim == null)
+            {
+                return null;
             }
 
             using (claim)
@@ -198,7 +210,7 @@ namespace ClaudeOrchestrator.Engine
                     return current;
                 }
 
-                var checkout = new TaskCheckout(directory, current.Repository, current.GitDirectory, current.Branch, current.BaseCommit, current.TaskId, ownsBranch: current.ResumedFrom == null);
+                var checkout = new TaskCheckout(TaskStore.DirectoryFor(current.TaskId), current.Repository, current.GitDirectory, current.Branch, current.BaseCommit, current.TaskId, ownsBranch: current.ResumedFrom == null);
                 using (var transcript = OpenTranscript(current))
                 {
                     TaskSession.KeepWork(checkout, current, current.Status, salvage: true, containerGone: true, dropEmptyBranch: false,

@@ -12,8 +12,9 @@ namespace ClaudeOrchestrator.Engine
 
         private int _stopReason = -1;
 
-        public TrackedContainer(string id, string name, string taskId, string projectName, string projectPath, Guid runspaceId, DockerConnection connection)
+        public TrackedContainer(string id, string name, string taskId, string projectName, string projectPath, Guid runspaceId, DockerConnection connection, string kind = ContainerKinds.Container)
         {
+            Kind = kind;
             Id = id;
             Name = name;
             TaskId = taskId;
@@ -25,6 +26,9 @@ namespace ClaudeOrchestrator.Engine
         }
 
         public string Id { get; }
+
+        /// <summary>A container, or a swarm service (removed through the manager).</summary>
+        public string Kind { get; }
         public string Name { get; }
         public string TaskId { get; }
         public string ProjectName { get; }

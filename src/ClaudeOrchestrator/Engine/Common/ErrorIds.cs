@@ -39,6 +39,9 @@ namespace ClaudeOrchestrator.Engine
         public const string BranchExists = "BranchExists";
         public const string WorkNotSaved = "WorkNotSaved";
         public const string WorkspaceNotShipped = "WorkspaceNotShipped";
+
+        /// <summary>-Swarm on an engine that is not a swarm manager, or with a bind-mounted workspace.</summary>
+        public const string SwarmUnavailable = "SwarmUnavailable";
         public const string VolumeHoldsWork = "WorkspaceVolumeHoldsWork";
         public const string TaskNotFound = "ClaudeTaskNotFound";
         public const string TaskRunning = "ClaudeTaskRunning";

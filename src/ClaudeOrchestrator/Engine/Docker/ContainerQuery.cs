@@ -21,11 +21,12 @@ namespace ClaudeOrchestrator.Engine
                     ["label"] = new Dictionary<string, bool> { [ContainerLabels.ManagedFilter] = true, [labelFilter] = true },
                 },
             };
-            var states = filter.States.Where(s => s != ContainerKinds.Volume).ToArray();
+            var swarm = await SwarmAsync(connection, labelFilter, filter, cancel).ConfigureAwait(false);
+            var states = filter.States.Where(s => s != ContainerKinds.Volume && s != ContainerKinds.Config).ToArray();
             if (filter.States.Length > 0 && states.Length == 0)
             {
-                // Only volumes asked for: no container matches.
-                return Array.Empty<ClaudeContainer>();
+                // Only volumes or configs asked for: no container matches.
+                return swarm;
             }
 
             if (states.Length > 0)
@@ -44,8 +45,32 @@ namespace ClaudeOrchestrator.Engine
             }
 
             var now = DateTime.Now;
-            return listed.Select(c => ToClaudeContainer(c, connection)).Where(c => filter.Matches(c, now)).OrderBy(c => c.Created).ToList();
+            return listed.Select(c => ToClaudeContainer(c, connection)).Where(c => filter.Matches(c, now)).Concat(swarm).OrderBy(c => c.Created).ToList();
         }
+
+        /// <summary>On a swarm manager, the module's services and configs, as the label filter and the filter say (the swarm's list has no status filter).</summary>
+        private static async Task<IReadOnlyList<ClaudeContainer>> SwarmAsync(DockerConnection connection, string labelFilter, ContainerFilter filter, CancellationToken cancel)
+        {
+            IReadOnlyList<ClaudeContainer> listed;
+            try
+            {
+                listed = await SwarmServices.ListAsync(connection, cancel).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!(e is OperationCanceledException))
+            {
+                throw connection.Translate(e);
+            }
+
+            var now = DateTime.Now;
+            var mine = labelFilter.StartsWith(ContainerLabels.SessionId + "=", StringComparison.Ordinal);
+            return listed.Where(c => filter.Matches(c, now) && (!mine || c.SessionId == SessionIdentity.SessionId)).ToList();
+        }
+
+        /// <summary>Whether the owner of a listed object is gone; a swarm's objects also by their heartbeat, so from any machine.</summary>
+        private static bool IsOrphan(ClaudeContainer item, IReadOnlyCollection<ClaudeContainer> all) =>
+            item.Kind == ContainerKinds.Service || item.Kind == ContainerKinds.Config
+                ? SwarmServices.IsOrphan(item, all)
+                : OwnerLiveness.IsOrphan(item);
 
         /// <param name="withVolumes">Also the workspace volumes of tasks on an engine elsewhere (Get- and Remove-ClaudeContainer list both).</param>
         public static async Task<IReadOnlyList<ClaudeContainer>> ListAsync(DockerConnection connection, ContainerScope scope, ContainerFilter filter, CancellationToken cancel, bool withVolumes)
@@ -123,7 +148,9 @@ namespace ClaudeOrchestrator.Engine
                     var mine = await ListAsync(connection, ContainerLabels.SessionId + "=" + SessionIdentity.SessionId, filter, cancel).ConfigureAwait(false);
                     return mine.Where(c => c.IsTracked).ToList();
                 case ContainerScope.Orphaned:
-                    return (await ListAsync(connection, ContainerLabels.ManagedFilter, filter, cancel).ConfigureAwait(false)).Where(OwnerLiveness.IsOrphan).ToList();
+                    // Configs are judged by their services, whatever the filter lets through.
+                    var all = await ListAsync(connection, ContainerLabels.ManagedFilter, filter, cancel).ConfigureAwait(false);
+                    return all.Where(c => IsOrphan(c, all)).ToList();
                 default:
                     return await ListAsync(connection, ContainerLabels.ManagedFilter, filter, cancel).ConfigureAwait(false);
             }

@@ -48,7 +48,8 @@ namespace ClaudeOrchestrator.Engine
         /// engine stops answering, when <paramref name="abandon"/> fires, after repeated refusals,
         /// or after <see cref="StuckLimit"/>; the error then says which.
         /// </summary>
-        public static async Task<RemovalOutcome> RemoveConfirmedAsync(DockerConnection connection, string id, string name, CancellationToken abandon = default)
+        /// <param name="kind">A <see cref="ContainerKinds"/> value: a swarm service or config is removed through the manager.</param>
+        public static async Task<RemovalOutcome> RemoveConfirmedAsync(DockerConnection connection, string id, string name, CancellationToken abandon = default, string kind = ContainerKinds.Container)
         {
             var watch = Stopwatch.StartNew();
             var refusals = 0;
@@ -59,7 +60,9 @@ namespace ClaudeOrchestrator.Engine
                 using (var limit = CancellationTokenSource.CreateLinkedTokenSource(abandon))
                 {
                     limit.CancelAfter(RequestLimit);
-                    outcome = await RemoveAsync(connection, id, name, limit.Token).ConfigureAwait(false);
+                    outcome = kind == ContainerKinds.Container
+                        ? await RemoveAsync(connection, id, name, limit.Token).ConfigureAwait(false)
+                        : await SwarmServices.RemoveAsync(connection, new ClaudeContainer { Id = id, Name = name, Kind = kind }, limit.Token).ConfigureAwait(false);
                     timedOut = limit.IsCancellationRequested && !abandon.IsCancellationRequested;
                 }
 
@@ -77,7 +80,9 @@ namespace ClaudeOrchestrator.Engine
                         $"Removing {name}: {problem}; the container's watcher removes it when this session's connection drops."));
                 }
 
-                var exists = await ExistsAsync(connection, id, RequestLimit).ConfigureAwait(false);
+                var exists = kind == ContainerKinds.Container ? await ExistsAsync(connection, id, RequestLimit).ConfigureAwait(false)
+                    : kind == ContainerKinds.Service ? await ServiceExistsAsync(connection, id).ConfigureAwait(false)
+                    : null;
                 if (exists == false)
                 {
                     return new RemovalOutcome(id, name, true, true, watch.Elapsed, null);
@@ -90,6 +95,14 @@ namespace ClaudeOrchestrator.Engine
                 }
 
                 // The engine answers and still has it (or is too busy to say): ask again.
+            }
+        }
+
+        private static async Task<bool?> ServiceExistsAsync(DockerConnection connection, string id)
+        {
+            using (var timeout = new CancellationTokenSource(RequestLimit))
+            {
+                return await SwarmServices.ServiceExistsAsync(connection, id, timeout.Token).ConfigureAwait(false);
             }
         }
 
@@ -161,7 +174,10 @@ namespace ClaudeOrchestrator.Engine
                 var isTracked = ContainerTracker.TryGet(target.Id, out var tracked);
                 tracked?.RequestStop(reason);
 
-                var outcome = await RemoveConfirmedAsync(connection, target.Id, target.Name, cancel).ConfigureAwait(false);
+                // A killed session's service recorded here: its work comes out of its log as it goes.
+                var outcome = !isTracked && reason == CleanupReason.OrphanSweep && target.Kind == ContainerKinds.Service
+                    ? await ServiceSalvage.RemoveCollectingAsync(connection, target, cancel).ConfigureAwait(false)
+                    : await RemoveConfirmedAsync(connection, target.Id, target.Name, cancel, target.Kind).ConfigureAwait(false);
                 if (isTracked)
                 {
                     ContainerTracker.Settle(outcome, reason);

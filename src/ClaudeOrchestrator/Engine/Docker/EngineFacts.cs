@@ -44,6 +44,10 @@ namespace ClaudeOrchestrator.Engine
 
         public string Id { get; private set; }
 
+        /// <summary>True when the engine is a manager of a swarm (it accepts services); its node state otherwise ("inactive", "active" for a worker).</summary>
+        public bool SwarmManager { get; private set; }
+        public string SwarmState { get; private set; }
+
         public static async Task<EngineFacts> ReadAsync(DockerClient client, CancellationToken cancel)
         {
             var facts = await ReadCompatAsync(client, cancel).ConfigureAwait(false);
@@ -82,6 +86,8 @@ namespace ClaudeOrchestrator.Engine
                 DataRoot = string.IsNullOrEmpty(info.DockerRootDir) ? null : info.DockerRootDir,
                 Name = info.Name,
                 Id = info.ID,
+                SwarmManager = info.Swarm != null && info.Swarm.ControlAvailable,
+                SwarmState = info.Swarm?.LocalNodeState,
             };
         }
 

@@ -24,7 +24,7 @@ namespace ClaudeOrchestrator.Engine
         private static readonly Regex NetworkName = new Regex(@"^[A-Za-z0-9][A-Za-z0-9_.-]*$", RegexOptions.CultureInvariant);
         private static readonly string[] TopLevelFields = { "name", "local_path", "docker", "environment", "timeout", "isolation", "branch_prefix", "agent" };
         private static readonly string[] AgentFields = { "model", "max_turns", "max_budget_usd", "allowed_tools", "disallowed_tools", "append_system_prompt" };
-        private static readonly string[] DockerFields = { "image", "memory", "cpus", "network_mode", "engine", "selinux_relabel", "workspace" };
+        private static readonly string[] DockerFields = { "image", "memory", "cpus", "network_mode", "engine", "selinux_relabel", "workspace", "swarm", "placement" };
 
         public static string Directory => ModulePaths.ProfilesDirectory;
 
@@ -84,6 +84,11 @@ namespace ClaudeOrchestrator.Engine
             AddIf(docker, "engine", project.Engine);
             AddIf(docker, "selinux_relabel", project.SELinuxRelabel?.ToString().ToLowerInvariant());
             AddIf(docker, "workspace", project.Workspace?.ToString().ToLowerInvariant());
+            AddIf(docker, "swarm", project.Swarm?.ToString().ToLowerInvariant());
+            if (project.Placement != null && project.Placement.Length > 0)
+            {
+                docker.Add("placement", new YamlSequenceNode(project.Placement.Select(c => new YamlScalarNode(c))));
+            }
 
             var root = new YamlMappingNode
             {
@@ -143,7 +148,7 @@ namespace ClaudeOrchestrator.Engine
 
             if (Child(root, "docker") is YamlNode dockerNode)
             {
-                var docker = dockerNode as YamlMappingNode ?? throw new ProfileProblem("field 'docker' must be a mapping (image, memory, cpus, network_mode, engine, selinux_relabel, workspace).");
+                var docker = dockerNode as YamlMappingNode ?? throw new ProfileProblem("field 'docker' must be a mapping (image, memory, cpus, network_mode, engine, selinux_relabel, workspace, swarm, placement).");
                 NoteUnknown(docker, DockerFields, "docker.", file, note);
                 project.Image = Scalar(docker, "image", "docker.image");
                 project.Memory = Scalar(docker, "memory", "docker.memory");
@@ -165,6 +170,15 @@ namespace ClaudeOrchestrator.Engine
                         ? transfer
                         : throw new ProfileProblem($"field 'docker.workspace': '{workspace}' must be auto, mount or copy.");
                 }
+
+                var swarm = Scalar(docker, "swarm", "docker.swarm");
+                if (swarm != null)
+                {
+                    project.Swarm = bool.TryParse(swarm, out var yes) ? yes
+                        : throw new ProfileProblem($"field 'docker.swarm': '{swarm}' must be true or false.");
+                }
+
+                project.Placement = Placement(Child(docker, "placement"));
             }
 
             project.Environment = ParseEnvironment(Child(root, "environment"));
@@ -267,6 +281,28 @@ namespace ClaudeOrchestrator.Engine
             {
                 throw new ProfileProblem("field 'docker.network_mode': " + e.Message);
             }
+        }
+
+        /// <summary>docker.placement: swarm constraints as the CLI's --constraint takes them ("node.role==worker"), a list or one value.</summary>
+        private static string[] Placement(YamlNode node)
+        {
+            if (node == null)
+            {
+                return null;
+            }
+
+            var items = node is YamlSequenceNode sequence ? sequence.Children.Select(n => (n as YamlScalarNode)?.Value).ToArray()
+                : node is YamlScalarNode scalar ? new[] { scalar.Value }
+                : throw new ProfileProblem("field 'docker.placement' must be a list of constraints such as node.role==worker.");
+            foreach (var item in items)
+            {
+                if (item == null || (item.IndexOf("==", StringComparison.Ordinal) < 1 && item.IndexOf("!=", StringComparison.Ordinal) < 1))
+                {
+                    throw new ProfileProblem($"field 'docker.placement': '{item}' is not a constraint; write it as the CLI's --constraint takes it, e.g. node.role==worker or node.labels.agents!=false.");
+                }
+            }
+
+            return items.Select(i => i.Trim()).ToArray();
         }
 
         private static string[] ParseEnvironment(YamlNode node)

@@ -219,7 +219,25 @@ namespace ClaudeOrchestrator.Engine
             }
         }
 
-        private void WriteArchive(Stream archive, List<string> packs)
+        /// <summary>
+        /// The same content for a swarm service, gzip-compressed, without entries for the parts'
+        /// own directories: in the service they are tmpfs mounts owned by root, which a task user
+        /// other than root may write into but not change.
+        /// </summary>
+        public void WriteCompressedArchive(Stream output, List<string> packs)
+        {
+            using (var gzip = new System.IO.Compression.GZipStream(output, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+            {
+                WriteArchive(gzip, packs, roots: false);
+            }
+        }
+
+        /// <summary>Where the container sees each part, and which of them come back.</summary>
+        public IEnumerable<string> Targets => _parts.Select(p => p.Target);
+
+        public IEnumerable<string> ReturnedTargets => _parts.Where(p => p.BringBack).Select(p => p.Target);
+
+        private void WriteArchive(Stream archive, List<string> packs, bool roots = true)
         {
             var tar = new TarWriter(archive, Uid ?? 0, Gid ?? 0);
             var open = Uid == null;
@@ -228,14 +246,18 @@ namespace ClaudeOrchestrator.Engine
                 var name = part.Target.TrimStart('/');
                 if (part.FileName != null)
                 {
-                    tar.AddDirectory(name, Convert.ToInt32("755", 8), DateTime.UtcNow);
+                    if (roots)
+                    {
+                        tar.AddDirectory(name, Convert.ToInt32("755", 8), DateTime.UtcNow);
+                    }
+
                     tar.AddFile(name + "/" + part.FileName, Convert.ToInt32(open ? "644" : "600", 8), DateTime.UtcNow, File.ReadAllBytes(part.HostPath));
                     continue;
                 }
 
                 if (part.Checkout == null)
                 {
-                    WorkspaceTree.Pack(tar, part.HostPath, name, null, open);
+                    WorkspaceTree.Pack(tar, part.HostPath, name, null, open, roots);
                     continue;
                 }
 
@@ -243,7 +265,7 @@ namespace ClaudeOrchestrator.Engine
                 // the base commit's tree goes along as one pack, and the history stops there.
                 var pack = part.Checkout.PackBaseTree();
                 packs.AddRange(pack);
-                WorkspaceTree.Pack(tar, part.HostPath, name, rel => rel == ".git/objects/info/alternates" || rel == ".git/shallow", open);
+                WorkspaceTree.Pack(tar, part.HostPath, name, rel => rel == ".git/objects/info/alternates" || rel == ".git/shallow", open, roots);
                 foreach (var file in pack)
                 {
                     tar.AddFile(name + "/" + PackDirectory + "/" + Path.GetFileName(file), Convert.ToInt32("444", 8), DateTime.UtcNow, File.ReadAllBytes(file));
@@ -270,36 +292,42 @@ namespace ClaudeOrchestrator.Engine
             {
                 foreach (var part in parts)
                 {
-                    var staging = part.HostPath.TrimEnd(Path.DirectorySeparatorChar) + ".returned";
-                    TaskCheckout.DeleteTree(staging);
-                    try
+                    var response = await connection.Client.Containers.GetArchiveFromContainerAsync(holder,
+                        new ContainerPathStatParameters { Path = part.Target }, false, cancel).ConfigureAwait(false);
+                    // Whole, then extracted: the client's stream reads only asynchronously, and a
+                    // connection lost half-way must not leave half a tree to mirror.
+                    using (var stream = response.Stream)
+                    using (var archive = new FileStream(Path.GetTempFileName(), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.DeleteOnClose))
                     {
-                        var top = part.Target.Substring(part.Target.LastIndexOf('/') + 1);
-                        var response = await connection.Client.Containers.GetArchiveFromContainerAsync(holder,
-                            new ContainerPathStatParameters { Path = part.Target }, false, cancel).ConfigureAwait(false);
-                        // Whole, then extracted: the client's stream reads only asynchronously, and a
-                        // connection lost half-way must not leave half a tree to mirror.
-                        using (var stream = response.Stream)
-                        using (var archive = new FileStream(Path.GetTempFileName(), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.DeleteOnClose))
-                        {
-                            await stream.CopyToAsync(archive, 81920, cancel).ConfigureAwait(false);
-                            archive.Position = 0;
-                            WorkspaceTree.Extract(new TarReader(archive), top, staging);
-                        }
-
-                        Directory.CreateDirectory(part.HostPath);
-                        WorkspaceTree.Mirror(staging, part.HostPath);
-                        part.Checkout?.RestoreHostFiles();
-                    }
-                    finally
-                    {
-                        TaskCheckout.DeleteTree(staging);
+                        await stream.CopyToAsync(archive, 81920, cancel).ConfigureAwait(false);
+                        archive.Position = 0;
+                        Restore(part, archive);
                     }
                 }
             }
             finally
             {
                 await RemoveHolderAsync(connection, holder).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>A part's archive (as the engine's archive API or the service's tar writes it: its top directory named as the target's last segment) extracted and mirrored onto this machine.</summary>
+        public void Restore(string target, Stream archive) => Restore(_parts.First(p => p.Target == target), archive);
+
+        private static void Restore(Part part, Stream archive)
+        {
+            var staging = part.HostPath.TrimEnd(Path.DirectorySeparatorChar) + ".returned";
+            TaskCheckout.DeleteTree(staging);
+            try
+            {
+                WorkspaceTree.Extract(new TarReader(archive), part.Target.Substring(part.Target.LastIndexOf('/') + 1), staging);
+                Directory.CreateDirectory(part.HostPath);
+                WorkspaceTree.Mirror(staging, part.HostPath);
+                part.Checkout?.RestoreHostFiles();
+            }
+            finally
+            {
+                TaskCheckout.DeleteTree(staging);
             }
         }
 
@@ -456,6 +484,28 @@ namespace ClaudeOrchestrator.Engine
 
             var problem = await shipped.RemoveVolumesAsync(connection).ConfigureAwait(false);
             return problem == null ? null : "its work is back, but a volume could not be removed: " + problem;
+        }
+
+        /// <summary>
+        /// What a recorded task's returned parts are on this machine, for the work of a dead
+        /// session coming back by another way than its volumes (a swarm service's log): the
+        /// checkout, or for a task in place a directory beside its record, never the project.
+        /// </summary>
+        public static ShippedWorkspace ForRecord(ClaudeTask task)
+        {
+            var directory = TaskStore.DirectoryFor(task.TaskId);
+            var checkout = task.Repository == null || task.CheckoutPath == null ? null
+                : new TaskCheckout(directory, task.Repository, task.GitDirectory, task.Branch, task.BaseCommit, task.TaskId, ownsBranch: task.ResumedFrom == null);
+            var parts = new List<Part>
+            {
+                new Part { Target = TaskRunner.WorkspacePath, HostPath = checkout?.CheckoutDirectory ?? Path.Combine(directory, "returned"), Checkout = checkout, BringBack = true },
+            };
+            if (task.AgentStatePath != null)
+            {
+                parts.Add(new Part { Target = Sandbox.AgentStatePath, HostPath = task.AgentStatePath, BringBack = true });
+            }
+
+            return new ShippedWorkspace(task.TaskId, task.Image, parts, null, null);
         }
 
         internal static string Why(DockerConnection connection, Exception e) =>

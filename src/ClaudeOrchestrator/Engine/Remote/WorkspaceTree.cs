@@ -26,9 +26,14 @@ namespace ClaudeOrchestrator.Engine
         /// <summary>Adds <paramref name="directory"/> as <paramref name="name"/> and everything under it, links as links.</summary>
         /// <param name="skip">Relative paths ('/'-separated) left out.</param>
         /// <param name="open">True: group and others may write too (the container's user is not known).</param>
-        public static void Pack(TarWriter tar, string directory, string name, Func<string, bool> skip, bool open)
+        /// <param name="root">False: no entry for <paramref name="directory"/> itself (it exists where the archive is unpacked, owned by another user).</param>
+        public static void Pack(TarWriter tar, string directory, string name, Func<string, bool> skip, bool open, bool root = true)
         {
-            tar.AddDirectory(name, DirectoryMode | (open ? OpenBits : 0), Directory.GetLastWriteTimeUtc(directory));
+            if (root)
+            {
+                tar.AddDirectory(name, DirectoryMode | (open ? OpenBits : 0), Directory.GetLastWriteTimeUtc(directory));
+            }
+
             PackChildren(tar, directory, name, string.Empty, skip, open);
         }
 

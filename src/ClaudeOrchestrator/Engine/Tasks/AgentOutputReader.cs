@@ -36,6 +36,12 @@ namespace ClaudeOrchestrator.Engine
             _events = events;
         }
 
+        /// <summary>
+        /// Sees every whole stdout line first; a line it takes is not the agent's output (shown,
+        /// kept or recorded). A swarm service's result travels in its log after the agent's output.
+        /// </summary>
+        public Func<string, bool> Divert { get; set; }
+
         /// <summary>True when a stream printed more than the result keeps.</summary>
         public bool Truncated => _stdout.Truncated || _stderr.Truncated;
 
@@ -66,6 +72,11 @@ namespace ClaudeOrchestrator.Engine
         /// <param name="ending">What ended the line in the agent's output: "\n", "\r\n", or nothing (a piece of a long line, or the last line).</param>
         private void OnLine(StreamText target, string line, string ending)
         {
+            if (Divert != null && target.Stream == AgentStream.StandardOutput && Divert(line))
+            {
+                return;
+            }
+
             _transcript?.Line(line, target.Stream);
             var rendered = target.Stream == AgentStream.StandardOutput ? _events?.Render(line) : null;
             if (rendered == null)

@@ -35,9 +35,15 @@ namespace ClaudeOrchestrator.Engine
             observer.Debug(connection.Description);
             spec.Sandbox.AdaptTo(connection.Facts);
             spec.EngineEndpoint = connection.Endpoint;
-            var copy = spec.Workspace == WorkspaceTransfer.Copy || (spec.Workspace == WorkspaceTransfer.Auto && !connection.IsOnThisMachine);
-            spec.Workspace = copy ? WorkspaceTransfer.Copy : WorkspaceTransfer.Mount;
-            if (!copy)
+            if (spec.Swarm)
+            {
+                ServiceRunner.Check(connection, spec);
+            }
+
+            // A service's workspace travels in configs, not volumes: it is copied, but per attempt, by the service runner.
+            var copy = !spec.Swarm && (spec.Workspace == WorkspaceTransfer.Copy || (spec.Workspace == WorkspaceTransfer.Auto && !connection.IsOnThisMachine));
+            spec.Workspace = copy || spec.Swarm ? WorkspaceTransfer.Copy : WorkspaceTransfer.Mount;
+            if (!copy && !spec.Swarm)
             {
                 // Only a bind mount can expose the engine's own store; a copy names no host path.
                 MountGuard.CheckEngineDataRoot(spec.ProjectPath, await connection.DataRootAsync(cancel).ConfigureAwait(false));
@@ -78,7 +84,10 @@ namespace ClaudeOrchestrator.Engine
                 {
                     result.Attempts = attempt;
                     var activity = new AgentActivity();
-                    containerGone = await RunContainerAsync(connection, spec, session, descriptionFile, observer, result, activity, cancel).ConfigureAwait(false);
+                    // The seam between the two ways a task runs: a container on an engine, or a one-off service on a swarm.
+                    containerGone = spec.Swarm
+                        ? await ServiceRunner.RunAsync(connection, spec, session, descriptionFile, observer, result, activity, cancel).ConfigureAwait(false)
+                        : await RunContainerAsync(connection, spec, session, descriptionFile, observer, result, activity, cancel).ConfigureAwait(false);
                     if (!AgentReport.IsRetryable(result.ErrorKind) || attempt >= spec.MaxAttempts || !containerGone)
                     {
                         break;
@@ -594,7 +603,7 @@ namespace ClaudeOrchestrator.Engine
         /// Exit codes 126 and 127 mean a program could not be run at all: the watcher's shell
         /// (when the engine's init reports it) or the agent command. Say which, and what to fix.
         /// </summary>
-        private static void ExplainCommandNotRun(ClaudeTaskResult result, string standardOutput, string standardError, TaskSpec spec)
+        internal static void ExplainCommandNotRun(ClaudeTaskResult result, string standardOutput, string standardError, TaskSpec spec)
         {
             var agent = spec.AgentCommand.FirstOrDefault();
             if (result.ExitCode == 126)
@@ -618,7 +627,7 @@ namespace ClaudeOrchestrator.Engine
         /// The agent's own account of a failure (auth, rate limit, limits reached) replaces the bare
         /// exit code; a result event that reports an error fails the task whatever the exit code.
         /// </summary>
-        private static void ExplainAgentError(ClaudeTaskResult result, AgentActivity activity, TaskSpec spec)
+        internal static void ExplainAgentError(ClaudeTaskResult result, AgentActivity activity, TaskSpec spec)
         {
             var kind = activity.ErrorKind;
             if (kind == null)
@@ -700,7 +709,7 @@ namespace ClaudeOrchestrator.Engine
             return outcome.Removed;
         }
 
-        private static CleanupReason ReasonFor(ClaudeTaskResult result)
+        internal static CleanupReason ReasonFor(ClaudeTaskResult result)
         {
             switch (result.Status)
             {

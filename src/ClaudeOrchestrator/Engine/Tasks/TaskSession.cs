@@ -64,6 +64,14 @@ namespace ClaudeOrchestrator.Engine
             _spec = spec;
         }
 
+        private Task _returning;
+
+        /// <summary>
+        /// The work that is on its way back into the checkout (a swarm service's result, read from
+        /// its log after the service was removed): saving waits for it, bounded, whoever saves.
+        /// </summary>
+        public void Returning(Task restore) => _returning = restore;
+
         /// <summary>Set once the agent's container has started: a task that never ran leaves no branch behind.</summary>
         public bool AgentStarted { get; set; }
 
@@ -181,6 +189,15 @@ namespace ClaudeOrchestrator.Engine
 
             try
             {
+                try
+                {
+                    _returning?.Wait(BringBackLimit);
+                }
+                catch (AggregateException)
+                {
+                    // The runner says why in the result; what did come back is saved.
+                }
+
                 var onEngine = Shipped == null ? null : BringBack(containerGone);
                 if (onEngine != null)
                 {

@@ -22,6 +22,12 @@ namespace ClaudeOrchestrator.Engine
         public string EngineEndpoint { get; set; }
         public TimeSpan? Timeout { get; set; }
 
+        /// <summary>Run as a one-off service on the swarm the engine manages (-Swarm, docker.swarm), not as a container.</summary>
+        public bool Swarm { get; set; }
+
+        /// <summary>Swarm placement constraints (docker.placement), e.g. "node.labels.agents==true"; empty for anywhere.</summary>
+        public IList<string> Placement { get; set; } = new List<string>();
+
         /// <summary>Bind-mount or copy the workspace; Auto decides by where the engine runs.</summary>
         public WorkspaceTransfer Workspace { get; set; }
 

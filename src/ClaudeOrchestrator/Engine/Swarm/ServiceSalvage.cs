@@ -1,0 +1,111 @@
+using System;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using Docker.DotNet.Models;
+
+namespace ClaudeOrchestrator.Engine
+{
+    /// <summary>
+    /// The work of a killed session's service. Its agent runs on, with nobody reading the log, until
+    /// a sweep removes the service; the removal makes the service's script print the work, as
+    /// Ctrl+C does. A sweep on the machine that has the task's record follows the log while it
+    /// removes the service, and puts what comes back into the task's checkout (or beside its
+    /// record, for a task in place), where the salvage then commits it into the branch. Any other
+    /// machine only removes the service.
+    /// </summary>
+    internal static class ServiceSalvage
+    {
+        /// <summary>On the service: the nonce of its result's markers, so a sweep can read the result.</summary>
+        public const string MarkLabel = ContainerLabels.Prefix + "result-mark";
+
+        private static readonly TimeSpan BeginWait = TimeSpan.FromSeconds(5);
+
+        /// <summary>Removes the orphaned service; first, when its task is recorded here, starts reading its work out of the log.</summary>
+        public static async Task<RemovalOutcome> RemoveCollectingAsync(DockerConnection connection, ClaudeContainer service, CancellationToken cancel)
+        {
+            var record = service.TaskId == null || TaskSession.IsActive(service.TaskId) ? null : TaskStore.Load(service.TaskId);
+            string mark = null;
+            if (record != null)
+            {
+                try
+                {
+                    var inspected = await connection.Client.Swarm.InspectServiceAsync(service.Id, cancel).ConfigureAwait(false);
+                    inspected.Spec?.Labels?.TryGetValue(MarkLabel, out mark);
+                }
+                catch (Exception e) when (!(e is OperationCanceledException))
+                {
+                }
+            }
+
+            if (mark == null)
+            {
+                return await SwarmServices.RemoveServiceAsync(connection, service.Id, service.Name, cancel).ConfigureAwait(false);
+            }
+
+            // Under the task's salvage claim: a salvage that saw the service gone waits until its work is in the checkout.
+            var claim = await TaskSalvager.ClaimAsync(record.TaskId, cancel).ConfigureAwait(false);
+            var workspace = ShippedWorkspace.ForRecord(record);
+            using (claim)
+            using (var output = new ServiceResult(mark))
+            using (var logsDone = new CancellationTokenSource())
+            {
+                var reader = new AgentOutputReader((_, __) => { }) { Divert = output.Take };
+                Task pump = null;
+                try
+                {
+                    var logs = await connection.Client.Swarm.GetServiceLogsAsync(service.Id, false,
+                        new ServiceLogsParameters { Follow = true, ShowStdout = true, ShowStderr = false }, logsDone.Token).ConfigureAwait(false);
+                    pump = reader.PumpAsync(logs, logsDone.Token);
+                }
+                catch (Exception e) when (!(e is OperationCanceledException))
+                {
+                }
+
+                var outcome = await SwarmServices.RemoveServiceAsync(connection, service.Id, service.Name, cancel).ConfigureAwait(false);
+                if (pump != null && outcome.Removed)
+                {
+                    var began = System.Diagnostics.Stopwatch.StartNew();
+                    while (!output.Begun && began.Elapsed < BeginWait && !pump.IsCompleted)
+                    {
+                        await Task.WhenAny(output.Ended, Task.Delay(100, cancel)).ConfigureAwait(false);
+                    }
+
+                    if (output.Begun)
+                    {
+                        await Task.WhenAny(output.Ended, Task.Delay(ServiceRunner.StopGrace, cancel)).ConfigureAwait(false);
+                    }
+                }
+
+                logsDone.Cancel();
+                pump?.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                if (output.Ended.IsCompleted)
+                {
+                    foreach (var target in workspace.ReturnedTargets)
+                    {
+                        try
+                        {
+                            using (var archive = output.Open(target))
+                            {
+                                workspace.Restore(target, archive);
+                            }
+                        }
+                        catch (Exception e) when (e is IOException || e is InvalidDataException || e is UnauthorizedAccessException)
+                        {
+                            // What did not come back is lost with the service; the salvage saves what the checkout has.
+                        }
+                    }
+
+                    if (record.CheckoutPath == null)
+                    {
+                        record.Reason = (record.Reason == null ? string.Empty : record.Reason + " ") +
+                                        $"The agent's tree came back from the swarm service into {Path.Combine(TaskStore.DirectoryFor(record.TaskId), "returned")}; the project was not changed, since it may have changed after the session died.";
+                        TaskStore.Save(record);
+                    }
+                }
+
+                return outcome;
+            }
+        }
+    }
+}

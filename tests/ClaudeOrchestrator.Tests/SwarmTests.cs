@@ -1,0 +1,360 @@
+using ClaudeOrchestrator.Testing;
+using ClaudeOrchestrator.Tests.Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace ClaudeOrchestrator.Tests;
+
+/// <summary>
+/// Tasks as one-off services on a real swarm: a manager and two workers, each a dockerd in a
+/// network namespace of its own, joined over a bridge; the test image loaded on every node. The
+/// workspace travels in configs and comes back from the service's log; every path out removes
+/// the service, its container on whichever node, and its configs.
+/// </summary>
+public sealed class SwarmTests : TaskTestBase, IClassFixture<SwarmTests.Swarm>
+{
+    private readonly Swarm _swarm;
+
+    public SwarmTests(DockerFixture docker, Swarm swarm, ITestOutputHelper output) : base(docker, output)
+    {
+        _swarm = swarm;
+        Git("init", "-q", "-b", "main");
+        Git("config", "user.name", "Test User");
+        Git("config", "user.email", "test@example.invalid");
+        File.WriteAllText(Path.Combine(Project.FullName, "README.md"), "hello\n");
+        File.WriteAllText(Path.Combine(Project.FullName, "doomed.txt"), "delete me\n");
+        Git("add", "-A");
+        Git("commit", "-q", "-m", "first");
+    }
+
+    public sealed class Swarm : IDisposable
+    {
+        public Swarm()
+        {
+            Cluster = new SwarmCluster(workers: 2);
+            try
+            {
+                Cluster.Load(DockerFixture.Image);
+            }
+            catch
+            {
+                Cluster.Dispose();
+                throw;
+            }
+        }
+
+        public SwarmCluster Cluster { get; }
+
+        public void Dispose() => Cluster.Dispose();
+    }
+
+    private SwarmCluster Cluster => _swarm.Cluster;
+
+    private string Git(params string[] args)
+    {
+        var r = DockerCli.Exec("git", new[] { "-C", Project.FullName }.Concat(args).ToArray());
+        Assert.True(r.ExitCode == 0, $"git {string.Join(' ', args)}: {r.Stderr}");
+        return r.Stdout.Trim();
+    }
+
+    private string OnSwarm(string description, string extra = "") => StartTask(description, $"-Swarm -Engine {Cluster.Endpoint} {extra}");
+
+    /// <summary>Services, configs and their containers on every node that answers, waiting a little for the nodes' engines to finish removing.</summary>
+    private void AssertNothingLeftOnTheSwarm()
+    {
+        Assert.Empty(Cluster.Services(Project.FullName));
+        Assert.Empty(Cluster.Configs(Project.FullName));
+        var deadline = DateTime.UtcNow.AddSeconds(45);
+        while (Cluster.TaskContainers().Count > 0 && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(200);
+        }
+
+        Assert.Empty(Cluster.TaskContainers());
+    }
+
+    private ClaudeTask TaskOf(string projectPath = null) =>
+        (ClaudeTask)Session.Invoke($"Get-ClaudeTask | Where-Object Path -eq '{projectPath ?? Project.FullName}'").ThrowIfFailed().Output.Single().BaseObject;
+
+    [Fact]
+    public void TasksSpreadAcrossTheNodesAsServicesAndTheirWorkComesBackIntoTheirBranches()
+    {
+        var path = Project.FullName.Replace("'", "''");
+        using var running = Session.Start(
+            $"'{path}','{path}','{path}' | Start-ClaudeTask -Description 'write-then-sleep spread.txt from-the-swarm 8' -Image {Image} -Swarm -Engine {Cluster.Endpoint} " +
+            "-ThrottleLimit 3 -Environment @{ ANTHROPIC_API_KEY = 'sk-ant-swarm-secret' }");
+
+        // While they run: three services, each with its node, found by Get-ClaudeContainer -All.
+        using var other = new PsSession();
+        List<ClaudeContainer> services = new();
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (DateTime.UtcNow < deadline)
+        {
+            services = other.Invoke($"Get-ClaudeContainer -All -Engine {Cluster.Endpoint}").ThrowIfFailed().Output
+                .Select(o => (ClaudeContainer)o.BaseObject).Where(c => c.Kind == "service" && c.ProjectPath == Project.FullName).ToList();
+            if (services.Count == 3 && services.All(s => s.State == "running" && s.Node != null))
+            {
+                break;
+            }
+
+            Thread.Sleep(250);
+        }
+
+        Log("services: " + string.Join("; ", services.Select(s => $"{s.Name} {s.State} on {s.Node}")));
+        Assert.Equal(3, services.Count);
+        Assert.All(services, s => Assert.Equal("running", s.State));
+        Assert.All(services, s => Assert.StartsWith("coe-node", s.Node));
+        Assert.Contains(services, c => c.Kind == "service");
+
+        // The service as the engine has it: one replica, no restart, the sandbox, the labels, no secret in them.
+        var inspect = Cluster.Manager.Cli("service", "inspect", services[0].Id, "--format",
+            "{{json .Spec.Mode}}|{{.Spec.TaskTemplate.RestartPolicy.Condition}}|{{.Spec.TaskTemplate.ContainerSpec.ReadOnly}}|" +
+            "{{.Spec.TaskTemplate.Resources.Limits.MemoryBytes}}|{{.Spec.TaskTemplate.Resources.Limits.NanoCPUs}}|{{.Spec.TaskTemplate.Resources.Limits.Pids}}|" +
+            "{{.Spec.TaskTemplate.Resources.Reservations.MemoryBytes}}|{{json .Spec.TaskTemplate.ContainerSpec.CapabilityDrop}}|{{.Spec.TaskTemplate.ContainerSpec.StopGracePeriod}}|" +
+            "{{range .Spec.TaskTemplate.ContainerSpec.Mounts}}{{.Type}}:{{.Target}} {{end}}").EnsureSuccess().Stdout.Trim();
+        Log("service spec: " + inspect);
+        var fields = inspect.Split('|');
+        Assert.Equal("{\"Replicated\":{\"Replicas\":1}}", fields[0]);
+        Assert.Equal("none", fields[1]);
+        Assert.Equal("true", fields[2]);
+        Assert.Equal((4L << 30).ToString(), fields[3]);
+        Assert.Equal("2000000000", fields[4]);
+        Assert.Equal("512", fields[5]);
+        Assert.Equal((1L << 30).ToString(), fields[6]);
+        Assert.Equal("[\"ALL\"]", fields[7]);
+        Assert.Equal("30s", fields[8]);
+        Assert.Contains("tmpfs:/workspace", fields[9]);
+        Assert.DoesNotContain("bind", fields[9]);
+        var labels = Cluster.Manager.Cli("service", "inspect", services[0].Id, "--format", "{{json .Spec.Labels}}{{json .Spec.TaskTemplate.ContainerSpec.Labels}}").EnsureSuccess().Stdout;
+        Assert.Contains("io.claude-orchestrator.managed", labels);
+        Assert.DoesNotContain("sk-ant-swarm-secret", labels);
+
+        var results = running.Wait().ThrowIfFailed().Output.Select(o => (ClaudeTaskResult)o.BaseObject).ToList();
+        Assert.Equal(3, results.Count);
+        foreach (var result in results)
+        {
+            Assert.True(result.Status == ClaudeTaskStatus.Succeeded, result.Reason + "\n" + result.Output + result.ErrorOutput);
+            Assert.Equal(WorkspaceTransfer.Copy, result.Workspace);
+            Assert.StartsWith("coe-node", result.Node);
+            Assert.Contains("agent: wrote spread.txt, sleeping", result.Output);
+            Assert.DoesNotContain("claude-orchestrator-result", result.Output);
+            Assert.Equal("from-the-swarm", Git("show", result.Branch + ":spread.txt"));
+        }
+
+        Log("nodes: " + string.Join(", ", results.Select(r => r.Node)));
+        Assert.True(results.Select(r => r.Node).Distinct().Count() >= 2, "the scheduler spread the tasks over more than one node");
+        Assert.False(File.Exists(Path.Combine(Project.FullName, "spread.txt")), "the user's tree is untouched");
+        AssertNothingLeftOnTheSwarm();
+    }
+
+    [Fact]
+    public void AnAgentsCommitsDeletionsAndFailureComeBackWithItsExitCode()
+    {
+        var ok = Session.Invoke(OnSwarm("several doomed.txt")).Single<ClaudeTaskResult>();
+        Assert.True(ok.Status == ClaudeTaskStatus.Succeeded, ok.Reason + "\n" + ok.Output + ok.ErrorOutput);
+        Assert.Contains("agent: several done, 2 commit(s) visible", ok.Output);
+        Assert.Equal("committed", Git("show", ok.Branch + ":committed.txt"));
+        Assert.Equal("loose", Git("show", ok.Branch + ":loose.txt"));
+        Assert.DoesNotContain("doomed.txt", Git("ls-tree", "-r", "--name-only", ok.Branch));
+        Assert.Contains("100755 blob", Git("ls-tree", ok.Branch, "tool.sh"));
+
+        var failed = Session.Invoke(OnSwarm("write-then-fail partial.txt half-done")).Single<ClaudeTaskResult>();
+        Assert.Equal(ClaudeTaskStatus.Failed, failed.Status);
+        Assert.Equal(3, failed.ExitCode);
+        Assert.Contains("exited with code 3", failed.Reason);
+        Assert.Equal("half-done", Git("show", failed.Branch + ":partial.txt"));
+        AssertNothingLeftOnTheSwarm();
+    }
+
+    [Fact]
+    public void CtrlCAndATimeoutRemoveTheServiceAndTheWorkUpToThenComesBack()
+    {
+        using (var running = Session.Start(OnSwarm("write-then-sleep left.txt before-ctrl-c 600")))
+        {
+            running.WaitForInformation(l => l == "agent: wrote left.txt, sleeping", TimeSpan.FromSeconds(90));
+            Assert.Single(Cluster.Services(Project.FullName));
+            running.Stop();
+            running.Wait();
+        }
+
+        var cancelled = TaskOf();
+        Assert.Equal(ClaudeTaskStatus.Cancelled, cancelled.Status);
+        Assert.Equal("before-ctrl-c", Git("show", cancelled.Branch + ":left.txt"));
+        AssertNothingLeftOnTheSwarm();
+
+        var timedOut = Session.Invoke(OnSwarm("write-then-sleep late.txt before-timeout 600", "-Timeout 8s")).Single<ClaudeTaskResult>();
+        Assert.Equal(ClaudeTaskStatus.TimedOut, timedOut.Status);
+        Assert.Equal("before-timeout", Git("show", timedOut.Branch + ":late.txt"));
+        AssertNothingLeftOnTheSwarm();
+    }
+
+    [Fact]
+    public void SigtermFlushesTheServiceAndTheWorkIsSavedBeforeTheProcessExits()
+    {
+        var script = $$"""
+            $j = Start-ClaudeTask -Path '{{Project.FullName}}' -Description 'write-then-sleep left.txt before-sigterm 600' -Image {{Image}} -Swarm -Engine {{Cluster.Endpoint}} -AsJob
+            while (-not ($j.Information | Where-Object { "$_" -eq 'agent: wrote left.txt, sleeping' })) { [System.Threading.Thread]::Sleep(20) }
+            'READY'
+            Wait-Job $j | Out-Null
+            """;
+        using (var host = HostProcess.Start(script))
+        {
+            host.WaitForLine(l => l == "OUTPUT: READY", TimeSpan.FromSeconds(120));
+            host.Signal(HostProcess.SIGTERM);
+            Assert.True(host.WaitForExit(TimeSpan.FromSeconds(60)), host.Transcript);
+        }
+
+        // Gone by the time the process was: the service, its configs; the work in the branch.
+        Assert.Empty(Cluster.Services(Project.FullName));
+        Assert.Empty(Cluster.Configs(Project.FullName));
+        var task = TaskOf();
+        Assert.Equal("before-sigterm", Git("show", task.Branch + ":left.txt"));
+        Assert.Null(task.CheckoutPath);
+        AssertNothingLeftOnTheSwarm();
+    }
+
+    [Fact]
+    public void AServiceOfASessionKilledOnAnotherMachineIsSweptOnceItsHeartbeatIsStale()
+    {
+        var script = $$"""
+            $j = Start-ClaudeTask -Path '{{Project.FullName}}' -Description 'write-then-sleep left.txt x 600' -Image {{Image}} -Swarm -Engine {{Cluster.Endpoint}} -AsJob
+            while (-not ($j.Information | Where-Object { "$_" -eq 'agent: wrote left.txt, sleeping' })) { [System.Threading.Thread]::Sleep(20) }
+            'READY'
+            Wait-Job $j | Out-Null
+            """;
+        using (var host = HostProcess.Start(script, hostName: "elsewhere-" + Guid.NewGuid().ToString("N")[..6]))
+        {
+            host.WaitForLine(l => l == "OUTPUT: READY", TimeSpan.FromSeconds(120));
+            host.Signal(HostProcess.SIGKILL);
+            Assert.True(host.WaitForExit(TimeSpan.FromSeconds(10)));
+        }
+
+        var killedAt = DateTime.UtcNow;
+        var service = Assert.Single(Cluster.Services(Project.FullName));
+        var listed = Session.Invoke($"Get-ClaudeContainer -All -Engine {Cluster.Endpoint}").ThrowIfFailed().Output
+            .Select(o => (ClaudeContainer)o.BaseObject).Where(c => c.ProjectPath == Project.FullName).ToList();
+        Assert.Contains(listed, c => c.Kind == "service" && c.OwnerHost.StartsWith("elsewhere-") && c.State == "running");
+        Assert.Contains(listed, c => c.Kind == "config");
+
+        // Another host's pid proves nothing here: only a stale heartbeat makes it an orphan.
+        Assert.Empty(Session.Invoke($"Get-ClaudeContainer -Orphaned -Engine {Cluster.Endpoint}").ThrowIfFailed().Output
+            .Select(o => (ClaudeContainer)o.BaseObject).Where(c => c.ProjectPath == Project.FullName));
+        List<ClaudeContainer> orphans = new();
+        while (DateTime.UtcNow - killedAt < TimeSpan.FromSeconds(90))
+        {
+            orphans = Session.Invoke($"Get-ClaudeContainer -Orphaned -Engine {Cluster.Endpoint}").ThrowIfFailed().Output
+                .Select(o => (ClaudeContainer)o.BaseObject).Where(c => c.ProjectPath == Project.FullName).ToList();
+            if (orphans.Any(o => o.Kind == "service") && orphans.Any(o => o.Kind == "config"))
+            {
+                break;
+            }
+
+            Thread.Sleep(1000);
+        }
+
+        Log($"an orphan {(DateTime.UtcNow - killedAt).TotalSeconds:0.0} s after the kill: " + string.Join(", ", orphans.Select(o => o.Kind + " " + o.Name)));
+        Assert.Contains(orphans, o => o.Kind == "service" && o.Id.StartsWith(service));
+
+        // The configs are orphans with their service, and go after it in the same sweep.
+        Assert.Contains(orphans, o => o.Kind == "config");
+        var sweep = Session.Invoke($"Remove-ClaudeContainer -Orphaned -Engine {Cluster.Endpoint} -Confirm:$false");
+        Assert.Empty(sweep.Errors);
+        Assert.Empty(Cluster.Services(Project.FullName));
+        Assert.Empty(Cluster.Configs(Project.FullName));
+
+        AssertNothingLeftOnTheSwarm();
+    }
+
+    [Fact]
+    public void AfterSigkillTheSweepOnThisMachineRemovesTheServiceAndSavesItsWorkIntoTheBranch()
+    {
+        var script = $$"""
+            $j = Start-ClaudeTask -Path '{{Project.FullName}}' -Description 'write-then-sleep left.txt survived-sigkill 600' -Image {{Image}} -Swarm -Engine {{Cluster.Endpoint}} -AsJob
+            while (-not ($j.Information | Where-Object { "$_" -eq 'agent: wrote left.txt, sleeping' })) { [System.Threading.Thread]::Sleep(20) }
+            'READY'
+            Wait-Job $j | Out-Null
+            """;
+        using (var host = HostProcess.Start(script))
+        {
+            host.WaitForLine(l => l == "OUTPUT: READY", TimeSpan.FromSeconds(120));
+            host.Signal(HostProcess.SIGKILL);
+            Assert.True(host.WaitForExit(TimeSpan.FromSeconds(10)));
+        }
+
+        // Nothing on a swarm ends a service by itself: it runs on, and its owner here is provably dead.
+        Assert.Single(Cluster.Services(Project.FullName));
+        var task = TaskOf();
+        Assert.Equal(ClaudeTaskStatus.Interrupted, task.Status);
+        Assert.False(File.Exists(Path.Combine(task.CheckoutPath, "left.txt")), "the checkout here never had the agent's file");
+        var orphans = Session.Invoke($"Get-ClaudeContainer -Orphaned -Engine {Cluster.Endpoint}").ThrowIfFailed().Output
+            .Select(o => (ClaudeContainer)o.BaseObject).Where(c => c.TaskId == task.TaskId).ToList();
+        Assert.Contains(orphans, o => o.Kind == "service" && o.State == "running" && o.Status.StartsWith("service task running on coe-node"));
+
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var sweep = Session.Invoke($"Remove-ClaudeContainer -Orphaned -Engine {Cluster.Endpoint} -Confirm:$false");
+        Log($"sweep: {watch.Elapsed.TotalSeconds:0.0} s");
+        Assert.Empty(sweep.Errors);
+        var salvaged = (ClaudeTask)Session.Invoke($"Get-ClaudeTask -Id {task.TaskId}").ThrowIfFailed().Output.Single().BaseObject;
+        Assert.Equal(ClaudeTaskWork.Salvaged, salvaged.Work);
+        Assert.Equal("survived-sigkill", Git("show", salvaged.Branch + ":left.txt"));
+        Assert.Null(salvaged.CheckoutPath);
+        AssertNothingLeftOnTheSwarm();
+    }
+
+    [Fact]
+    public void ANodeStoppedMidTaskEndsTheTaskWithItsReasonAndNothingIsLeftOnceItReturns()
+    {
+        var profiles = Directory.CreateTempSubdirectory("co-profiles-");
+        File.WriteAllText(Path.Combine(profiles.FullName, "onworker.yaml"),
+            $"name: onworker\nlocal_path: {Project.FullName}\ndocker:\n  engine: {Cluster.Endpoint}\n  swarm: true\n  placement:\n    - node.role==worker\n  image: {Image}\n");
+        SwarmCluster.Node stopped = null;
+        try
+        {
+            using var running = Session.Start($"$env:CLAUDE_PROJECTS_DIR = '{profiles.FullName}'; Start-ClaudeTask -Project onworker 'write-then-sleep lost.txt never-back 600'");
+            running.WaitForInformation(l => l == "agent: wrote lost.txt, sleeping", TimeSpan.FromSeconds(90));
+            using var other = new PsSession();
+            var service = other.Invoke($"Get-ClaudeContainer -All -Engine {Cluster.Endpoint}").ThrowIfFailed().Output
+                .Select(o => (ClaudeContainer)o.BaseObject).Single(c => c.Kind == "service" && c.ProjectPath == Project.FullName);
+            stopped = Cluster.Nodes.Single(n => n.Name == service.Node);
+            Assert.NotSame(Cluster.Manager, stopped);
+            Log("stopping " + stopped.Name);
+            stopped.Stop();
+
+            var result = running.Wait().Single<ClaudeTaskResult>();
+            Log(result.Status + ": " + result.Reason);
+            Assert.Equal(ClaudeTaskStatus.Failed, result.Status);
+            Assert.Contains($"The node {stopped.Name} running the task went away", result.Reason);
+            Assert.Empty(Cluster.Services(Project.FullName));
+            Assert.Empty(Cluster.Configs(Project.FullName));
+        }
+        finally
+        {
+            Session.Invoke("$env:CLAUDE_PROJECTS_DIR = $null");
+            profiles.Delete(true);
+            if (stopped != null && !stopped.Running)
+            {
+                stopped.Start();
+            }
+        }
+
+        // Back in the swarm, the node's engine removes the container of the task it no longer has.
+        AssertNothingLeftOnTheSwarm();
+    }
+
+    [Fact]
+    public void SwarmOnAnEngineThatIsNoManagerIsRefusedBeforeAnythingExists()
+    {
+        var r = Session.Invoke(StartTask("succeed", "-Swarm"));
+        Assert.StartsWith("SwarmUnavailable,", r.FirstError.FullyQualifiedErrorId);
+        Assert.Equal(System.Management.Automation.ErrorCategory.InvalidOperation, r.FirstError.CategoryInfo.Category);
+        Assert.Contains("is not a swarm manager", r.FirstError.ToString());
+
+        var mount = Session.Invoke(OnSwarm("succeed", "-Workspace Mount"));
+        Assert.StartsWith("SwarmUnavailable,", mount.FirstError.FullyQualifiedErrorId);
+        Assert.Equal(System.Management.Automation.ErrorCategory.InvalidArgument, mount.FirstError.CategoryInfo.Category);
+
+        // Nothing was made: no branch, no service, no task left running.
+        Assert.DoesNotContain("claude/", Git("branch", "--list"));
+        Assert.Empty(Cluster.Services(Project.FullName));
+    }
+}
