@@ -294,6 +294,16 @@ Describe 'Engines' {
         Get-LabelledName | Should -BeNullOrEmpty
     }
 
+    It 'refuses -Swarm on an engine that is not a swarm manager before creating anything' {
+        # The default engine of a test machine is a plain one; on a swarm manager -Swarm would run the task.
+        docker info --format '{{.Swarm.ControlAvailable}}' | Should -Be 'false'
+        $p = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'swarm-project')
+        Start-ClaudeTask -Path $p -Description 'succeed' -Image $Image -Swarm -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'SwarmUnavailable,*'
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidOperation'
+        Get-LabelledName | Should -BeNullOrEmpty
+    }
+
     It 'gives each container its engine and removes piped ones on it' {
         $p = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'engine-pipe')
         $job = Start-ClaudeTask -Path $p -Description 'ignore-term 600' -Image $Image -AsJob

@@ -13,26 +13,16 @@ namespace ClaudeOrchestrator.Bench;
 /// </summary>
 public static class Remote
 {
-    private const int RepositoryFiles = 1_000;
+    internal const int RepositoryFiles = 1_000;
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
     public static int Run(int runs, string image)
     {
         using var engine = new RemoteEngine();
         engine.Load(image);
-        var repo = Directory.CreateTempSubdirectory("co-bench-remote-");
+        var repo = Repository("co-bench-remote-");
         try
         {
-            for (var i = 0; i < RepositoryFiles; i++)
-            {
-                var dir = Path.Combine(repo.FullName, "src", "d" + (i / 100).ToString(Invariant));
-                Directory.CreateDirectory(dir);
-                File.WriteAllText(Path.Combine(dir, $"f{i}.txt"), $"file {i}\n" + new string('x', 2000) + "\n");
-            }
-
-            Git(repo.FullName, "init", "-q", "-b", "main");
-            Git(repo.FullName, "add", "-A");
-            Git(repo.FullName, "-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "commit", "-q", "-m", "1,000 files");
 
             Console.WriteLine($"Local engine {DockerCli.Run("version", "--format", "{{.Server.Version}}").Stdout.Trim()}; remote engine {engine.Endpoint} " +
                               $"(a dockerd in its own network namespace, over a veth); {Environment.ProcessorCount} cores; {runs} runs per figure, interleaved; " +
@@ -101,15 +91,8 @@ public static class Remote
         var d = new Distribution();
         for (var i = 0; i < runs; i++)
         {
-            var script = $$"""
-                $j = Start-ClaudeTask -Path '{{repo}}' -Description 'write-then-sleep left{{i}}.txt x 600' -Image {{image}} -Engine {{engine.Endpoint}} -AsJob
-                while (-not ($j.Information | Where-Object { "$_" -like 'agent: wrote left*' })) { [System.Threading.Thread]::Sleep(20) }
-                'READY'
-                Wait-Job $j | Out-Null
-                """;
-            using (var host = HostProcess.Start(script))
+            using (var host = HostProcess.StartWhenWritten($"-Path '{repo}' -Description 'write-then-sleep left{i}.txt x 600' -Image {image} -Engine {engine.Endpoint}", $"left{i}.txt"))
             {
-                host.WaitForLine(l => l == "OUTPUT: READY", TimeSpan.FromSeconds(120));
                 host.Signal(HostProcess.SIGKILL);
                 host.WaitForExit(TimeSpan.FromSeconds(10));
             }
@@ -131,6 +114,23 @@ public static class Remote
         }
 
         return d;
+    }
+
+    /// <summary>A git repository of <see cref="RepositoryFiles"/> files of 2 KB in ten directories, one commit: the workspace that travels.</summary>
+    internal static DirectoryInfo Repository(string prefix)
+    {
+        var repo = Directory.CreateTempSubdirectory(prefix);
+        for (var i = 0; i < RepositoryFiles; i++)
+        {
+            var dir = Path.Combine(repo.FullName, "src", "d" + (i / 100).ToString(Invariant));
+            Directory.CreateDirectory(dir);
+            File.WriteAllText(Path.Combine(dir, $"f{i}.txt"), $"file {i}\n" + new string('x', 2000) + "\n");
+        }
+
+        Git(repo.FullName, "init", "-q", "-b", "main");
+        Git(repo.FullName, "add", "-A");
+        Git(repo.FullName, "-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "commit", "-q", "-m", "1,000 files");
+        return repo;
     }
 
     private static long Size(string directory) =>

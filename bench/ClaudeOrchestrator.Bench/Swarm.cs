@@ -13,30 +13,19 @@ namespace ClaudeOrchestrator.Bench;
 /// </summary>
 public static class Swarm
 {
-    private const int RepositoryFiles = 1_000;
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
     public static int Run(int runs, string image)
     {
         using var cluster = new SwarmCluster(workers: 2);
         cluster.Load(image);
-        var repo = Directory.CreateTempSubdirectory("co-bench-swarm-");
+        var repo = Remote.Repository("co-bench-swarm-");
         try
         {
-            for (var i = 0; i < RepositoryFiles; i++)
-            {
-                var dir = Path.Combine(repo.FullName, "src", "d" + (i / 100).ToString(Invariant));
-                Directory.CreateDirectory(dir);
-                File.WriteAllText(Path.Combine(dir, $"f{i}.txt"), $"file {i}\n" + new string('x', 2000) + "\n");
-            }
-
-            Git(repo.FullName, "init", "-q", "-b", "main");
-            Git(repo.FullName, "add", "-A");
-            Git(repo.FullName, "-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "commit", "-q", "-m", "1,000 files");
 
             Console.WriteLine($"Local engine {DockerCli.Run("version", "--format", "{{.Server.Version}}").Stdout.Trim()}; a swarm of {cluster.Nodes.Count} nodes " +
                               $"(dockerds in their own network namespaces, over a bridge), manager {cluster.Endpoint}; {Environment.ProcessorCount} cores; " +
-                              $"{runs} runs per figure, interleaved; a {RepositoryFiles:N0}-file repository, the agent writes one file");
+                              $"{runs} runs per figure, interleaved; a {Remote.RepositoryFiles:N0}-file repository, the agent writes one file");
             using var session = Benchmarks.Session();
             string Task(string extra) => $"$r = Start-ClaudeTask -Path '{repo.FullName}' -Description 'write-here made.txt x' -Image {image} {extra}; if ($r.Status -ne 'Succeeded') {{ throw $r.Reason }}";
             var local = Task(string.Empty);
@@ -104,15 +93,8 @@ public static class Swarm
         var d = new Distribution();
         for (var i = 0; i < runs; i++)
         {
-            var script = $$"""
-                $j = Start-ClaudeTask -Path '{{repo}}' -Description 'write-then-sleep left{{i}}.txt x 600' -Image {{image}} -Swarm -Engine {{cluster.Endpoint}} -AsJob
-                while (-not ($j.Information | Where-Object { "$_" -like 'agent: wrote left*' })) { [System.Threading.Thread]::Sleep(20) }
-                'READY'
-                Wait-Job $j | Out-Null
-                """;
-            using (var host = HostProcess.Start(script))
+            using (var host = HostProcess.StartWhenWritten($"-Path '{repo}' -Description 'write-then-sleep left{i}.txt x 600' -Image {image} -Swarm -Engine {cluster.Endpoint}", $"left{i}.txt"))
             {
-                host.WaitForLine(l => l == "OUTPUT: READY", TimeSpan.FromSeconds(120));
                 host.Signal(HostProcess.SIGKILL);
                 host.WaitForExit(TimeSpan.FromSeconds(10));
             }
@@ -133,7 +115,4 @@ public static class Swarm
 
         return d;
     }
-
-    private static void Git(string directory, params string[] args) =>
-        DockerCli.Exec("git", new[] { "-C", directory }.Concat(args).ToArray()).EnsureSuccess();
 }

@@ -47,15 +47,8 @@ public sealed class RemoteEngineTests : TaskTestBase, IClassFixture<RemoteEngine
     public RemoteEngineTests(DockerFixture docker, Remote remote, ITestOutputHelper output) : base(docker, output)
     {
         _remote = remote;
-        Git("init", "-q", "-b", "main");
-        Git("config", "user.name", "Test User");
-        Git("config", "user.email", "test@example.invalid");
-        File.WriteAllText(Path.Combine(Project.FullName, "README.md"), "hello\n");
-        File.WriteAllText(Path.Combine(Project.FullName, "doomed.txt"), "delete me\n");
-        Directory.CreateDirectory(Path.Combine(Project.FullName, "src", "deep"));
-        File.WriteAllText(Path.Combine(Project.FullName, "src", "deep", new string('n', 120) + ".txt"), "a name longer than a tar header holds\n");
-        Git("add", "-A");
-        Git("commit", "-q", "-m", "first");
+        CommitProject(("README.md", "hello\n"), ("doomed.txt", "delete me\n"),
+            (Path.Combine("src", "deep", new string('n', 120) + ".txt"), "a name longer than a tar header holds\n"));
     }
 
     public sealed class Remote : RemoteFixture
@@ -67,12 +60,7 @@ public sealed class RemoteEngineTests : TaskTestBase, IClassFixture<RemoteEngine
 
     private RemoteEngine Engine => _remote.Engine;
 
-    private string Git(params string[] args)
-    {
-        var r = DockerCli.Exec("git", new[] { "-C", Project.FullName }.Concat(args).ToArray());
-        Assert.True(r.ExitCode == 0, $"git {string.Join(' ', args)}: {r.Stderr}");
-        return r.Stdout.Trim();
-    }
+    private string Git(params string[] args) => ProjectGit(args);
 
     private string OnRemote(string description, string extra = "") => StartTask(description, $"-Engine {Engine.Endpoint} {extra}");
 
@@ -256,15 +244,8 @@ public sealed class RemoteEngineTests : TaskTestBase, IClassFixture<RemoteEngine
     [Fact]
     public void AfterSigkillTheWorkWaitsInTheVolumesAndTheSweepBringsItIntoTheBranch()
     {
-        var script = $$"""
-            $j = Start-ClaudeTask -Path '{{Project.FullName}}' -Description 'write-then-sleep left.txt survived-sigkill 600' -Image {{Image}} -Engine {{Engine.Endpoint}} -AsJob
-            while (-not ($j.Information | Where-Object { "$_" -eq 'agent: wrote left.txt, sleeping' })) { [System.Threading.Thread]::Sleep(20) }
-            'READY'
-            Wait-Job $j | Out-Null
-            """;
-        using (var host = HostProcess.Start(script))
+        using (var host = HostProcess.StartWhenWritten($"-Path '{Project.FullName}' -Description 'write-then-sleep left.txt survived-sigkill 600' -Image {Image} -Engine {Engine.Endpoint}", "left.txt"))
         {
-            host.WaitForLine(l => l == "OUTPUT: READY", TimeSpan.FromSeconds(90));
             host.Signal(HostProcess.SIGKILL);
             Assert.True(host.WaitForExit(TimeSpan.FromSeconds(10)));
         }

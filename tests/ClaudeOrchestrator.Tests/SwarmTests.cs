@@ -18,44 +18,42 @@ public sealed class SwarmTests : TaskTestBase, IClassFixture<SwarmTests.Swarm>
     public SwarmTests(DockerFixture docker, Swarm swarm, ITestOutputHelper output) : base(docker, output)
     {
         _swarm = swarm;
-        Git("init", "-q", "-b", "main");
-        Git("config", "user.name", "Test User");
-        Git("config", "user.email", "test@example.invalid");
-        File.WriteAllText(Path.Combine(Project.FullName, "README.md"), "hello\n");
-        File.WriteAllText(Path.Combine(Project.FullName, "doomed.txt"), "delete me\n");
-        Git("add", "-A");
-        Git("commit", "-q", "-m", "first");
+        CommitProject(("README.md", "hello\n"), ("doomed.txt", "delete me\n"));
     }
 
+    /// <summary>The swarm, with the stand-in's image and the real Claude Code CLI's on every node.</summary>
     public sealed class Swarm : IDisposable
     {
+        public const string RealAgentImage = "claude-orchestrator-realagent:swarm";
+
         public Swarm()
         {
             Cluster = new SwarmCluster(workers: 2);
             try
             {
                 Cluster.Load(DockerFixture.Image);
+                TestImage.BuildRealAgent(RealAgentImage, ClaudeCodeCli.Locate());
+                Cluster.Load(RealAgentImage);
             }
             catch
             {
-                Cluster.Dispose();
+                Dispose();
                 throw;
             }
         }
 
         public SwarmCluster Cluster { get; }
 
-        public void Dispose() => Cluster.Dispose();
+        public void Dispose()
+        {
+            Cluster.Dispose();
+            DockerCli.Run("rmi", RealAgentImage);
+        }
     }
 
     private SwarmCluster Cluster => _swarm.Cluster;
 
-    private string Git(params string[] args)
-    {
-        var r = DockerCli.Exec("git", new[] { "-C", Project.FullName }.Concat(args).ToArray());
-        Assert.True(r.ExitCode == 0, $"git {string.Join(' ', args)}: {r.Stderr}");
-        return r.Stdout.Trim();
-    }
+    private string Git(params string[] args) => ProjectGit(args);
 
     private string OnSwarm(string description, string extra = "") => StartTask(description, $"-Swarm -Engine {Cluster.Endpoint} {extra}");
 
@@ -172,7 +170,14 @@ public sealed class SwarmTests : TaskTestBase, IClassFixture<SwarmTests.Swarm>
         using (var running = Session.Start(OnSwarm("write-then-sleep left.txt before-ctrl-c 600")))
         {
             running.WaitForInformation(l => l == "agent: wrote left.txt, sleeping", TimeSpan.FromSeconds(90));
-            Assert.Single(Cluster.Services(Project.FullName));
+            var service = Assert.Single(Cluster.Services(Project.FullName));
+            // Two heartbeats later: the label updates left the running task alone (one task, its first).
+            string Beat() => Cluster.Manager.Cli("service", "inspect", service, "--format", "{{index .Spec.Labels \"io.claude-orchestrator.heartbeat\"}}").EnsureSuccess().Stdout.Trim();
+            var before = Beat();
+            Thread.Sleep(ClaudeOrchestrator.Engine.SwarmServices.HeartbeatInterval * 2 + TimeSpan.FromSeconds(1));
+            Assert.True(long.Parse(Beat()) >= long.Parse(before) + 10, $"heartbeat {before} -> {Beat()}");
+            Assert.Single(Cluster.Manager.Cli("service", "ps", "-q", service).EnsureSuccess().Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.Equal(1, running.InformationText.Count(l => l == "agent: wrote left.txt, sleeping"));
             running.Stop();
             running.Wait();
         }
@@ -191,15 +196,8 @@ public sealed class SwarmTests : TaskTestBase, IClassFixture<SwarmTests.Swarm>
     [Fact]
     public void SigtermFlushesTheServiceAndTheWorkIsSavedBeforeTheProcessExits()
     {
-        var script = $$"""
-            $j = Start-ClaudeTask -Path '{{Project.FullName}}' -Description 'write-then-sleep left.txt before-sigterm 600' -Image {{Image}} -Swarm -Engine {{Cluster.Endpoint}} -AsJob
-            while (-not ($j.Information | Where-Object { "$_" -eq 'agent: wrote left.txt, sleeping' })) { [System.Threading.Thread]::Sleep(20) }
-            'READY'
-            Wait-Job $j | Out-Null
-            """;
-        using (var host = HostProcess.Start(script))
+        using (var host = HostProcess.StartWhenWritten($"-Path '{Project.FullName}' -Description 'write-then-sleep left.txt before-sigterm 600' -Image {Image} -Swarm -Engine {Cluster.Endpoint}", "left.txt"))
         {
-            host.WaitForLine(l => l == "OUTPUT: READY", TimeSpan.FromSeconds(120));
             host.Signal(HostProcess.SIGTERM);
             Assert.True(host.WaitForExit(TimeSpan.FromSeconds(60)), host.Transcript);
         }
@@ -216,15 +214,8 @@ public sealed class SwarmTests : TaskTestBase, IClassFixture<SwarmTests.Swarm>
     [Fact]
     public void AServiceOfASessionKilledOnAnotherMachineIsSweptOnceItsHeartbeatIsStale()
     {
-        var script = $$"""
-            $j = Start-ClaudeTask -Path '{{Project.FullName}}' -Description 'write-then-sleep left.txt x 600' -Image {{Image}} -Swarm -Engine {{Cluster.Endpoint}} -AsJob
-            while (-not ($j.Information | Where-Object { "$_" -eq 'agent: wrote left.txt, sleeping' })) { [System.Threading.Thread]::Sleep(20) }
-            'READY'
-            Wait-Job $j | Out-Null
-            """;
-        using (var host = HostProcess.Start(script, hostName: "elsewhere-" + Guid.NewGuid().ToString("N")[..6]))
+        using (var host = HostProcess.StartWhenWritten($"-Path '{Project.FullName}' -Description 'write-then-sleep left.txt x 600' -Image {Image} -Swarm -Engine {Cluster.Endpoint}", "left.txt", hostName: "elsewhere-" + Guid.NewGuid().ToString("N")[..6]))
         {
-            host.WaitForLine(l => l == "OUTPUT: READY", TimeSpan.FromSeconds(120));
             host.Signal(HostProcess.SIGKILL);
             Assert.True(host.WaitForExit(TimeSpan.FromSeconds(10)));
         }
@@ -268,15 +259,8 @@ public sealed class SwarmTests : TaskTestBase, IClassFixture<SwarmTests.Swarm>
     [Fact]
     public void AfterSigkillTheSweepOnThisMachineRemovesTheServiceAndSavesItsWorkIntoTheBranch()
     {
-        var script = $$"""
-            $j = Start-ClaudeTask -Path '{{Project.FullName}}' -Description 'write-then-sleep left.txt survived-sigkill 600' -Image {{Image}} -Swarm -Engine {{Cluster.Endpoint}} -AsJob
-            while (-not ($j.Information | Where-Object { "$_" -eq 'agent: wrote left.txt, sleeping' })) { [System.Threading.Thread]::Sleep(20) }
-            'READY'
-            Wait-Job $j | Out-Null
-            """;
-        using (var host = HostProcess.Start(script))
+        using (var host = HostProcess.StartWhenWritten($"-Path '{Project.FullName}' -Description 'write-then-sleep left.txt survived-sigkill 600' -Image {Image} -Swarm -Engine {Cluster.Endpoint}", "left.txt"))
         {
-            host.WaitForLine(l => l == "OUTPUT: READY", TimeSpan.FromSeconds(120));
             host.Signal(HostProcess.SIGKILL);
             Assert.True(host.WaitForExit(TimeSpan.FromSeconds(10)));
         }
@@ -338,6 +322,38 @@ public sealed class SwarmTests : TaskTestBase, IClassFixture<SwarmTests.Swarm>
         }
 
         // Back in the swarm, the node's engine removes the container of the task it no longer has.
+        AssertNothingLeftOnTheSwarm();
+    }
+
+    [Fact]
+    public void TheRealCliOnTheSwarmReportsItsCostAndItsSessionComesBackForResume()
+    {
+        const string key = "sk-ant-swarm-real-0123456789";
+        var env = "-Environment @{ CLAUDE_CODE_MAX_RETRIES = '0' }";
+        var r = Session.Invoke($"$env:ANTHROPIC_API_KEY = '{key}'; try {{ Start-ClaudeTask -Path '{Project.FullName}' -Description 'write notes.txt from a swarm node' " +
+                               $"-Image {Swarm.RealAgentImage} -Swarm -Engine {Cluster.Endpoint} {env} }} finally {{ $env:ANTHROPIC_API_KEY = $null }}");
+        var first = r.Single<ClaudeTaskResult>();
+        Assert.True(first.Status == ClaudeTaskStatus.Succeeded, first.Reason + "\n" + first.Output + first.ErrorOutput);
+        Assert.StartsWith("coe-node", first.Node);
+        Assert.Equal("from a swarm node", Git("show", first.Branch + ":notes.txt"));
+        // The CLI's own report, read from the service's log as it streamed.
+        Assert.Matches("^[0-9a-f-]{36}$", first.SessionId);
+        Assert.Equal(2, first.Turns);
+        Assert.True(first.CostUsd > 0);
+        Assert.Equal(85, first.OutputTokens);
+        Assert.Contains("-> Write notes.txt", r.InformationText);
+        Assert.DoesNotContain(r.InformationText, l => l.StartsWith("{\"") || l.StartsWith("claude-orchestrator-result"));
+        Assert.DoesNotContain(key, File.ReadAllText(first.TranscriptPath));
+        Assert.DoesNotContain(key, r.AllText);
+
+        // Its session came back with the work: a resumed task on the swarm continues it, on the same branch.
+        var resumed = Session.Invoke($"$env:ANTHROPIC_API_KEY = '{key}'; try {{ Start-ClaudeTask -Resume {first.TaskId} 'how many messages so far' " +
+                                     $"-Swarm -Engine {Cluster.Endpoint} {env} }} finally {{ $env:ANTHROPIC_API_KEY = $null }}").Single<ClaudeTaskResult>();
+        Assert.True(resumed.Status == ClaudeTaskStatus.Succeeded, resumed.Reason + resumed.Output + resumed.ErrorOutput);
+        Assert.Equal(first.SessionId, resumed.SessionId);
+        Assert.Equal(first.Branch, resumed.Branch);
+        var seen = int.Parse(System.Text.RegularExpressions.Regex.Match(resumed.ResultText, @"seen (\d+) messages").Groups[1].Value);
+        Assert.True(seen >= 5, resumed.ResultText);
         AssertNothingLeftOnTheSwarm();
     }
 

@@ -34,4 +34,23 @@ public static class DaemonProcess
 
         return daemon;
     }
+
+    /// <summary>Stops a daemon the way a service manager does (SIGTERM to <paramref name="pid"/>, by default the process itself), waits a minute, then kills it.</summary>
+    public static void Stop(Process daemon, int? pid = null)
+    {
+        if (daemon == null || daemon.HasExited)
+        {
+            daemon?.Dispose();
+            return;
+        }
+
+        HostProcess.Kill(pid ?? daemon.Id, HostProcess.SIGTERM);
+        if (!daemon.WaitForExit(60_000))
+        {
+            daemon.Kill(entireProcessTree: true);
+            daemon.WaitForExit();
+        }
+
+        daemon.Dispose();
+    }
 }

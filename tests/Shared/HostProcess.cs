@@ -82,6 +82,32 @@ public sealed class HostProcess : IDisposable
         return new HostProcess(Process.Start(start)!);
     }
 
+    /// <summary>
+    /// A host process that runs one task as a job (<paramref name="taskArguments"/>: Start-ClaudeTask's,
+    /// with the stand-in's "write-then-sleep FILE TEXT SECONDS"), handed back once the agent wrote
+    /// <paramref name="file"/>: the moment to signal it with the work in the workspace only.
+    /// </summary>
+    public static HostProcess StartWhenWritten(string taskArguments, string file, IDictionary<string, string> environment = null, string hostName = null)
+    {
+        var script = $$"""
+            $j = Start-ClaudeTask {{taskArguments}} -AsJob
+            while (-not ($j.Information | Where-Object { "$_" -eq 'agent: wrote {{file}}, sleeping' })) { [System.Threading.Thread]::Sleep(20) }
+            'READY'
+            Wait-Job $j | Out-Null
+            """;
+        var host = Start(script, environment: environment, hostName: hostName);
+        try
+        {
+            host.WaitForLine(l => l == "OUTPUT: READY", TimeSpan.FromSeconds(120));
+            return host;
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+    }
+
     private void Add(string line)
     {
         if (line != null)

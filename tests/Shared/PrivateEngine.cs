@@ -80,19 +80,7 @@ public sealed class PrivateEngine : IDisposable
     /// <summary>Stops the engine the way a service manager does (SIGTERM) and waits for it to exit.</summary>
     public void Stop()
     {
-        if (_daemon == null || _daemon.HasExited)
-        {
-            return;
-        }
-
-        HostProcess.Kill(_daemon.Id, HostProcess.SIGTERM);
-        if (!_daemon.WaitForExit(60_000))
-        {
-            _daemon.Kill(entireProcessTree: true);
-            _daemon.WaitForExit();
-        }
-
-        _daemon.Dispose();
+        DaemonProcess.Stop(_daemon);
         _daemon = null;
     }
 

@@ -125,20 +125,8 @@ public sealed class RemoteEngine : IDisposable
     /// <summary>Stops the engine (SIGTERM to dockerd, as a service manager does).</summary>
     public void Stop()
     {
-        if (_daemon == null || _daemon.HasExited)
-        {
-            return;
-        }
-
-        var pid = File.ReadAllText(Path.Combine(_root.FullName, "d.pid")).Trim();
-        DockerCli.Exec("kill", "-TERM", pid);
-        if (!_daemon.WaitForExit(60_000))
-        {
-            _daemon.Kill(entireProcessTree: true);
-            _daemon.WaitForExit();
-        }
-
-        _daemon.Dispose();
+        // nsenter execs dockerd, but its pid file is the one that names it for certain.
+        DaemonProcess.Stop(_daemon, _daemon == null || _daemon.HasExited ? (int?)null : int.Parse(File.ReadAllText(Path.Combine(_root.FullName, "d.pid")).Trim()));
         _daemon = null;
     }
 

@@ -185,19 +185,8 @@ public sealed class SwarmCluster : IDisposable
         /// <summary>Stops the node's engine (SIGTERM, as a service manager does): to the swarm it is down.</summary>
         public void Stop()
         {
-            if (!Running)
-            {
-                return;
-            }
-
-            DockerCli.Exec("kill", "-TERM", File.ReadAllText(Path.Combine(_root, "d.pid")).Trim());
-            if (!_daemon.WaitForExit(60_000))
-            {
-                _daemon.Kill(entireProcessTree: true);
-                _daemon.WaitForExit();
-            }
-
-            _daemon.Dispose();
+            // unshare and sh exec into nsenter and dockerd; the pid file names dockerd for certain.
+            DaemonProcess.Stop(_daemon, Running ? int.Parse(File.ReadAllText(Path.Combine(_root, "d.pid")).Trim()) : (int?)null);
             _daemon = null;
         }
 

@@ -101,6 +101,31 @@ public abstract class TaskTestBase : IDisposable
 
     protected void Log(string message) => Output.WriteLine(message);
 
+    /// <summary>git in the scratch project; a failure fails the test with git's message. Returns its output, trimmed.</summary>
+    protected string ProjectGit(params string[] args)
+    {
+        var r = DockerCli.Exec("git", new[] { "-C", Project.FullName }.Concat(args).ToArray());
+        Assert.True(r.ExitCode == 0, $"git {string.Join(' ', args)}: {r.Stderr}");
+        return r.Stdout.Trim();
+    }
+
+    /// <summary>Makes the scratch project a repository on main with one commit of these files (path relative to the project, content).</summary>
+    protected void CommitProject(params (string Path, string Content)[] files)
+    {
+        ProjectGit("init", "-q", "-b", "main");
+        ProjectGit("config", "user.name", "Test User");
+        ProjectGit("config", "user.email", "test@example.invalid");
+        foreach (var (path, content) in files)
+        {
+            var file = Path.Combine(Project.FullName, path);
+            Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+            File.WriteAllText(file, content);
+        }
+
+        ProjectGit("add", "-A");
+        ProjectGit("commit", "-q", "-m", "first");
+    }
+
     /// <summary>Sets an environment variable of this process until disposed, then puts the old value back.</summary>
     protected static IDisposable Override(string variable, string value)
     {

@@ -108,32 +108,39 @@ namespace ClaudeOrchestrator.Engine
             return containers.Concat(listed).OrderBy(c => c.Created).ToList();
         }
 
+        /// <summary>What every one of the module's objects says in its labels (project, task, owner), on the engine it was listed on.</summary>
+        internal static ClaudeContainer FromLabels(IDictionary<string, string> labels, DockerConnection connection) => new ClaudeContainer
+        {
+            Engine = connection.Endpoint,
+            Project = Label(labels, ContainerLabels.Project),
+            ProjectPath = Label(labels, ContainerLabels.ProjectPath),
+            TaskId = Label(labels, ContainerLabels.TaskId),
+            Role = Label(labels, ShippedWorkspace.RoleLabel),
+            SessionId = Label(labels, ContainerLabels.SessionId),
+            OwnerPid = int.TryParse(Label(labels, ContainerLabels.OwnerPid), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pid) ? pid : (int?)null,
+            OwnerHost = Label(labels, ContainerLabels.OwnerHost),
+            OwnerStartTime = OwnerLiveness.ParseStart(Label(labels, ContainerLabels.OwnerStart)),
+        };
+
         /// <summary>A workspace volume as a ClaudeContainer of kind volume; tracked while its task runs in this session.</summary>
         internal static ClaudeContainer ToClaudeContainer(VolumeResponse volume, DockerConnection connection)
         {
             var labels = volume.Labels ?? new Dictionary<string, string>();
-            var taskId = Label(labels, ContainerLabels.TaskId);
-            var sessionId = Label(labels, ContainerLabels.SessionId);
-            return new ClaudeContainer
-            {
-                Id = volume.Name,
-                Name = volume.Name,
-                Kind = ContainerKinds.Volume,
-                State = ContainerKinds.Volume,
-                Status = $"task {taskId}'s {Label(labels, ShippedWorkspace.MountLabel)}",
-                Created = DateTime.TryParse(volume.CreatedAt, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal, out var created) ? created.ToLocalTime() : DateTime.Now,
-                Image = Label(labels, ShippedWorkspace.ImageLabel),
-                Engine = connection.Endpoint,
-                Project = Label(labels, ContainerLabels.Project),
-                ProjectPath = Label(labels, ContainerLabels.ProjectPath),
-                TaskId = taskId,
-                SessionId = sessionId,
-                OwnerPid = int.TryParse(Label(labels, ContainerLabels.OwnerPid), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pid) ? pid : (int?)null,
-                OwnerHost = Label(labels, ContainerLabels.OwnerHost),
-                OwnerStartTime = OwnerLiveness.ParseStart(Label(labels, ContainerLabels.OwnerStart)),
-                IsTracked = sessionId == SessionIdentity.SessionId && taskId != null && TaskSession.IsActive(taskId),
-            };
+            var listed = FromLabels(labels, connection);
+            listed.Id = volume.Name;
+            listed.Name = volume.Name;
+            listed.Kind = ContainerKinds.Volume;
+            listed.State = ContainerKinds.Volume;
+            listed.Status = $"task {listed.TaskId}'s {Label(labels, ShippedWorkspace.MountLabel)}";
+            listed.Created = DateTime.TryParse(volume.CreatedAt, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal, out var created) ? created.ToLocalTime() : DateTime.Now;
+            listed.Image = Label(labels, ShippedWorkspace.ImageLabel);
+            listed.IsTracked = IsOfActiveTask(listed);
+            return listed;
         }
+
+        /// <summary>A volume or config goes with its task: tracked while that task runs in this session.</summary>
+        internal static bool IsOfActiveTask(ClaudeContainer item) =>
+            item.SessionId == SessionIdentity.SessionId && item.TaskId != null && TaskSession.IsActive(item.TaskId);
 
         public static async Task<IReadOnlyList<ClaudeContainer>> ListAsync(DockerConnection connection, ContainerScope scope, ContainerFilter filter, CancellationToken cancel)
         {
@@ -158,28 +165,17 @@ namespace ClaudeOrchestrator.Engine
 
         internal static ClaudeContainer ToClaudeContainer(ContainerListResponse listed, DockerConnection connection)
         {
-            var labels = listed.Labels ?? new Dictionary<string, string>();
-            return new ClaudeContainer
-            {
-                Id = listed.ID,
-                Name = listed.Names?.FirstOrDefault()?.TrimStart('/'),
-                State = listed.State,
-                Status = listed.Status,
-                Created = listed.Created.Kind == DateTimeKind.Unspecified
-                    ? DateTime.SpecifyKind(listed.Created, DateTimeKind.Utc).ToLocalTime()
-                    : listed.Created.ToLocalTime(),
-                Image = ImageName(listed.Image, connection),
-                Engine = connection.Endpoint,
-                Project = Label(labels, ContainerLabels.Project),
-                ProjectPath = Label(labels, ContainerLabels.ProjectPath),
-                TaskId = Label(labels, ContainerLabels.TaskId),
-                Role = Label(labels, ShippedWorkspace.RoleLabel),
-                SessionId = Label(labels, ContainerLabels.SessionId),
-                OwnerPid = int.TryParse(Label(labels, ContainerLabels.OwnerPid), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pid) ? pid : (int?)null,
-                OwnerHost = Label(labels, ContainerLabels.OwnerHost),
-                OwnerStartTime = OwnerLiveness.ParseStart(Label(labels, ContainerLabels.OwnerStart)),
-                IsTracked = ContainerTracker.IsTracked(listed.ID),
-            };
+            var container = FromLabels(listed.Labels ?? new Dictionary<string, string>(), connection);
+            container.Id = listed.ID;
+            container.Name = listed.Names?.FirstOrDefault()?.TrimStart('/');
+            container.State = listed.State;
+            container.Status = listed.Status;
+            container.Created = listed.Created.Kind == DateTimeKind.Unspecified
+                ? DateTime.SpecifyKind(listed.Created, DateTimeKind.Utc).ToLocalTime()
+                : listed.Created.ToLocalTime();
+            container.Image = ImageName(listed.Image, connection);
+            container.IsTracked = ContainerTracker.IsTracked(listed.ID);
+            return container;
         }
 
         /// <summary>
@@ -193,7 +189,7 @@ namespace ClaudeOrchestrator.Engine
 
         private const string PodmanLocalPrefix = "localhost/";
 
-        private static string Label(IDictionary<string, string> labels, string key) =>
-            labels.TryGetValue(key, out var value) ? value : null;
+        internal static string Label(IDictionary<string, string> labels, string key) =>
+            labels != null && labels.TryGetValue(key, out var value) ? value : null;
     }
 }

@@ -211,16 +211,7 @@ namespace ClaudeOrchestrator.Engine
                     {
                         logsDone.Cancel();
                         Observe(pump);
-                        res.EndTime = DateTime.Now;
-                        AgentReport.Add(res, act);
-                        if (res.Status != ClaudeTaskStatus.Failed)
-                        {
-                            res.ErrorKind = null;
-                        }
-
-                        res.Output = reader.StandardOutput;
-                        res.ErrorOutput = reader.StandardError;
-                        res.OutputTruncated = reader.Truncated;
+                        TaskRunner.Conclude(res, act, reader);
                     }
 
                     if (!removed)

@@ -59,25 +59,19 @@ namespace ClaudeOrchestrator.Engine
 
         private static int _inBeat;
 
+        // A beat that is still renewing when the next is due is not doubled.
         private static void Beat()
         {
-            if (Interlocked.Exchange(ref _inBeat, 1) == 1)
+            if (Interlocked.Exchange(ref _inBeat, 1) == 0)
             {
-                return;
+                BeatAsync().ContinueWith(_ => Volatile.Write(ref _inBeat, 0), TaskScheduler.Default);
             }
+        }
 
-            try
-            {
-                var now = Now();
-                Task.WaitAll(Beating.Select(pair => RenewAsync(pair.Value, pair.Key, now)).ToArray(), HeartbeatInterval);
-            }
-            catch (Exception)
-            {
-            }
-            finally
-            {
-                Volatile.Write(ref _inBeat, 0);
-            }
+        private static Task BeatAsync()
+        {
+            var now = Now();
+            return Task.WhenAll(Beating.Select(pair => RenewAsync(pair.Value, pair.Key, now)));
         }
 
         /// <summary>A label update: the task template is unchanged, so the engine leaves the running task alone.</summary>
@@ -150,18 +144,17 @@ namespace ClaudeOrchestrator.Engine
         {
             var labels = service.Spec?.Labels ?? new Dictionary<string, string>();
             var state = task?.Status?.State?.ToString().ToLowerInvariant() ?? "pending";
-            var container = Common(labels, connection);
+            var container = ContainerQuery.FromLabels(labels, connection);
             container.Id = service.ID;
             container.Name = service.Spec?.Name;
             container.Kind = ContainerKinds.Service;
-            container.Role = ServiceRole;
             container.State = ContainerState(state);
             container.Created = (service.CreatedAt ?? DateTime.UtcNow).ToLocalTime();
             container.Image = service.Spec?.TaskTemplate?.ContainerSpec?.Image;
             container.Node = task?.NodeID == null ? null : nodes.TryGetValue(task.NodeID, out var node) ? node : task.NodeID;
             container.Status = "service task " + state + (container.Node == null ? string.Empty : " on " + container.Node) +
                                (string.IsNullOrEmpty(task?.Status?.Err) ? string.Empty : ": " + task.Status.Err);
-            container.Heartbeat = long.TryParse(Label(labels, HeartbeatLabel), NumberStyles.Integer, CultureInfo.InvariantCulture, out var beat)
+            container.Heartbeat = long.TryParse(ContainerQuery.Label(labels, HeartbeatLabel), NumberStyles.Integer, CultureInfo.InvariantCulture, out var beat)
                 ? DateTimeOffset.FromUnixTimeSeconds(beat).UtcDateTime
                 : (DateTime?)null;
             container.IsTracked = ContainerTracker.IsTracked(service.ID);
@@ -171,29 +164,16 @@ namespace ClaudeOrchestrator.Engine
         private static ClaudeContainer ToClaudeContainer(SwarmConfig config, DockerConnection connection)
         {
             var labels = config.Spec.Labels;
-            var container = Common(labels, connection);
+            var container = ContainerQuery.FromLabels(labels, connection);
             container.Id = config.ID;
             container.Name = config.Spec.Name;
             container.Kind = ContainerKinds.Config;
-            container.Role = ConfigRole;
             container.State = ContainerKinds.Config;
             container.Status = $"task {container.TaskId}'s workspace";
             container.Created = (config.CreatedAt ?? DateTime.UtcNow).ToLocalTime();
-            container.IsTracked = container.SessionId == SessionIdentity.SessionId && container.TaskId != null && TaskSession.IsActive(container.TaskId);
+            container.IsTracked = ContainerQuery.IsOfActiveTask(container);
             return container;
         }
-
-        private static ClaudeContainer Common(IDictionary<string, string> labels, DockerConnection connection) => new ClaudeContainer
-        {
-            Engine = connection.Endpoint,
-            Project = Label(labels, ContainerLabels.Project),
-            ProjectPath = Label(labels, ContainerLabels.ProjectPath),
-            TaskId = Label(labels, ContainerLabels.TaskId),
-            SessionId = Label(labels, ContainerLabels.SessionId),
-            OwnerPid = int.TryParse(Label(labels, ContainerLabels.OwnerPid), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pid) ? pid : (int?)null,
-            OwnerHost = Label(labels, ContainerLabels.OwnerHost),
-            OwnerStartTime = OwnerLiveness.ParseStart(Label(labels, ContainerLabels.OwnerStart)),
-        };
 
         /// <summary>A swarm task's state in the container states the filters know: created, running, exited.</summary>
         internal static string ContainerState(string taskState)
@@ -247,30 +227,19 @@ namespace ClaudeOrchestrator.Engine
         /// Removing the service is what the engine offers: the node's engine then stops its
         /// container (SIGTERM, the stop grace period, SIGKILL) and removes it.
         /// </summary>
-        public static async Task<RemovalOutcome> RemoveServiceAsync(DockerConnection connection, string id, string name, CancellationToken cancel)
-        {
-            var watch = System.Diagnostics.Stopwatch.StartNew();
-            try
-            {
-                await connection.Client.Swarm.RemoveServiceAsync(id, cancel).ConfigureAwait(false);
-                return new RemovalOutcome(id, name, true, true, watch.Elapsed, null);
-            }
-            catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.NotFound)
-            {
-                return new RemovalOutcome(id, name, true, false, watch.Elapsed, null);
-            }
-            catch (Exception e)
-            {
-                return new RemovalOutcome(id, name, false, true, watch.Elapsed, connection.Translate(e));
-            }
-        }
+        public static Task<RemovalOutcome> RemoveServiceAsync(DockerConnection connection, string id, string name, CancellationToken cancel) =>
+            RemoveAsync(connection, id, name, () => connection.Client.Swarm.RemoveServiceAsync(id, cancel));
 
-        public static async Task<RemovalOutcome> RemoveConfigAsync(DockerConnection connection, string id, string name, CancellationToken cancel)
+        public static Task<RemovalOutcome> RemoveConfigAsync(DockerConnection connection, string id, string name, CancellationToken cancel) =>
+            RemoveAsync(connection, id, name, () => connection.Client.Configs.RemoveConfigAsync(id, cancel));
+
+        /// <summary>One removal through the manager: one it no longer has is removed, not present.</summary>
+        private static async Task<RemovalOutcome> RemoveAsync(DockerConnection connection, string id, string name, Func<Task> remove)
         {
             var watch = System.Diagnostics.Stopwatch.StartNew();
             try
             {
-                await connection.Client.Configs.RemoveConfigAsync(id, cancel).ConfigureAwait(false);
+                await remove().ConfigureAwait(false);
                 return new RemovalOutcome(id, name, true, true, watch.Elapsed, null);
             }
             catch (DockerApiException e) when (e.StatusCode == HttpStatusCode.NotFound)
@@ -300,8 +269,5 @@ namespace ClaudeOrchestrator.Engine
                 return null;
             }
         }
-
-        private static string Label(IDictionary<string, string> labels, string key) =>
-            labels != null && labels.TryGetValue(key, out var value) ? value : null;
     }
 }

@@ -327,17 +327,7 @@ namespace ClaudeOrchestrator.Engine
                     }
                 }
 
-                result.EndTime = DateTime.Now;
-                AgentReport.Add(result, activity);
-                if (result.Status != ClaudeTaskStatus.Failed)
-                {
-                    // A timeout or a cancel is its own reason, whatever the agent last said.
-                    result.ErrorKind = null;
-                }
-
-                result.Output = reader.StandardOutput;
-                result.ErrorOutput = reader.StandardError;
-                result.OutputTruncated = reader.Truncated;
+                Conclude(result, activity, reader);
                 return gone;
             }
             finally
@@ -345,6 +335,22 @@ namespace ClaudeOrchestrator.Engine
                 // Normally released once attached; here when the launch failed before that.
                 Launched();
             }
+        }
+
+        /// <summary>The end of an attempt, container or service: the agent's report and output into the result.</summary>
+        internal static void Conclude(ClaudeTaskResult result, AgentActivity activity, AgentOutputReader reader)
+        {
+            result.EndTime = DateTime.Now;
+            AgentReport.Add(result, activity);
+            if (result.Status != ClaudeTaskStatus.Failed)
+            {
+                // A timeout or a cancel is its own reason, whatever the agent last said.
+                result.ErrorKind = null;
+            }
+
+            result.Output = reader.StandardOutput;
+            result.ErrorOutput = reader.StandardError;
+            result.OutputTruncated = reader.Truncated;
         }
 
         private static string MountSource(TaskSpec spec, TaskSession session) =>
