@@ -190,7 +190,7 @@ namespace ClaudeOrchestrator.Engine
                         }
                         else
                         {
-                            MarkStopped(res, timeout, stopAll, s);
+                            TaskRunner.MarkStopped(res, timeout, stopAll, s, "service");
                             obs.Verbose($"Removing the service {service.Name}: {res.Reason}");
                             removed = await RemoveAsync(c, service, res, cleanupClock).ConfigureAwait(false);
                             // The node's engine stops the container with SIGTERM: the script prints the work
@@ -401,20 +401,6 @@ namespace ClaudeOrchestrator.Engine
             catch (Exception e) when (!(e is OperationCanceledException))
             {
                 return null;
-            }
-        }
-
-        private static void MarkStopped(ClaudeTaskResult result, CancellationTokenSource timeout, CancellationToken cancel, TaskSpec spec)
-        {
-            if (timeout.IsCancellationRequested && !cancel.IsCancellationRequested)
-            {
-                result.Status = ClaudeTaskStatus.TimedOut;
-                result.Reason = $"The task exceeded its timeout of {spec.Timeout}.";
-            }
-            else
-            {
-                result.Status = ClaudeTaskStatus.Cancelled;
-                result.Reason = cancel.IsCancellationRequested ? "The task was cancelled." : "The task's service was removed while it ran.";
             }
         }
 

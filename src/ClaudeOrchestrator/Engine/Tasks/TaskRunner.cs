@@ -660,7 +660,8 @@ namespace ClaudeOrchestrator.Engine
             }
         }
 
-        private static void MarkStopped(ClaudeTaskResult result, CancellationTokenSource timeout, CancellationToken cancel, TaskSpec spec)
+        /// <param name="what">What was removed from under the task when nobody here stopped it: "container" or "service".</param>
+        internal static void MarkStopped(ClaudeTaskResult result, CancellationTokenSource timeout, CancellationToken cancel, TaskSpec spec, string what = "container")
         {
             if (timeout.IsCancellationRequested && !cancel.IsCancellationRequested)
             {
@@ -672,7 +673,7 @@ namespace ClaudeOrchestrator.Engine
                 result.Status = ClaudeTaskStatus.Cancelled;
                 result.Reason = cancel.IsCancellationRequested
                     ? "The task was cancelled."
-                    : "The task's container was removed while it ran.";
+                    : $"The task's {what} was removed while it ran.";
             }
         }
 
