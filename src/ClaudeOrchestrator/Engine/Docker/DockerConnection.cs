@@ -39,7 +39,24 @@ namespace ClaudeOrchestrator.Engine
         private readonly SemaphoreSlim _pingGate = new SemaphoreSlim(1, 1);
 
         /// <summary>The launch slots of <see cref="LaunchesInFlight"/>.</summary>
-        internal SemaphoreSlim Launches { get; } = new SemaphoreSlim(LaunchesInFlight, LaunchesInFlight);
+        private readonly SemaphoreSlim _launches = new SemaphoreSlim(LaunchesInFlight, LaunchesInFlight);
+
+        /// <summary>Waits for one of the <see cref="LaunchesInFlight"/> slots; dispose (or release early) once the launch is attached.</summary>
+        internal async Task<LaunchSlot> EnterLaunchAsync(CancellationToken cancel)
+        {
+            await _launches.WaitAsync(cancel).ConfigureAwait(false);
+            return new LaunchSlot(_launches);
+        }
+
+        /// <summary>A held launch slot; released once, by whichever comes first: the launch attached, or the launch given up.</summary>
+        internal sealed class LaunchSlot : IDisposable
+        {
+            private SemaphoreSlim _slots;
+
+            public LaunchSlot(SemaphoreSlim slots) => _slots = slots;
+
+            public void Dispose() => Interlocked.Exchange(ref _slots, null)?.Release();
+        }
         private volatile bool _reached;
         private volatile string _dataRoot;
 

@@ -511,7 +511,7 @@ namespace ClaudeOrchestrator.Engine
         internal static string Why(DockerConnection connection, Exception e) =>
             e is DockerApiException api ? TaskRunner.ApiMessage(api) : e is OrchestratorException ? e.Message : connection.Translate(e).Message;
 
-        private static void TryDelete(string path)
+        internal static void TryDelete(string path)
         {
             try
             {

@@ -63,18 +63,8 @@ namespace ClaudeOrchestrator.Engine
             session.Returning(returned.Task);
 
             cancel.ThrowIfCancellationRequested();
-            await connection.Launches.WaitAsync(cancel).ConfigureAwait(false);
-            var launching = true;
-            void Launched()
-            {
-                if (launching)
-                {
-                    launching = false;
-                    connection.Launches.Release();
-                }
-            }
-
-            var configs = new List<SwarmConfigReference>();
+            var launch = await connection.EnterLaunchAsync(cancel).ConfigureAwait(false);
+            IList<SwarmConfigReference> configs = Array.Empty<SwarmConfigReference>();
             TrackedContainer tracked = null;
             var gone = true;
             try
@@ -97,19 +87,19 @@ namespace ClaudeOrchestrator.Engine
                 gone = false;
                 SwarmServices.StartHeartbeat(connection, tracked.Id);
                 observer.ContainerCreated(tracked.Id, name);
-                Launched();
+                launch.Dispose();
                 gone = await FollowAsync(connection, spec, session, observer, result, activity, tracked, shipped, nonce, cancel).ConfigureAwait(false);
                 return gone;
             }
             finally
             {
-                Launched();
+                launch.Dispose();
                 if (tracked != null)
                 {
                     SwarmServices.StopHeartbeat(tracked.Id);
                     if (!gone)
                     {
-                        gone = await RemoveAsync(connection, tracked, result, Stopwatch.StartNew()).ConfigureAwait(false);
+                        gone = await TaskRunner.RemoveAsync(connection, tracked, result, Stopwatch.StartNew()).ConfigureAwait(false);
                     }
 
                     observer.Verbose(gone ? $"Service {name} removed." : $"Service {name} could not be removed; it stays tracked.");
@@ -127,107 +117,97 @@ namespace ClaudeOrchestrator.Engine
 
                 returned.TrySetResult(false);
             }
+        }
 
-            async Task<bool> FollowAsync(DockerConnection c, TaskSpec s, TaskSession ses, ITaskObserver obs, ClaudeTaskResult res, AgentActivity act,
-                TrackedContainer service, ShippedWorkspace workspace, string mark, CancellationToken stopAll)
+        /// <summary>Follows the created service until it ends or is stopped, removes it, and brings the work back; returns whether it is confirmed gone.</summary>
+        private static async Task<bool> FollowAsync(DockerConnection connection, TaskSpec spec, TaskSession session, ITaskObserver observer, ClaudeTaskResult result, AgentActivity activity,
+            TrackedContainer service, ShippedWorkspace shipped, string nonce, CancellationToken cancel)
+        {
+            var reader = new AgentOutputReader(observer.AgentOutput, session.Transcript, new ClaudeEventStream(activity));
+            var removed = false;
+            var nodeLost = false;
+            using (var output = new ServiceResult(nonce))
+            using (var logsDone = new CancellationTokenSource())
+            using (var timeout = new CancellationTokenSource())
+            using (var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel, service.StopRequested, timeout.Token))
             {
-                var reader = new AgentOutputReader(obs.AgentOutput, ses.Transcript, new ClaudeEventStream(act));
-                var removed = false;
-                var nodeLost = false;
-                using (var output = new ServiceResult(mark))
-                using (var logsDone = new CancellationTokenSource())
-                using (var timeout = new CancellationTokenSource())
-                using (var stop = CancellationTokenSource.CreateLinkedTokenSource(stopAll, service.StopRequested, timeout.Token))
+                reader.Divert = output.Take;
+                Task pump;
+                try
                 {
-                    reader.Divert = output.Take;
-                    Task pump;
-                    try
-                    {
-                        var logs = await c.Client.Swarm.GetServiceLogsAsync(service.Id, false,
-                            new ServiceLogsParameters { Follow = true, ShowStdout = true, ShowStderr = true }, logsDone.Token).ConfigureAwait(false);
-                        pump = reader.PumpAsync(logs, logsDone.Token);
-                    }
-                    catch (Exception e) when (!(e is OperationCanceledException))
-                    {
-                        throw c.Translate(e);
-                    }
-
-                    var cleanupClock = Stopwatch.StartNew();
-                    try
-                    {
-                        if (s.Timeout.HasValue)
-                        {
-                            timeout.CancelAfter(s.Timeout.Value);
-                        }
-
-                        obs.AgentStarted(act);
-                        var watch = WatchAsync(c, service.Id, obs, ses, res, stop.Token);
-                        var stopped = Task.Delay(Timeout.Infinite, stop.Token);
-                        var first = await Task.WhenAny(output.Ended, watch, stopped, pump).ConfigureAwait(false);
-                        cleanupClock.Restart();
-                        if (first == watch && watch.IsCanceled)
-                        {
-                            // The watch and the stop share the token: this is the stop.
-                            first = stopped;
-                        }
-
-                        if (first == output.Ended || first == watch)
-                        {
-                            if (first == watch && !output.Ended.IsCompleted)
-                            {
-                                // The swarm says it ended; the result's last lines may still be in the log.
-                                await Task.WhenAny(output.Ended, Task.Delay(LogGrace)).ConfigureAwait(false);
-                            }
-
-                            var ended = watch.IsCompleted && watch.Status == System.Threading.Tasks.TaskStatus.RanToCompletion ? watch.Result.Task : null;
-                            nodeLost = watch.IsCompleted && watch.Status == System.Threading.Tasks.TaskStatus.RanToCompletion && watch.Result.NodeLost;
-                            Outcome(res, output, ended, s, reader, act);
-                        }
-                        else if (first == pump)
-                        {
-                            res.Status = ClaudeTaskStatus.Failed;
-                            res.Reason = "Lost the service's log: " + (pump.Exception == null ? "the engine ended it." : c.Translate(pump.Exception.GetBaseException()).Message);
-                        }
-                        else
-                        {
-                            TaskRunner.MarkStopped(res, timeout, stopAll, s, "service");
-                            obs.Verbose($"Removing the service {service.Name}: {res.Reason}");
-                            removed = await RemoveAsync(c, service, res, cleanupClock).ConfigureAwait(false);
-                            // The node's engine stops the container with SIGTERM: the script prints the work
-                            // before it exits, beginning at once; a task that never ran prints nothing.
-                            var began = Stopwatch.StartNew();
-                            while (!output.Begun && began.Elapsed < LogGrace)
-                            {
-                                await Task.WhenAny(output.Ended, Task.Delay(100)).ConfigureAwait(false);
-                            }
-
-                            if (output.Begun)
-                            {
-                                await Task.WhenAny(output.Ended, Task.Delay(StopGrace)).ConfigureAwait(false);
-                            }
-                        }
-                    }
-                    finally
-                    {
-                        logsDone.Cancel();
-                        Observe(pump);
-                        TaskRunner.Conclude(res, act, reader);
-                    }
-
-                    if (!removed)
-                    {
-                        removed = await RemoveAsync(c, service, res, cleanupClock).ConfigureAwait(false);
-                    }
-
-                    if (output.Begun)
-                    {
-                        // It ran, if too briefly for the watch to see it running.
-                        ses.AgentStarted = true;
-                    }
-
-                    Restore(workspace, output, ses, res, nodeLost);
-                    return removed;
+                    var logs = await connection.Client.Swarm.GetServiceLogsAsync(service.Id, false,
+                        new ServiceLogsParameters { Follow = true, ShowStdout = true, ShowStderr = true }, logsDone.Token).ConfigureAwait(false);
+                    pump = reader.PumpAsync(logs, logsDone.Token);
                 }
+                catch (Exception e) when (!(e is OperationCanceledException))
+                {
+                    throw connection.Translate(e);
+                }
+
+                var cleanupClock = Stopwatch.StartNew();
+                try
+                {
+                    if (spec.Timeout.HasValue)
+                    {
+                        timeout.CancelAfter(spec.Timeout.Value);
+                    }
+
+                    observer.AgentStarted(activity);
+                    var watch = WatchAsync(connection, service.Id, observer, session, result, stop.Token);
+                    var stopped = Task.Delay(Timeout.Infinite, stop.Token);
+                    var first = await Task.WhenAny(output.Ended, watch, stopped, pump).ConfigureAwait(false);
+                    cleanupClock.Restart();
+                    if (first == watch && watch.IsCanceled)
+                    {
+                        // The watch and the stop share the token: this is the stop.
+                        first = stopped;
+                    }
+
+                    if (first == output.Ended || first == watch)
+                    {
+                        if (first == watch && !output.Ended.IsCompleted)
+                        {
+                            // The swarm says it ended; the result's last lines may still be in the log.
+                            await Task.WhenAny(output.Ended, Task.Delay(LogGrace)).ConfigureAwait(false);
+                        }
+
+                        var ended = watch.IsCompleted && watch.Status == System.Threading.Tasks.TaskStatus.RanToCompletion ? watch.Result.Task : null;
+                        nodeLost = watch.IsCompleted && watch.Status == System.Threading.Tasks.TaskStatus.RanToCompletion && watch.Result.NodeLost;
+                        Outcome(result, output, ended, spec, reader, activity);
+                    }
+                    else if (first == pump)
+                    {
+                        result.Status = ClaudeTaskStatus.Failed;
+                        result.Reason = "Lost the service's log: " + (pump.Exception == null ? "the engine ended it." : connection.Translate(pump.Exception.GetBaseException()).Message);
+                    }
+                    else
+                    {
+                        TaskRunner.MarkStopped(result, timeout, cancel, spec, "service");
+                        observer.Verbose($"Removing the service {service.Name}: {result.Reason}");
+                        removed = await TaskRunner.RemoveAsync(connection, service, result, cleanupClock).ConfigureAwait(false);
+                        await output.AwaitAfterStopAsync(LogGrace, StopGrace, pump).ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    logsDone.Cancel();
+                    TaskRunner.Observe(pump);
+                    TaskRunner.Conclude(result, activity, reader);
+                }
+
+                if (!removed)
+                {
+                    removed = await TaskRunner.RemoveAsync(connection, service, result, cleanupClock).ConfigureAwait(false);
+                }
+
+                if (output.Begun)
+                {
+                    // It ran, if too briefly for the watch to see it running.
+                    session.AgentStarted = true;
+                }
+
+                Restore(shipped, output, session, result, nodeLost);
+                return removed;
             }
         }
 
@@ -404,31 +384,6 @@ namespace ClaudeOrchestrator.Engine
             }
         }
 
-        private static async Task<bool> RemoveAsync(DockerConnection connection, TrackedContainer tracked, ClaudeTaskResult result, Stopwatch cleanupClock)
-        {
-            RemovalOutcome outcome = null;
-            if (tracked.StopReason != null && await Task.WhenAny(tracked.Settled, Task.Delay(TimeSpan.FromMinutes(2))).ConfigureAwait(false) == tracked.Settled)
-            {
-                outcome = tracked.Settled.Result;
-            }
-
-            if (outcome == null)
-            {
-                outcome = await ContainerRemover.RemoveConfirmedAsync(connection, tracked.Id, tracked.Name, kind: ContainerKinds.Service).ConfigureAwait(false);
-                outcome = new RemovalOutcome(tracked.Id, tracked.Name, outcome.Removed, outcome.WasPresent, cleanupClock.Elapsed, outcome.Error);
-                ContainerTracker.Settle(outcome, tracked.StopReason ?? TaskRunner.ReasonFor(result));
-            }
-
-            if (!outcome.Removed)
-            {
-                result.Status = result.Status == ClaudeTaskStatus.Succeeded ? ClaudeTaskStatus.Failed : result.Status;
-                var why = $"The service {tracked.Name} could not be removed ({outcome.Error?.Message}); it stays tracked, and Remove-ClaudeContainer removes it once the manager answers again.";
-                result.Reason = string.IsNullOrEmpty(result.Reason) ? why : result.Reason + " " + why;
-            }
-
-            return outcome.Removed;
-        }
-
         private static async Task<string> CreateServiceAsync(DockerConnection connection, ServiceSpec spec)
         {
             try
@@ -500,13 +455,7 @@ namespace ClaudeOrchestrator.Engine
             {
                 foreach (var pack in packs)
                 {
-                    try
-                    {
-                        File.Delete(pack);
-                    }
-                    catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
-                    {
-                    }
+                    ShippedWorkspace.TryDelete(pack);
                 }
             }
         }
@@ -604,8 +553,5 @@ namespace ClaudeOrchestrator.Engine
 
             return new Mount { Type = "tmpfs", Target = target, TmpfsOptions = tmpfs };
         }
-
-        private static void Observe(Task task) =>
-            task?.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
     }
 }

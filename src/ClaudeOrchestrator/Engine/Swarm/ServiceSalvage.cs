@@ -65,20 +65,11 @@ namespace ClaudeOrchestrator.Engine
                 var outcome = await SwarmServices.RemoveServiceAsync(connection, service.Id, service.Name, cancel).ConfigureAwait(false);
                 if (pump != null && outcome.Removed)
                 {
-                    var began = System.Diagnostics.Stopwatch.StartNew();
-                    while (!output.Begun && began.Elapsed < BeginWait && !pump.IsCompleted)
-                    {
-                        await Task.WhenAny(output.Ended, Task.Delay(100, cancel)).ConfigureAwait(false);
-                    }
-
-                    if (output.Begun)
-                    {
-                        await Task.WhenAny(output.Ended, Task.Delay(ServiceRunner.StopGrace, cancel)).ConfigureAwait(false);
-                    }
+                    await output.AwaitAfterStopAsync(BeginWait, ServiceRunner.StopGrace, pump, cancel).ConfigureAwait(false);
                 }
 
                 logsDone.Cancel();
-                pump?.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                TaskRunner.Observe(pump);
                 if (output.Ended.IsCompleted)
                 {
                     foreach (var target in workspace.ReturnedTargets)

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using System.Threading;
 using System.Threading.Tasks;
 
 namespace ClaudeOrchestrator.Engine
@@ -131,6 +132,27 @@ namespace ClaudeOrchestrator.Engine
             }
 
             return true;
+        }
+
+        /// <summary>
+        /// After the service was removed: the node's engine stops its container with SIGTERM, and
+        /// the script begins printing the work at once (within <paramref name="beginWait"/>) and
+        /// ends within the stop grace period; a task that never ran prints nothing. Returns when
+        /// the result is whole, or when it will not be.
+        /// </summary>
+        /// <param name="logEnded">The log stream's pump: once it is over, nothing more can arrive.</param>
+        public async Task AwaitAfterStopAsync(TimeSpan beginWait, TimeSpan grace, Task logEnded, CancellationToken cancel = default)
+        {
+            var began = System.Diagnostics.Stopwatch.StartNew();
+            while (!_begun && began.Elapsed < beginWait && !logEnded.IsCompleted && !cancel.IsCancellationRequested)
+            {
+                await Task.WhenAny(Ended, Task.Delay(100, cancel)).ConfigureAwait(false);
+            }
+
+            if (_begun && !cancel.IsCancellationRequested)
+            {
+                await Task.WhenAny(Ended, logEnded, Task.Delay(grace, cancel)).ConfigureAwait(false);
+            }
         }
 
         /// <summary>The decompressed tar of the part the container saw at <paramref name="target"/>; throws with the reason when it did not arrive whole.</summary>

@@ -198,18 +198,8 @@ namespace ClaudeOrchestrator.Engine
             session.Record.ContainerName = name;
 
             cancel.ThrowIfCancellationRequested();
-            await connection.Launches.WaitAsync(cancel).ConfigureAwait(false);
-            var launching = true;
-            void Launched()
-            {
-                if (launching)
-                {
-                    launching = false;
-                    connection.Launches.Release();
-                }
-            }
-
-            try
+            // Normally released once attached; at the end when the launch failed before that.
+            using (var launch = await connection.EnterLaunchAsync(cancel).ConfigureAwait(false))
             {
                 observer.Verbose($"Creating container {name} from image '{spec.Image}' with {MountSource(spec, session)} at {WorkspacePath}.");
                 var creating = ContainerTracker.BeginCreate(name, spec.RunspaceId);
@@ -247,7 +237,7 @@ namespace ClaudeOrchestrator.Engine
                         observer.Verbose($"Attaching to {name} (stdin held open for the life of the task).");
                         using (var stream = await AttachAsync(connection, id, name, lifecycle, stop.Token).ConfigureAwait(false))
                         {
-                            Launched();
+                            launch.Dispose();
                             // The watcher runs the agent only after this line, so no output precedes the attach.
                             await stream.WriteAsync(AgentWatcher.Announcement, 0, AgentWatcher.Announcement.Length, stop.Token).ConfigureAwait(false);
                             if (spec.Timeout.HasValue)
@@ -303,7 +293,7 @@ namespace ClaudeOrchestrator.Engine
                             {
                                 MarkStopped(result, timeout, cancel, spec);
                                 observer.Verbose($"Removing {name}: {result.Reason}");
-                                gone = await RemoveAsync(connection, id, name, result, cleanupClock, tracked).ConfigureAwait(false);
+                                gone = await RemoveAsync(connection, tracked, result, cleanupClock).ConfigureAwait(false);
                                 // What the agent printed before it died still belongs in the result.
                                 await CompletesWithin(pump, DrainGrace).ConfigureAwait(false);
                                 Observe(pump);
@@ -318,7 +308,7 @@ namespace ClaudeOrchestrator.Engine
                     {
                         if (!gone)
                         {
-                            gone = await RemoveAsync(connection, id, name, result, cleanupClock, tracked).ConfigureAwait(false);
+                            gone = await RemoveAsync(connection, tracked, result, cleanupClock).ConfigureAwait(false);
                         }
 
                         observer.Verbose(gone ? $"Container {name} removed." : $"Container {name} could not be removed; it stays tracked.");
@@ -329,11 +319,6 @@ namespace ClaudeOrchestrator.Engine
 
                 Conclude(result, activity, reader);
                 return gone;
-            }
-            finally
-            {
-                // Normally released once attached; here when the launch failed before that.
-                Launched();
             }
         }
 
@@ -681,8 +666,9 @@ namespace ClaudeOrchestrator.Engine
         /// A container that could not be removed breaks the promise the task makes, so the result
         /// says so and is a failure whatever the agent did.
         /// </summary>
-        private static async Task<bool> RemoveAsync(DockerConnection connection, string id, string name, ClaudeTaskResult result, Stopwatch cleanupClock, TrackedContainer tracked)
+        internal static async Task<bool> RemoveAsync(DockerConnection connection, TrackedContainer tracked, ClaudeTaskResult result, Stopwatch cleanupClock)
         {
+            var (id, name) = (tracked.Id, tracked.Name);
             RemovalOutcome outcome = null;
             if (tracked.StopReason != null)
             {
@@ -697,7 +683,7 @@ namespace ClaudeOrchestrator.Engine
 
             if (outcome == null)
             {
-                outcome = await ContainerRemover.RemoveConfirmedAsync(connection, id, name).ConfigureAwait(false);
+                outcome = await ContainerRemover.RemoveConfirmedAsync(connection, id, name, kind: tracked.Kind).ConfigureAwait(false);
                 outcome = new RemovalOutcome(id, name, outcome.Removed, outcome.WasPresent, cleanupClock.Elapsed, outcome.Error);
                 ContainerTracker.Settle(outcome, tracked.StopReason ?? ReasonFor(result));
             }
@@ -709,7 +695,7 @@ namespace ClaudeOrchestrator.Engine
                     result.Status = ClaudeTaskStatus.Failed;
                 }
 
-                var why = $"The container {name} could not be removed ({outcome.Error?.Message}); it stays tracked, and Remove-ClaudeContainer removes it once the engine answers again.";
+                var why = $"The {tracked.Kind} {name} could not be removed ({outcome.Error?.Message}); it stays tracked, and Remove-ClaudeContainer removes it once the engine answers again.";
                 result.Reason = string.IsNullOrEmpty(result.Reason) ? why : result.Reason + " " + why;
             }
 
@@ -742,8 +728,8 @@ namespace ClaudeOrchestrator.Engine
         }
 
         /// <summary>A task nobody awaits any more must not fault unobserved.</summary>
-        private static void Observe(Task task) =>
-            task.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        internal static void Observe(Task task) =>
+            task?.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 
         internal static string ApiMessage(DockerApiException e)
         {
