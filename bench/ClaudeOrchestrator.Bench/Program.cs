@@ -2,6 +2,7 @@ using ClaudeOrchestrator.Bench;
 using ClaudeOrchestrator.Testing;
 
 // dotnet run --project bench/ClaudeOrchestrator.Bench -c Release -- soak [N]
+// dotnet run --project bench/ClaudeOrchestrator.Bench -c Release -- work-soak [N]   (SIGKILL across a branch task's life, then one sweep)
 // dotnet run --project bench/ClaudeOrchestrator.Bench -c Release -- bench [runs]
 // dotnet run --project bench/ClaudeOrchestrator.Bench -c Release -- isolation [runs]   (the isolation figures alone)
 // dotnet run --project bench/ClaudeOrchestrator.Bench -c Release -- scale 100 250 500    (many concurrent tasks)
@@ -42,13 +43,14 @@ try
     return command switch
     {
         "soak" => await Soak.RunAsync(count > 0 ? count : 200, Image),
+        "work-soak" => WorkSoak.Run(count > 0 ? count : 300, Image),
         "bench" => await Benchmarks.RunAsync(count > 0 ? count : 5, Image),
         "isolation" => Benchmarks.RunIsolation(count > 0 ? count : 5, Image),
         "engines" => await Benchmarks.RunEngines(count > 0 ? count : 5, Image),
         "remote" => Remote.Run(count > 0 ? count : 5, Image),
         "swarm" => Swarm.Run(count > 0 ? count : 5, Image),
         "scale" => await Scale.RunAsync(args.Skip(1).Select(int.Parse).DefaultIfEmpty(100).ToArray(), Image),
-        _ => throw new ArgumentException("usage: soak [N] | bench [runs] | isolation [runs] | scale [counts...] | engines [runs] | remote [runs] | swarm [runs]"),
+        _ => throw new ArgumentException("usage: soak [N] | work-soak [N] | bench [runs] | isolation [runs] | scale [counts...] | engines [runs] | remote [runs] | swarm [runs]"),
     };
 }
 finally

@@ -117,10 +117,10 @@ public static class Remote
     }
 
     /// <summary>A git repository of <see cref="RepositoryFiles"/> files of 2 KB in ten directories, one commit: the workspace that travels.</summary>
-    internal static DirectoryInfo Repository(string prefix)
+    internal static DirectoryInfo Repository(string prefix, int files = RepositoryFiles)
     {
         var repo = Directory.CreateTempSubdirectory(prefix);
-        for (var i = 0; i < RepositoryFiles; i++)
+        for (var i = 0; i < files; i++)
         {
             var dir = Path.Combine(repo.FullName, "src", "d" + (i / 100).ToString(Invariant));
             Directory.CreateDirectory(dir);
@@ -129,7 +129,7 @@ public static class Remote
 
         Git(repo.FullName, "init", "-q", "-b", "main");
         Git(repo.FullName, "add", "-A");
-        Git(repo.FullName, "-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "commit", "-q", "-m", "1,000 files");
+        Git(repo.FullName, "-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "commit", "-q", "-m", files.ToString("N0", Invariant) + " files");
         return repo;
     }
 

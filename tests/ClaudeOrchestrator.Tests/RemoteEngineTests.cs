@@ -281,6 +281,63 @@ public sealed class RemoteEngineTests : TaskTestBase, IClassFixture<RemoteEngine
         Assert.Null(salvaged.CheckoutPath);
         AssertNothingLeftOnTheEngine();
     }
+
+    /// <summary>
+    /// The work read back through the archive API, cut half-way by the network: never restored
+    /// (it would read as the agent deleting files), the volumes kept, the reason said once; the
+    /// next sweep over a sound connection brings it into the branch.
+    /// </summary>
+    [Fact]
+    public void AWorkspaceReadBackCutShortIsNeverSavedAndTheSweepBringsItLater()
+    {
+        using var proxy = new HoldingProxy(@"^GET /[^ ]*containers/[^/ ]+/archive", Engine.Endpoint);
+        proxy.CutEveryMatchingResponse(3000);
+        var baseCommit = Git("rev-parse", "HEAD");
+        var r = Session.Invoke(StartTask("several doomed.txt", $"-Engine {proxy.Host} -Workspace Copy"));
+        var result = r.Single<ClaudeTaskResult>();
+        Log($"{result.Status} {result.Work}: {result.Reason}");
+        Assert.True(proxy.Failures > 0, "the read-back was cut");
+        Assert.Equal(ClaudeTaskStatus.Failed, result.Status);
+        Assert.Equal(ClaudeTaskWork.NotSaved, result.Work);
+        Assert.Contains("cut short", result.Reason);
+        // Nothing of it saved: not the agent's files, and not its "deletions" either.
+        Assert.Equal(baseCommit, Git("rev-parse", result.Branch));
+        Assert.Contains(Engine.Volumes(Project.FullName), v => v.EndsWith("-workspace"));
+        var record = (ClaudeTask)Session.Invoke($"Get-ClaudeTask -Id {result.TaskId}").ThrowIfFailed().Output.Single().BaseObject;
+        Assert.Equal(ClaudeTaskWork.NotSaved, record.Work);
+        Assert.Contains("cut short", record.WorkError);
+        Assert.True(File.Exists(Path.Combine(record.CheckoutPath, "doomed.txt")), "the checkout here was not mirrored from half a tree");
+
+        // The same cut again: still not saved, and not said again.
+        var journal = JournalLines().Count(l => l.TryGetProperty("outcome", out var o) && o.GetString() == "NotSaved");
+        var again = Session.Invoke($"Remove-ClaudeContainer -Orphaned -Engine {proxy.Host} -Confirm:$false");
+        Assert.Empty(again.Errors.Where(e => e.FullyQualifiedErrorId.StartsWith("WorkNotSaved")));
+        Assert.Equal(journal, JournalLines().Count(l => l.TryGetProperty("outcome", out var o) && o.GetString() == "NotSaved"));
+
+        proxy.Heal();
+        var sweep = Session.Invoke($"Remove-ClaudeContainer -Orphaned -Engine {proxy.Host} -Confirm:$false");
+        Assert.Empty(sweep.Errors);
+        var salvaged = (ClaudeTask)Session.Invoke($"Get-ClaudeTask -Id {result.TaskId}").ThrowIfFailed().Output.Single().BaseObject;
+        Assert.Equal(ClaudeTaskWork.Salvaged, salvaged.Work);
+        Assert.Null(salvaged.WorkError);
+        Assert.Equal("loose", Git("show", salvaged.Branch + ":loose.txt"));
+        Assert.Equal("committed", Git("show", salvaged.Branch + ":committed.txt"));
+        Assert.DoesNotContain("doomed.txt", Git("ls-tree", "-r", "--name-only", salvaged.Branch));
+        Assert.Null(salvaged.CheckoutPath);
+        AssertNothingLeftOnTheEngine();
+    }
+
+    [Fact]
+    public void AWorkspaceTheEngineFailsToTakeLeavesNothingAndRunsNothing()
+    {
+        using var proxy = new HoldingProxy(@"^PUT /[^ ]*containers/[^/ ]+/archive", Engine.Endpoint);
+        proxy.FailEveryMatch(500, "write /var/lib/docker/volumes/x/_data/a: no space left on device");
+        var r = Session.Invoke(StartTask("several doomed.txt", $"-Engine {proxy.Host} -Workspace Copy"));
+        Assert.StartsWith("WorkspaceNotShipped,", r.FirstError.FullyQualifiedErrorId);
+        Assert.Contains("no space left on device", r.FirstError.ToString());
+        Assert.DoesNotContain("claude/", Git("branch", "--list"));
+        AssertNothingLeftOnTheEngine();
+    }
 }
 
 /// <summary>An engine on another machine that takes TLS with client certificates only, as DOCKER_TLS_VERIFY and DOCKER_CERT_PATH configure the docker CLI.</summary>

@@ -17,12 +17,30 @@ public sealed class SwarmLogicTests : IDisposable
 
     public void Dispose() => _scratch.Delete(recursive: true);
 
-    /// <summary>What the service script prints for one directory: tar -czf - -C parent name | base64.</summary>
-    private string[] Printed(string parent, string name)
+    /// <summary>
+    /// What the service script prints for one directory, with GNU tar, gzip, base64 and
+    /// sha256sum: the part's lines between its marker and its checksum.
+    /// </summary>
+    private (string[] Lines, string Sum) Printed(string parent, string name)
     {
-        var r = Testing.DockerCli.Exec("sh", "-c", $"tar -czf - -C '{parent}' '{name}' | base64");
+        var file = Path.Combine(_scratch.FullName, name + ".tgz");
+        var r = Testing.DockerCli.Exec("sh", "-c", $"tar -czf '{file}' -C '{parent}' '{name}' && base64 '{file}' && sha256sum < '{file}'");
         Assert.Equal(0, r.ExitCode);
-        return r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var lines = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        File.Delete(file);
+        return (lines[..^1], lines[^1].Split(' ')[0]);
+    }
+
+    private string Parts => Path.Combine(_scratch.FullName, "parts");
+
+    /// <summary>The received part extracted as the restore would extract it.</summary>
+    private string Extracted(ServiceResult result, string target, string top)
+    {
+        var staged = Path.Combine(_scratch.FullName, "staged-" + Guid.NewGuid().ToString("N")[..6]);
+        using var file = File.OpenRead(result.Received(target));
+        using var gzip = new GZipStream(file, CompressionMode.Decompress);
+        WorkspaceTree.Extract(new TarReader(gzip), top, staged);
+        return staged;
     }
 
     [Fact]
@@ -30,62 +48,163 @@ public sealed class SwarmLogicTests : IDisposable
     {
         var tree = Directory.CreateDirectory(Path.Combine(_scratch.FullName, "workspace"));
         File.WriteAllText(Path.Combine(tree.FullName, "made.txt"), new string('x', 200_000));
-        var lines = new List<string> { "agent says hello", "claude-orchestrator-result other-nonce begin" };
+        var (printed, sum) = Printed(_scratch.FullName, "workspace");
+        var lines = new List<string> { "claude-orchestrator-result n1 start", "agent says hello", "claude-orchestrator-result other-nonce begin" };
         lines.Add("claude-orchestrator-result n1 begin");
         lines.Add("claude-orchestrator-result n1 part /workspace");
-        lines.AddRange(Printed(_scratch.FullName, "workspace"));
+        lines.AddRange(printed);
+        lines.Add("claude-orchestrator-result n1 sum /workspace " + sum);
         lines.Add("claude-orchestrator-result n1 failed /home/agent/.claude");
         lines.Add("claude-orchestrator-result n1 end 7");
         lines.Add("a line after the end");
 
-        using var result = new ServiceResult("n1");
+        using var result = new ServiceResult("n1", Parts);
         var left = lines.Where(l => !result.Take(l)).ToList();
         Assert.Equal(new[] { "agent says hello", "claude-orchestrator-result other-nonce begin", "a line after the end" }, left);
+        Assert.True(result.Started);
         Assert.True(result.Begun);
         Assert.True(result.Ended.IsCompleted);
         Assert.Equal(7, result.Ended.Result);
 
-        using var archive = result.Open("/workspace");
-        using var copy = new MemoryStream();
-        archive.CopyTo(copy);
-        copy.Position = 0;
-        var staged = Path.Combine(_scratch.FullName, "staged");
-        WorkspaceTree.Extract(new TarReader(copy), "workspace", staged);
+        // Kept beside the record as soon as its checksum matched: the only copy once the service is gone.
+        Assert.Equal(new[] { "/workspace" }, Directory.GetFiles(Parts).Select(f => Uri.UnescapeDataString(Path.GetFileNameWithoutExtension(f))));
+        var staged = Extracted(result, "/workspace", "workspace");
         Assert.Equal(200_000, new FileInfo(Path.Combine(staged, "made.txt")).Length);
-        Assert.Contains("could not pack /home/agent/.claude", Assert.Throws<InvalidDataException>(() => result.Open("/home/agent/.claude")).Message);
+        Assert.Contains("could not pack /home/agent/.claude", Assert.Throws<InvalidDataException>(() => result.Received("/home/agent/.claude")).Message);
     }
 
     [Fact]
-    public void AResultCutShortOrDamagedIsAnErrorNeverATree()
+    public void APartIsReceivedOnlyWhenItsChecksumMatchesAndNeverWhenCutDamagedOrMissing()
     {
         var tree = Directory.CreateDirectory(Path.Combine(_scratch.FullName, "workspace"));
-        File.WriteAllText(Path.Combine(tree.FullName, "a.txt"), "a");
-        var printed = Printed(_scratch.FullName, "workspace");
+        File.WriteAllText(Path.Combine(tree.FullName, "a.txt"), new string('a', 100_000));
+        File.WriteAllBytes(Path.Combine(tree.FullName, "noise.bin"), System.Security.Cryptography.RandomNumberGenerator.GetBytes(50_000));
+        var (printed, sum) = Printed(_scratch.FullName, "workspace");
+        Assert.True(printed.Length > 3, "the part spans several lines");
 
-        using (var cut = new ServiceResult("n"))
+        ServiceResult Read(IEnumerable<string> lines)
         {
-            cut.Take("claude-orchestrator-result n begin");
-            cut.Take("claude-orchestrator-result n part /workspace");
-            cut.Take(printed[0]);
+            var result = new ServiceResult("n", Parts);
+            foreach (var line in new[] { "claude-orchestrator-result n start", "claude-orchestrator-result n begin" }.Concat(lines))
+            {
+                result.Take(line);
+            }
+
+            return result;
+        }
+
+        string Why(ServiceResult result) => Assert.Throws<InvalidDataException>(() => result.Received("/workspace")).Message;
+        var part = new[] { "claude-orchestrator-result n part /workspace" };
+        var end = new[] { "claude-orchestrator-result n end 0" };
+
+        // The log ends inside the part: no checksum line, so never received.
+        using (var cut = Read(part.Concat(printed.Take(2))))
+        {
             Assert.False(cut.Ended.IsCompleted);
-            Assert.Contains("ended before /workspace was printed whole", Assert.Throws<InvalidDataException>(() => cut.Open("/workspace")).Message);
+            Assert.Contains("ended before /workspace was printed whole", Why(cut));
         }
 
-        using (var damaged = new ServiceResult("n"))
+        // Lines missing from the middle, then the checksum: the bytes do not match it.
+        using (var gap = Read(part.Concat(printed.Take(1)).Concat(printed.Skip(2)).Append("claude-orchestrator-result n sum /workspace " + sum).Concat(end)))
         {
-            damaged.Take("claude-orchestrator-result n begin");
-            damaged.Take("claude-orchestrator-result n part /workspace");
-            damaged.Take("this is not base64!");
-            damaged.Take("claude-orchestrator-result n end 0");
-            Assert.Contains("not base64", Assert.Throws<InvalidDataException>(() => damaged.Open("/workspace")).Message);
+            Assert.Contains("came back damaged", Why(gap));
         }
 
-        using (var never = new ServiceResult("n"))
+        // Every line there, but the part ended without its checksum (the script's base64 or sha256sum failed).
+        using (var unsummed = Read(part.Concat(printed).Concat(end)))
+        {
+            Assert.Contains("ended before /workspace was printed whole", Why(unsummed));
+        }
+
+        using (var notBase64 = Read(part.Append("this is not base64!").Append("claude-orchestrator-result n sum /workspace " + sum).Concat(end)))
+        {
+            Assert.Contains("not base64", Why(notBase64));
+        }
+
+        // Nothing received, nothing left behind: the cut parts' files are gone.
+        Assert.Empty(Directory.GetFiles(Parts, "*.tgz"));
+        Assert.Empty(Directory.GetFiles(Parts, "*.partial"));
+
+        // The whole part, and its checksum: received.
+        using (var whole = Read(part.Concat(printed).Append("claude-orchestrator-result n sum /workspace " + sum).Concat(end)))
+        {
+            Assert.Equal(100_000, new FileInfo(Path.Combine(Extracted(whole, "/workspace", "workspace"), "a.txt")).Length);
+        }
+
+        using (var never = new ServiceResult("n", Parts))
         {
             // The agent printed a marker-like line of its own: without the nonce it is the agent's.
             Assert.False(never.Take("claude-orchestrator-result begin"));
             Assert.False(never.Begun);
+            Assert.Contains("printed no result", Assert.Throws<InvalidDataException>(() => never.Received("/workspace")).Message);
         }
+    }
+
+    [Fact]
+    public void AnEmptyOrCutArchiveThatMatchesItsChecksumIsStillNeverATree()
+    {
+        // A tar that exits 0 having written nothing (busybox tar without its compressor) or
+        // stopped early: the checksum is of what it wrote, so the archive itself must prove it is whole.
+        foreach (var bytes in new[] { Array.Empty<byte>(), Gzip(Array.Empty<byte>()), Gzip(TarOf("workspace", 3)[..1024]), Gzip(TarOf("other", 1)) })
+        {
+            using var result = new ServiceResult("n", Parts);
+            result.Take("claude-orchestrator-result n begin");
+            result.Take("claude-orchestrator-result n part /workspace");
+            if (bytes.Length > 0)
+            {
+                result.Take(Convert.ToBase64String(bytes));
+            }
+
+            result.Take("claude-orchestrator-result n sum /workspace " + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes)).ToLowerInvariant());
+            result.Take("claude-orchestrator-result n end 0");
+            var staged = Path.Combine(_scratch.FullName, "staged-" + Guid.NewGuid().ToString("N")[..6]);
+            Assert.ThrowsAny<InvalidDataException>(() =>
+            {
+                using var file = File.OpenRead(result.Received("/workspace"));
+                using var gzip = new GZipStream(file, CompressionMode.Decompress);
+                WorkspaceTree.Extract(new TarReader(gzip), "workspace", staged);
+            });
+        }
+    }
+
+    [Fact]
+    public void TheServiceSaysWhatItLacksAndWhenTheWorkspaceDidNotArrive()
+    {
+        using var missing = new ServiceResult("n", Parts);
+        Assert.True(missing.Take("claude-orchestrator-result n missing gzip base64"));
+        Assert.Equal("gzip base64", missing.MissingTools);
+        Assert.True(missing.TransportFailed.IsCompleted);
+        Assert.False(missing.Started);
+
+        using var notArrived = new ServiceResult("n", Parts);
+        Assert.True(notArrived.Take("claude-orchestrator-result n not-arrived incomplete"));
+        Assert.Equal("incomplete", notArrived.NotArrived);
+        Assert.True(notArrived.TransportFailed.IsCompleted);
+    }
+
+    /// <summary>A tar of <paramref name="files"/> small files under <paramref name="top"/>, as GNU tar writes it.</summary>
+    private byte[] TarOf(string top, int files)
+    {
+        var dir = Directory.CreateDirectory(Path.Combine(_scratch.FullName, "src-" + Guid.NewGuid().ToString("N")[..6], top));
+        for (var i = 0; i < files; i++)
+        {
+            File.WriteAllText(Path.Combine(dir.FullName, $"f{i}.txt"), new string('z', 700));
+        }
+
+        var file = Path.Combine(_scratch.FullName, "t.tar");
+        Assert.Equal(0, Testing.DockerCli.Exec("tar", "-cf", file, "-C", dir.Parent!.FullName, top).ExitCode);
+        return File.ReadAllBytes(file);
+    }
+
+    private static byte[] Gzip(byte[] bytes)
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gzip.Write(bytes);
+        }
+
+        return output.ToArray();
     }
 
     [Theory]

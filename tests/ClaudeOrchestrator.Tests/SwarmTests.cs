@@ -26,6 +26,13 @@ public sealed class SwarmTests : TaskTestBase, IClassFixture<SwarmTests.Swarm>
     {
         public const string RealAgentImage = "claude-orchestrator-realagent:swarm";
 
+        /// <summary>The stand-in's image without gzip, and without base64 (as a minimal image may be).</summary>
+        public const string NoGzipImage = "claude-orchestrator-test:no-gzip";
+        public const string NoBase64Image = "claude-orchestrator-test:no-base64";
+
+        /// <summary>The stand-in's image with broken transports, picked by PATH (see <see cref="TestImage.BuildTransportFaults"/>).</summary>
+        public const string FaultsImage = "claude-orchestrator-test:transport-faults";
+
         public Swarm()
         {
             Cluster = new SwarmCluster(workers: 2);
@@ -34,6 +41,13 @@ public sealed class SwarmTests : TaskTestBase, IClassFixture<SwarmTests.Swarm>
                 Cluster.Load(DockerFixture.Image);
                 TestImage.BuildRealAgent(RealAgentImage, ClaudeCodeCli.Locate());
                 Cluster.Load(RealAgentImage);
+                TestImage.BuildWithout(NoGzipImage, "gzip");
+                TestImage.BuildWithout(NoBase64Image, "base64");
+                TestImage.BuildTransportFaults(FaultsImage);
+                foreach (var image in new[] { NoGzipImage, NoBase64Image, FaultsImage })
+                {
+                    Cluster.Load(image);
+                }
             }
             catch
             {
@@ -47,7 +61,10 @@ public sealed class SwarmTests : TaskTestBase, IClassFixture<SwarmTests.Swarm>
         public void Dispose()
         {
             Cluster.Dispose();
-            DockerCli.Run("rmi", RealAgentImage);
+            foreach (var image in new[] { RealAgentImage, NoGzipImage, NoBase64Image, FaultsImage })
+            {
+                DockerCli.Run("rmi", image);
+            }
         }
     }
 
@@ -256,10 +273,13 @@ public sealed class SwarmTests : TaskTestBase, IClassFixture<SwarmTests.Swarm>
         AssertNothingLeftOnTheSwarm();
     }
 
-    [Fact]
-    public void AfterSigkillTheSweepOnThisMachineRemovesTheServiceAndSavesItsWorkIntoTheBranch()
+    /// <summary>Also for an agent that ignores SIGTERM: the sweep's removal of the service kills it after its grace, and its work still comes back.</summary>
+    [Theory]
+    [InlineData("write-then-sleep left.txt survived-sigkill 600", "survived-sigkill")]
+    [InlineData("write-then-ignore-term left.txt stubborn-after-sigkill", "stubborn-after-sigkill")]
+    public void AfterSigkillTheSweepOnThisMachineRemovesTheServiceAndSavesItsWorkIntoTheBranch(string agent, string written)
     {
-        using (var host = HostProcess.StartWhenWritten($"-Path '{Project.FullName}' -Description 'write-then-sleep left.txt survived-sigkill 600' -Image {Image} -Swarm -Engine {Cluster.Endpoint}", "left.txt"))
+        using (var host = HostProcess.StartWhenWritten($"-Path '{Project.FullName}' -Description '{agent}' -Image {Image} -Swarm -Engine {Cluster.Endpoint}", "left.txt"))
         {
             host.Signal(HostProcess.SIGKILL);
             Assert.True(host.WaitForExit(TimeSpan.FromSeconds(10)));
@@ -280,7 +300,7 @@ public sealed class SwarmTests : TaskTestBase, IClassFixture<SwarmTests.Swarm>
         Assert.Empty(sweep.Errors);
         var salvaged = (ClaudeTask)Session.Invoke($"Get-ClaudeTask -Id {task.TaskId}").ThrowIfFailed().Output.Single().BaseObject;
         Assert.Equal(ClaudeTaskWork.Salvaged, salvaged.Work);
-        Assert.Equal("survived-sigkill", Git("show", salvaged.Branch + ":left.txt"));
+        Assert.Equal(written, Git("show", salvaged.Branch + ":left.txt"));
         Assert.Null(salvaged.CheckoutPath);
         AssertNothingLeftOnTheSwarm();
     }
@@ -355,6 +375,146 @@ public sealed class SwarmTests : TaskTestBase, IClassFixture<SwarmTests.Swarm>
         var seen = int.Parse(System.Text.RegularExpressions.Regex.Match(resumed.ResultText, @"seen (\d+) messages").Groups[1].Value);
         Assert.True(seen >= 5, resumed.ResultText);
         AssertNothingLeftOnTheSwarm();
+    }
+
+    /// <summary>
+    /// A transport that fails on the way in or on the way back: never Succeeded, never a
+    /// deletion saved (the branch stays at its base, with the project's files), a reason that
+    /// says what failed and what to do, and nothing left on the swarm.
+    /// </summary>
+    [Theory]
+    [InlineData(Swarm.NoGzipImage, null, "lacks gzip on its PATH", false)]
+    [InlineData(Swarm.NoBase64Image, null, "lacks base64 on its PATH", false)]
+    [InlineData(Swarm.FaultsImage, "/opt/tar-stops-in", "did not arrive whole", false)]
+    [InlineData(Swarm.FaultsImage, "/opt/tar-stops-out", "did not come back from the swarm service", true)]
+    [InlineData(Swarm.FaultsImage, "/opt/log-cut", "was printed whole", true)]
+    [InlineData(Swarm.FaultsImage, "/opt/log-damaged", "came back damaged", true)]
+    public void ATransportThatFailsIsNeverASuccessAndNeverSavesDeletions(string image, string path, string why, bool agentRan)
+    {
+        var env = path == null ? string.Empty : $"-Environment @{{ PATH = '{path}:/usr/local/bin' }}";
+        var base_ = Git("rev-parse", "HEAD");
+        var r = Session.Invoke($"Start-ClaudeTask -Path '{Project.FullName}' -Description 'several doomed.txt' -Image {image} -Swarm -Engine {Cluster.Endpoint} {env}");
+        var result = r.Single<ClaudeTaskResult>();
+        Log($"{result.Status} {result.Work}: {result.Reason}\n{result.Output}{result.ErrorOutput}");
+        Assert.NotEqual(ClaudeTaskStatus.Succeeded, result.Status);
+        Assert.Contains(why, result.Reason);
+        Assert.StartsWith("ClaudeTaskFailed", r.FirstError.FullyQualifiedErrorId);
+        var record = TaskOf();
+        if (agentRan)
+        {
+            // The agent committed, wrote, deleted doomed.txt: none of it came back, and none of it is read as deletions.
+            Assert.Equal(ClaudeTaskWork.Lost, result.Work);
+            Assert.Equal(ClaudeTaskWork.Lost, record.Work);
+            Assert.Contains("lived only in the service and is lost", record.WorkError);
+            Assert.Equal(base_, Git("rev-parse", result.Branch));
+        }
+        else
+        {
+            Assert.Contains("the agent did not run", result.Reason);
+            Assert.NotEqual(ClaudeTaskWork.Lost, result.Work);
+            Assert.DoesNotContain("claude/", Git("branch", "--list"));
+        }
+
+        if (image != Swarm.FaultsImage)
+        {
+            Assert.Contains("run the task without -Swarm", result.Reason);
+        }
+
+        Assert.Null(record.CheckoutPath);
+        Assert.Equal("delete me\n", File.ReadAllText(Path.Combine(Project.FullName, "doomed.txt")));
+        Assert.False(Directory.Exists(Path.Combine(ClaudeOrchestrator.Engine.TaskStore.DirectoryFor(record.TaskId), ClaudeOrchestrator.Engine.ReturnedParts.DirectoryName)));
+        AssertNothingLeftOnTheSwarm();
+    }
+
+    [Fact]
+    public void TestClaudeEngineOnAManagerSaysWhatAnImageLacksForTheSwarmTransport()
+    {
+        var lacking = Session.Invoke($"Test-ClaudeEngine -Engine {Cluster.Endpoint} -Image {Swarm.NoGzipImage}").Output.Select(o => (ClaudeEngineCheck)o.BaseObject).ToList();
+        var check = Assert.Single(lacking, c => c.Check == "Swarm transport");
+        Assert.Equal(ClaudeEngineCheckStatus.Fail, check.Status);
+        Assert.Contains("lacks gzip", check.Detail);
+        Assert.Contains("without -Swarm", check.Fix);
+
+        var fine = Session.Invoke($"Test-ClaudeEngine -Engine {Cluster.Endpoint} -Image {Image}").Output.Select(o => (ClaudeEngineCheck)o.BaseObject).ToList();
+        Assert.Equal(ClaudeEngineCheckStatus.Pass, Assert.Single(fine, c => c.Check == "Swarm transport").Status);
+
+        // An engine that is no manager does not need it, and is not told about it.
+        var plain = Session.Invoke($"Test-ClaudeEngine -Image {Image}").Output.Select(o => (ClaudeEngineCheck)o.BaseObject).ToList();
+        Assert.DoesNotContain(plain, c => c.Check == "Swarm transport");
+    }
+
+    [Fact]
+    public void AnAgentThatIgnoresSigtermIsStoppedAndItsWorkStillComesBack()
+    {
+        var timedOut = Session.Invoke(OnSwarm("write-then-ignore-term stubborn.txt before-timeout", "-Timeout 8s")).Single<ClaudeTaskResult>();
+        Log($"{timedOut.Status} {timedOut.Work} {timedOut.Duration}: {timedOut.Reason}");
+        Assert.Equal(ClaudeTaskStatus.TimedOut, timedOut.Status);
+        Assert.Equal(ClaudeTaskWork.ModuleCommit, timedOut.Work);
+        Assert.Equal("before-timeout", Git("show", timedOut.Branch + ":stubborn.txt"));
+        AssertNothingLeftOnTheSwarm();
+
+        using (var running = Session.Start(OnSwarm("write-then-ignore-term stubborn2.txt before-ctrl-c")))
+        {
+            running.WaitForInformation(l => l == "agent: wrote stubborn2.txt, ignoring SIGTERM", TimeSpan.FromSeconds(90));
+            running.Stop();
+            running.Wait();
+        }
+
+        var cancelled = (ClaudeTask)Session.Invoke("Get-ClaudeTask | Where-Object Summary -like '*stubborn2.txt*'").ThrowIfFailed().Output.Single().BaseObject;
+        Assert.Equal(ClaudeTaskStatus.Cancelled, cancelled.Status);
+        Assert.Equal("before-ctrl-c", Git("show", cancelled.Branch + ":stubborn2.txt"));
+        AssertNothingLeftOnTheSwarm();
+    }
+
+    /// <summary>
+    /// A manager that fails GET /services (as one does after a swarm leave that timed out) while
+    /// its containers are fine: every command still serves the containers, says what it could
+    /// not list as its own error, and fails ($? false).
+    /// </summary>
+    [Fact]
+    public void AManagerThatCannotListItsServicesStillHasItsContainersListedAndRemoved()
+    {
+        using var proxy = new HoldingProxy(@"^GET /[^ ]*services[? ]", Cluster.Endpoint);
+        proxy.FailEveryMatch(500, "rpc error: code = Canceled desc = grpc: the client connection is closing");
+        var engine = proxy.Host;
+        // Labelled containers of a session that is gone (a pid that no longer runs), running and created.
+        var dead = HostProcess.DeadPid();
+        var names = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            var name = $"claude-broken-list-{Guid.NewGuid().ToString("N")[..8]}";
+            Cluster.Manager.Cli(i < 4 ? "run" : "create", i < 4 ? "-d" : "--rm", "--name", name,
+                "--label", "io.claude-orchestrator.managed=true", "--label", "io.claude-orchestrator.session-id=gone-" + i,
+                "--label", "io.claude-orchestrator.owner-pid=" + dead, "--label", "io.claude-orchestrator.owner-host=" + Environment.MachineName,
+                "--label", "io.claude-orchestrator.project-path=" + Project.FullName, Image, "sleep", "600").EnsureSuccess();
+            names.Add(name);
+        }
+
+        var running = names.Take(4).ToList();
+        var created = names.Skip(4).ToList();
+        var listed = Session.Invoke($"Get-ClaudeContainer -All -Engine {engine}; $?");
+        Assert.False((bool)listed.Output.Last().BaseObject);
+        Assert.Equal(running.OrderBy(n => n), listed.Output.Select(o => o.BaseObject).OfType<ClaudeContainer>().Select(c => c.Name).Where(running.Contains).OrderBy(n => n));
+        var error = Assert.Single(listed.Errors);
+        Assert.StartsWith("EngineListIncomplete,", error.FullyQualifiedErrorId);
+        Assert.Equal(System.Management.Automation.ErrorCategory.ReadError, error.CategoryInfo.Category);
+        Assert.Contains("could not list the swarm's services", error.ToString());
+        Assert.Contains("client connection is closing", error.ToString());
+
+        var orphans = Session.Invoke($"Get-ClaudeContainer -Orphaned -Engine {engine}");
+        Assert.Equal(4, orphans.Output.Count(o => running.Contains(((ClaudeContainer)o.BaseObject).Name)));
+        Assert.StartsWith("EngineListIncomplete,", Assert.Single(orphans.Errors).FullyQualifiedErrorId);
+
+        // The sweep that the first contact started removes the created orphans all the same.
+        Eventually.True(() => !Cluster.Manager.Cli("ps", "-a", "--format", "{{.Names}}").Stdout.Split('\n').Any(created.Contains),
+            TimeSpan.FromSeconds(30), "the background sweep removes the created orphans");
+
+        var removed = Session.Invoke($"Remove-ClaudeContainer -All -Engine {engine} -Force -Confirm:$false; $?");
+        Assert.False((bool)removed.Output.Last().BaseObject);
+        Assert.StartsWith("EngineListIncomplete,", Assert.Single(removed.Errors).FullyQualifiedErrorId);
+        var left = Cluster.Manager.Cli("ps", "-a", "--format", "{{.Names}}").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Empty(left.Where(names.Contains));
+        Assert.True(proxy.Failures >= 3, "the services were asked for and refused each time");
     }
 
     [Fact]

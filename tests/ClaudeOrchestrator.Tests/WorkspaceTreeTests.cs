@@ -137,6 +137,32 @@ public sealed class WorkspaceTreeTests : IDisposable
         Assert.Throws<InvalidDataException>(() => WorkspaceTree.Extract(new TarReader(new MemoryStream(cut)), "workspace", PathOf("cut")));
     }
 
+    [Fact]
+    public void AnArchiveCutAtAnEntrysEndOrEmptyIsAnErrorNeverAShorterTree()
+    {
+        // Read back and mirrored, a shorter tree would be saved as the agent deleting files.
+        var archive = new MemoryStream();
+        var tar = new TarWriter(archive, 0, 0);
+        tar.AddDirectory("workspace", 493, DateTime.UtcNow);
+        tar.AddFile("workspace/a.txt", 420, DateTime.UtcNow, new byte[512]);
+        tar.AddFile("workspace/b.txt", 420, DateTime.UtcNow, new byte[512]);
+        tar.Finish();
+        var whole = archive.ToArray();
+
+        // Cut exactly after a.txt's data: every entry before it is whole, and the end block is missing.
+        var atBoundary = whole.Take(3 * 512).ToArray();
+        var e = Assert.Throws<InvalidDataException>(() => WorkspaceTree.Extract(new TarReader(new MemoryStream(atBoundary)), "workspace", PathOf("boundary")));
+        Assert.Contains("cut short", e.Message);
+        Assert.Contains("empty", Assert.Throws<InvalidDataException>(() => WorkspaceTree.Extract(new TarReader(new MemoryStream()), "workspace", PathOf("empty"))).Message);
+
+        // Whole but holding nothing of the part: an end block alone, or another directory's entries.
+        Assert.Contains("nothing at or under", Assert.Throws<InvalidDataException>(() => WorkspaceTree.Extract(new TarReader(new MemoryStream(new byte[1024])), "workspace", PathOf("nothing"))).Message);
+
+        // The whole archive is fine.
+        WorkspaceTree.Extract(new TarReader(new MemoryStream(whole)), "workspace", PathOf("whole"));
+        Assert.True(File.Exists(Path.Combine(PathOf("whole"), "b.txt")));
+    }
+
     [Theory]
     [InlineData("unix:///var/run/docker.sock", true)]
     [InlineData("npipe://./pipe/docker_engine", true)]

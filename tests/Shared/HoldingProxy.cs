@@ -25,13 +25,23 @@ public sealed class HoldingProxy : IDisposable
     private int _holding;
     private volatile bool _dropEveryMatch;
     private (Socket Client, Socket Server) _heldConnection;
+    private readonly System.Net.IPEndPoint _tcpTarget;
+    private volatile string _failResponse;
+    private volatile int _cutAfter = -1;
+    private int _failures;
 
     /// <param name="hold">Matched against each request line, e.g. <c>^POST /[^ ]*containers/([0-9a-f]+)/start</c>.</param>
-    /// <param name="target">The engine's socket; default: the one DOCKER_HOST names, else Docker's.</param>
+    /// <param name="target">The engine's socket, or tcp://address:port; default: the one DOCKER_HOST names, else Docker's.</param>
     public HoldingProxy(string hold, string target = null)
     {
         var host = Environment.GetEnvironmentVariable("DOCKER_HOST");
         _target = target ?? (host != null && host.StartsWith("unix://", StringComparison.Ordinal) ? host["unix://".Length..] : "/var/run/docker.sock");
+        if (_target.StartsWith("tcp://", StringComparison.Ordinal))
+        {
+            var address = new Uri(_target);
+            _tcpTarget = new System.Net.IPEndPoint(System.Net.IPAddress.Parse(address.Host), address.Port);
+        }
+
         _hold = new Regex(hold, RegexOptions.Multiline);
         _dir = Directory.CreateTempSubdirectory("co-proxy-");
         SocketPath = Path.Combine(_dir.FullName, "engine.sock");
@@ -59,6 +69,39 @@ public sealed class HoldingProxy : IDisposable
         _heldConnection.Server?.Dispose();
     }
 
+    /// <summary>
+    /// From now on answers every matching request itself with <paramref name="status"/> and a
+    /// JSON body carrying <paramref name="message"/>, as a sick engine does, and closes that
+    /// connection; the engine never sees the request. Nothing is held.
+    /// </summary>
+    public void FailEveryMatch(int status, string message)
+    {
+        var body = "{\"message\":\"" + message.Replace("\"", "\\\"") + "\"}";
+        _failResponse = $"HTTP/1.1 {status} Failed\r\nContent-Type: application/json\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\nConnection: close\r\n\r\n{body}";
+        Interlocked.Exchange(ref _holding, 1);
+    }
+
+    /// <summary>
+    /// From now on lets every matching request through, and cuts the engine's answer to it after
+    /// <paramref name="bytes"/> bytes by closing the connection, as a network that fails
+    /// half-way would. Nothing is held.
+    /// </summary>
+    public void CutEveryMatchingResponse(int bytes)
+    {
+        _cutAfter = bytes;
+        Interlocked.Exchange(ref _holding, 1);
+    }
+
+    /// <summary>Back to forwarding everything unchanged.</summary>
+    public void Heal()
+    {
+        _failResponse = null;
+        _cutAfter = -1;
+    }
+
+    /// <summary>How many requests were answered with a failure or cut so far.</summary>
+    public int Failures => Volatile.Read(ref _failures);
+
     /// <summary>Drops the held request's connection and, from now on, every later matching request's: the engine never gets one.</summary>
     public void DropEveryMatch()
     {
@@ -80,10 +123,12 @@ public sealed class HoldingProxy : IDisposable
                 return;
             }
 
-            var server = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            var server = _tcpTarget != null
+                ? new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)
+                : new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
             try
             {
-                await server.ConnectAsync(new UnixDomainSocketEndPoint(_target));
+                await server.ConnectAsync(_tcpTarget != null ? _tcpTarget : new UnixDomainSocketEndPoint(_target));
             }
             catch (SocketException)
             {
@@ -98,12 +143,20 @@ public sealed class HoldingProxy : IDisposable
                 _sockets.Add(server);
             }
 
-            _ = PumpAsync(client, server, inspect: true);
-            _ = PumpAsync(server, client, inspect: false);
+            var connection = new Connection();
+            _ = PumpAsync(client, server, inspect: true, connection);
+            _ = PumpAsync(server, client, inspect: false, connection);
         }
     }
 
-    private async Task PumpAsync(Socket from, Socket to, bool inspect)
+    /// <summary>What the two pumps of one connection share: the answer to cut, once a matching request went through.</summary>
+    private sealed class Connection
+    {
+        public volatile int CutAt = -1;
+        public long Sent;
+    }
+
+    private async Task PumpAsync(Socket from, Socket to, bool inspect, Connection connection)
     {
         var buffer = new byte[64 * 1024];
         try
@@ -115,6 +168,38 @@ public sealed class HoldingProxy : IDisposable
                 {
                     to.Shutdown(SocketShutdown.Send);
                     return;
+                }
+
+                if (inspect && (_failResponse != null || _cutAfter >= 0) && _hold.IsMatch(Encoding.Latin1.GetString(buffer, 0, read)))
+                {
+                    var fail = _failResponse;
+                    if (fail != null)
+                    {
+                        Interlocked.Increment(ref _failures);
+                        await from.SendAsync(Encoding.UTF8.GetBytes(fail), SocketFlags.None, _stop.Token);
+                        from.Shutdown(SocketShutdown.Both);
+                        from.Dispose();
+                        to.Dispose();
+                        return;
+                    }
+
+                    Interlocked.Increment(ref _failures);
+                    Interlocked.Exchange(ref connection.Sent, 0);
+                    connection.CutAt = _cutAfter;
+                }
+
+                if (!inspect && connection.CutAt >= 0)
+                {
+                    var allowed = (int)Math.Max(0, Math.Min(read, connection.CutAt - Interlocked.Read(ref connection.Sent)));
+                    if (allowed < read)
+                    {
+                        await to.SendAsync(buffer.AsMemory(0, allowed), SocketFlags.None, _stop.Token);
+                        from.Dispose();
+                        to.Dispose();
+                        return;
+                    }
+
+                    Interlocked.Add(ref connection.Sent, read);
                 }
 
                 if (inspect && _dropEveryMatch && _hold.IsMatch(Encoding.Latin1.GetString(buffer, 0, read)))

@@ -84,14 +84,14 @@ public sealed class HostProcess : IDisposable
 
     /// <summary>
     /// A host process that runs one task as a job (<paramref name="taskArguments"/>: Start-ClaudeTask's,
-    /// with the stand-in's "write-then-sleep FILE TEXT SECONDS"), handed back once the agent wrote
+    /// with the stand-in's "write-then-sleep FILE TEXT SECONDS" or "write-then-ignore-term FILE TEXT"), handed back once the agent wrote
     /// <paramref name="file"/>: the moment to signal it with the work in the workspace only.
     /// </summary>
     public static HostProcess StartWhenWritten(string taskArguments, string file, IDictionary<string, string> environment = null, string hostName = null)
     {
         var script = $$"""
             $j = Start-ClaudeTask {{taskArguments}} -AsJob
-            while (-not ($j.Information | Where-Object { "$_" -eq 'agent: wrote {{file}}, sleeping' })) { [System.Threading.Thread]::Sleep(20) }
+            while (-not ($j.Information | Where-Object { "$_" -like 'agent: wrote {{file}}, *' })) { [System.Threading.Thread]::Sleep(20) }
             'READY'
             Wait-Job $j | Out-Null
             """;
@@ -174,6 +174,14 @@ public sealed class HostProcess : IDisposable
 
     /// <summary>Sends <paramref name="signal"/> to any process by id.</summary>
     public static void Kill(int pid, int signal) => Check(kill(pid, signal));
+
+    /// <summary>The pid of a process of this host that has ended (for labels of a session that is gone).</summary>
+    public static int DeadPid()
+    {
+        using var process = System.Diagnostics.Process.Start("true")!;
+        process.WaitForExit();
+        return process.Id;
+    }
 
     [DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int sig);

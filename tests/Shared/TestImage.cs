@@ -69,6 +69,60 @@ public static class TestImage
         File.SetUnixFileMode(Path.Combine(opt.FullName, "claude"), (UnixFileMode)0b111_101_101);
     });
 
+    /// <summary>The stand-in's image without these busybox applets (as a minimal image may lack them).</summary>
+    public static void BuildWithout(string image, params string[] applets) => Build(image, rootfs =>
+    {
+        foreach (var applet in applets)
+        {
+            File.Delete(Path.Combine(rootfs, "bin", applet));
+        }
+    });
+
+    /// <summary>
+    /// The stand-in's image with broken transports for a swarm task, each picked by the task's
+    /// PATH (passed with -Environment): /opt/no-gzip and /opt/no-base64 hold every busybox
+    /// applet but that one; /opt/tar-stops-in/tar unpacks only the start of its input and exits
+    /// 0; /opt/tar-stops-out/tar writes a cut archive and exits 0; /opt/log-cut/base64 prints a
+    /// few lines and then kills the script that called it; /opt/log-damaged/base64 prints a few
+    /// lines and exits 0. Each directory is followed by /usr/local/bin (the agent) on PATH. Its
+    /// /bin/sh is dash, so the service's script runs as in a Debian image.
+    /// </summary>
+    public static void BuildTransportFaults(string image) => Build(image, rootfs =>
+    {
+        // /bin/sh is dash here, as in Debian's images: busybox's own shell would run its tar and
+        // base64 applets whatever PATH says, and never the broken ones.
+        AddHostProgram(rootfs, "/bin/dash");
+        File.Delete(Path.Combine(rootfs, "bin", "sh"));
+        File.CreateSymbolicLink(Path.Combine(rootfs, "bin", "sh"), "dash");
+        var applets = DockerCli.Exec(BusyboxPath, "--list").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(a => a != "busybox").ToList();
+        foreach (var lacking in new[] { "gzip", "base64" })
+        {
+            var dir = Directory.CreateDirectory(Path.Combine(rootfs, "opt", "no-" + lacking));
+            foreach (var applet in applets.Where(a => a != lacking))
+            {
+                File.CreateSymbolicLink(Path.Combine(dir.FullName, applet), "/bin/busybox");
+            }
+        }
+
+        void Wrapper(string dir, string name, string script)
+        {
+            var target = Directory.CreateDirectory(Path.Combine(rootfs, "opt", dir));
+            foreach (var applet in applets.Where(a => a != name))
+            {
+                File.CreateSymbolicLink(Path.Combine(target.FullName, applet), "/bin/busybox");
+            }
+
+            var file = Path.Combine(target.FullName, name);
+            File.WriteAllText(file, "#!/bin/busybox sh\n" + script + "\n");
+            File.SetUnixFileMode(file, (UnixFileMode)0b111_101_101);
+        }
+
+        Wrapper("tar-stops-in", "tar", "case \"$1\" in -x*) head -c 3000 | /bin/busybox tar \"$@\" 2>/dev/null; exit 0 ;; esac; exec /bin/busybox tar \"$@\"");
+        Wrapper("tar-stops-out", "tar", "case \"$1\" in -c*) /bin/busybox tar \"$@\" || exit; f=$2; head -c 200 \"$f\" > \"$f.cut\"; mv \"$f.cut\" \"$f\"; exit 0 ;; esac; exec /bin/busybox tar \"$@\"");
+        Wrapper("log-cut", "base64", "/bin/busybox base64 \"$@\" | head -n 3; kill -KILL $PPID");
+        Wrapper("log-damaged", "base64", "/bin/busybox base64 \"$@\" | head -n 3");
+    });
+
     private static void Build(string image, Action<string> addMore)
     {
         if (!File.Exists(BusyboxPath))

@@ -138,10 +138,25 @@ namespace ClaudeOrchestrator.Commands
         /// that fails the listing (one reached earlier in this session and gone since) is
         /// reported and yields none; alone it ends the command.
         /// </summary>
-        internal IReadOnlyList<ClaudeContainer> List(DockerConnection engine, IReadOnlyList<DockerConnection> engines, ContainerScope scope, ContainerFilter filter) =>
-            TryOnEngine(engine, engines, cancel => ContainerQuery.ListAsync(engine, scope, filter, cancel, withVolumes: true), out var listed)
-                ? listed
-                : Array.Empty<ClaudeContainer>();
+        /// <remarks>
+        /// A part the engine could not list (services, configs, volumes) is its own
+        /// non-terminating error: the containers it did list are still served.
+        /// </remarks>
+        internal IReadOnlyList<ClaudeContainer> List(DockerConnection engine, IReadOnlyList<DockerConnection> engines, ContainerScope scope, ContainerFilter filter)
+        {
+            if (!TryOnEngine(engine, engines, cancel => ContainerQuery.ListAsync(engine, scope, filter, cancel, withVolumes: true), out var listed))
+            {
+                return Array.Empty<ClaudeContainer>();
+            }
+
+            foreach (var problem in listed.Problems)
+            {
+                WriteError(new ErrorRecord(new InvalidOperationException(problem.Message, problem.Error),
+                    ErrorIds.EngineListIncomplete, ErrorCategory.ReadError, problem.Endpoint));
+            }
+
+            return listed;
+        }
 
         /// <summary>
         /// Runs <paramref name="work"/> against one of <paramref name="engines"/>: the only one

@@ -158,7 +158,7 @@ namespace ClaudeOrchestrator.Commands
                 ReportSalvage(task);
             }
 
-            var kept = salvaged.Count(t => t.Work != ClaudeTaskWork.NotSaved);
+            var kept = salvaged.Count(t => t.Work != ClaudeTaskWork.NotSaved && t.Work != ClaudeTaskWork.Lost);
             WriteInformation(
                 new HostInformationMessage { Message = $"Salvaged the work of {kept} interrupted task(s)" },
                 new[] { AgentOutputTags.Module, "Summary", AgentOutputTags.Host });
@@ -168,9 +168,12 @@ namespace ClaudeOrchestrator.Commands
         {
             if (task.Work == ClaudeTaskWork.NotSaved)
             {
-                WriteError(new ErrorRecord(new InvalidOperationException($"The work of task {task.TaskId} could not be saved; its checkout stays at {task.CheckoutPath}." +
-                                                                         (task.Workspace == WorkspaceTransfer.Copy && task.Reason != null ? " " + task.Reason : string.Empty)),
+                WriteError(new ErrorRecord(new InvalidOperationException($"The work of task {task.TaskId} could not be saved ({task.WorkError?.TrimEnd('.')}); its checkout stays at {task.CheckoutPath}, and a later sweep tries again."),
                     ErrorIds.WorkNotSaved, ErrorCategory.WriteError, task));
+            }
+            else if (task.Work == ClaudeTaskWork.Lost)
+            {
+                WriteWarning($"Task {task.TaskId}: {task.WorkError}");
             }
             else if (task.CheckoutPath == null && task.Branch == null)
             {

@@ -107,7 +107,7 @@ namespace ClaudeOrchestrator.Commands
                 {
                     // Its checkout holds work that is not in the branch yet: keep everything.
                     WriteError(new ErrorRecord(
-                        new InvalidOperationException($"Task {task.TaskId}'s work is not saved in its branch yet (its container may still exist{(task.Work == ClaudeTaskWork.NotSaved ? ", or saving failed: " + task.Reason : string.Empty)}); its checkout stays at {task.CheckoutPath}."),
+                        new InvalidOperationException($"Task {task.TaskId}'s work is not saved in its branch yet (its container may still exist{(task.Work == ClaudeTaskWork.NotSaved ? ", or saving failed: " + task.WorkError : string.Empty)}); its checkout stays at {task.CheckoutPath}."),
                         ErrorIds.WorkNotSaved, ErrorCategory.ResourceBusy, task));
                     continue;
                 }
@@ -160,7 +160,9 @@ namespace ClaudeOrchestrator.Commands
             foreach (var task in saved)
             {
                 WriteVerbose(task.Work == ClaudeTaskWork.NotSaved
-                    ? $"Task {task.TaskId}: its work could not be saved; the checkout stays."
+                    ? $"Task {task.TaskId}: its work could not be saved ({task.WorkError}); the checkout stays."
+                    : task.Work == ClaudeTaskWork.Lost
+                    ? $"Task {task.TaskId}: {task.WorkError}"
                     : $"Task {task.TaskId}: its work was salvaged into {task.Branch} ({task.HeadCommit}).");
             }
         }

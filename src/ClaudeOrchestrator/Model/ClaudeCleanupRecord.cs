@@ -15,7 +15,7 @@ namespace ClaudeOrchestrator
         /// <summary>From the moment cleanup began until the container was confirmed gone.</summary>
         public TimeSpan Duration { get; set; }
 
-        /// <summary>Removed, AlreadyGone or Failed for a removal; Saved, Salvaged or NotSaved for work; Usage for what a task spent.</summary>
+        /// <summary>Removed, AlreadyGone or Failed for a removal; Saved, Salvaged, NotSaved or Lost for work; Usage for what a task spent.</summary>
         public string Outcome { get; set; }
 
         public string Error { get; set; }

@@ -39,6 +39,9 @@ namespace ClaudeOrchestrator
         /// <summary>Tasks whose work could not be saved (the checkout was kept).</summary>
         public int WorkNotSaved { get; set; }
 
+        /// <summary>Tasks whose agent's work did not come back from where it ran (a swarm service), so nothing of it could be saved.</summary>
+        public int WorkLost { get; set; }
+
         /// <summary>What the agents reported spending in the period, in US dollars.</summary>
         public double CostUsd { get; set; }
 

@@ -47,6 +47,9 @@ namespace ClaudeOrchestrator
         public int? ExitCode { get; set; }
         public string Reason { get; set; }
 
+        /// <summary>Why the work is not in the branch yet (Work NotSaved: the sweep retries), or what was lost (Work Lost); null otherwise.</summary>
+        public string WorkError { get; set; }
+
         /// <summary>Claude Code's session id (for -Resume); null when the agent reported none. (SessionId is the module session that ran the task.)</summary>
         public string AgentSessionId { get; set; }
 
@@ -81,6 +84,17 @@ namespace ClaudeOrchestrator
 
         /// <summary>Mount: the container bind-mounted the workspace; Copy: it was copied to the engine and back (a remote engine).</summary>
         public WorkspaceTransfer Workspace { get; set; }
+
+        /// <summary>A container on an engine, or a one-off service on a swarm.</summary>
+        public ClaudeTaskBackend Backend { get; set; }
+
+        /// <summary>
+        /// True once a container or service that runs the agent was created for the task; false
+        /// before. Until then nothing of the agent's can be in its checkout: a sweep after the
+        /// session died deletes that checkout (and a branch still at its base) instead of saving
+        /// it. Null in records of module versions that did not keep it (taken as launched).
+        /// </summary>
+        public bool? AgentLaunched { get; set; }
 
         /// <summary>The private checkout while it exists (running, or kept because saving failed).</summary>
         public string CheckoutPath { get; set; }

@@ -23,5 +23,12 @@ namespace ClaudeOrchestrator
 
         /// <summary>The task is still running (or its session died and no sweep has saved it yet).</summary>
         Pending,
+
+        /// <summary>
+        /// The agent ran where its work could not come back from: a swarm service whose result
+        /// was cut short, damaged or never printed, or a node that went away. Nothing of it was
+        /// saved (never as deletions); the branch keeps what was saved before, and the reason says what was lost.
+        /// </summary>
+        Lost,
     }
 }

@@ -26,7 +26,7 @@ namespace ClaudeOrchestrator.Engine
             TaskId = task.TaskId,
             Project = task.Project,
             Reason = reason,
-            Outcome = !save.Saved ? "NotSaved" : save.Work == ClaudeTaskWork.Salvaged ? "Salvaged" : "Saved",
+            Outcome = !save.Saved ? "NotSaved" : save.Work == ClaudeTaskWork.Lost ? "Lost" : save.Work == ClaudeTaskWork.Salvaged ? "Salvaged" : "Saved",
             Work = save.Work,
             Branch = save.Branch ?? task.Branch,
             Error = save.Error,

@@ -40,6 +40,7 @@ namespace ClaudeOrchestrator.Engine
                 WorkSaved = work.Count(r => r.Outcome == "Saved" && r.Work != ClaudeTaskWork.NoChanges),
                 WorkSalvaged = work.Count(r => r.Outcome == "Salvaged"),
                 WorkNotSaved = work.Count(r => r.Outcome == "NotSaved"),
+                WorkLost = work.Count(r => r.Outcome == "Lost"),
                 CostUsd = usage.Sum(r => r.CostUsd ?? 0),
                 UsageByProject = Totals(usage.GroupBy(r => string.IsNullOrEmpty(r.Project) ? "(none)" : r.Project)).OrderByDescending(t => t.CostUsd).ThenBy(t => t.Name, StringComparer.Ordinal).ToArray(),
                 UsagePerDay = Totals(usage.GroupBy(r => r.Time.Date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture))).OrderBy(t => t.Name, StringComparer.Ordinal).ToArray(),
@@ -69,6 +70,14 @@ namespace ClaudeOrchestrator.Engine
                     $"{report.WorkNotSaved} task(s) could not save their work; their checkouts stay in the state directory and Remove-ClaudeTask or Remove-ClaudeContainer -Orphaned retries.",
                 }).ToArray();
             }
+            if (report.WorkLost > 0)
+            {
+                report.LeakPatterns = report.LeakPatterns.Concat(new[]
+                {
+                    $"{report.WorkLost} task(s) lost their agent's work on the way back from a swarm service (see WorkError in Get-ClaudeTask): check the image's tar, gzip, base64 and sha256sum (Test-ClaudeEngine) and the nodes.",
+                }).ToArray();
+            }
+
             return report;
         }
 

@@ -19,10 +19,16 @@ namespace ClaudeOrchestrator.Engine
         private static readonly TimeSpan ClaimWait = TimeSpan.FromSeconds(60);
         private static readonly TimeSpan ClaimPoll = TimeSpan.FromMilliseconds(50);
 
-        /// <summary>A task with a checkout nobody is running any more: interrupted, or ended without its work saved.</summary>
+        /// <summary>
+        /// A task with a checkout nobody is running any more whose work is not in its branch yet:
+        /// interrupted before its save, or ended without its work saved. (One interrupted after
+        /// its save has a leftover checkout instead.)
+        /// </summary>
         public static bool NeedsSalvage(ClaudeTask task) =>
-            task.CheckoutPath != null && TaskCheckout.Exists(TaskStore.DirectoryFor(task.TaskId)) && !TaskSession.IsActive(task.TaskId) &&
-            (task.Status == ClaudeTaskStatus.Interrupted || (task.Status != ClaudeTaskStatus.Running && task.Work == ClaudeTaskWork.NotSaved));
+            task.CheckoutPath != null && !TaskSession.IsActive(task.TaskId) &&
+            task.Status != ClaudeTaskStatus.Running && (task.Work == ClaudeTaskWork.Pending || task.Work == ClaudeTaskWork.NotSaved) &&
+            // A session killed before its checkout existed still left a record, and perhaps a branch, to finish.
+            (TaskCheckout.Exists(TaskStore.DirectoryFor(task.TaskId)) || task.AgentLaunched == false);
 
         /// <summary>
         /// Workspace volumes of a dead session whose task is recorded here as finished with nothing
@@ -53,12 +59,13 @@ namespace ClaudeOrchestrator.Engine
             task.Status == ClaudeTaskStatus.Interrupted && !TaskSession.IsActive(task.TaskId);
 
         /// <summary>
-        /// A checkout whose work is already in the branch (the record no longer names it) but
-        /// whose deletion was cut short, by a kill during the delete.
+        /// A checkout whose work is already in the branch (the record says so before the checkout
+        /// is deleted) but whose deletion was cut short, by a kill during the delete: it is never
+        /// saved again, only deleted.
         /// </summary>
         public static bool HasLeftoverCheckout(ClaudeTask task) =>
-            task.CheckoutPath == null && task.Status != ClaudeTaskStatus.Running &&
-            !TaskSession.IsActive(task.TaskId) && TaskCheckout.Exists(TaskStore.DirectoryFor(task.TaskId));
+            task.Status != ClaudeTaskStatus.Running && task.Work != ClaudeTaskWork.Pending && task.Work != ClaudeTaskWork.NotSaved &&
+            !TaskSession.IsActive(task.TaskId) && (TaskCheckout.Exists(TaskStore.DirectoryFor(task.TaskId)) || task.CheckoutPath != null);
 
         /// <summary>What a salvage of <paramref name="task"/> does, in the words -WhatIf and -Confirm show.</summary>
         public static string Describe(ClaudeTask task) =>
@@ -97,8 +104,10 @@ namespace ClaudeOrchestrator.Engine
             var containers = await ContainerQuery.ListAsync(connection, ContainerScope.All, ContainerFilter.None, cancel).ConfigureAwait(false);
             // A workspace holder only copies, and the salvage itself makes one: it writes nothing here.
             var busy = new HashSet<string>(containers.Where(c => c.Role != ShippedWorkspace.HolderRole).Select(c => c.TaskId).Where(t => t != null), StringComparer.Ordinal);
+            // Services that could not be listed may still be running their agents: their tasks wait for a sweep that sees them.
+            var servicesUnknown = containers.Problems.Any(p => p.Part == ContainerKinds.Service);
             var salvaged = new List<ClaudeTask>();
-            foreach (var task in candidates.Where(t => !busy.Contains(t.TaskId)))
+            foreach (var task in candidates.Where(t => !busy.Contains(t.TaskId) && !(servicesUnknown && t.Backend == ClaudeTaskBackend.SwarmService)))
             {
                 cancel.ThrowIfCancellationRequested();
                 var saved = await SalvageAsync(connection, task, cancel).ConfigureAwait(false);
@@ -129,6 +138,10 @@ namespace ClaudeOrchestrator.Engine
             return EngineEndpoints.Normalize(task.Engine) == EngineEndpoints.Normalize(connection.Endpoint);
         }
 
+        /// <summary>
+        /// The checkouts (and helpers) of tasks whose work is already in their branch, left by a
+        /// kill during their deletion; and the record of a session killed after that, made final.
+        /// </summary>
         public static void DeleteLeftoverCheckouts(IEnumerable<ClaudeTask> tasks)
         {
             foreach (var task in tasks)
@@ -136,6 +149,19 @@ namespace ClaudeOrchestrator.Engine
                 try
                 {
                     new TaskCheckout(TaskStore.DirectoryFor(task.TaskId), task.Repository, task.GitDirectory ?? string.Empty, task.Branch, task.BaseCommit, task.TaskId).DeleteFiles();
+                    ReturnedParts.Clear(task.TaskId);
+                    var record = TaskStore.Load(task.TaskId);
+                    if (record != null && record.CheckoutPath != null && !TaskSession.IsActive(task.TaskId))
+                    {
+                        record.CheckoutPath = null;
+                        record.EndTime = record.EndTime ?? DateTime.Now;
+                        if (record.Status == ClaudeTaskStatus.Interrupted && record.Reason == null)
+                        {
+                            record.Reason = "The task's session died after its work was saved in the branch, before it finished.";
+                        }
+
+                        TaskStore.Save(record);
+                    }
                 }
                 catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
                 {
@@ -177,6 +203,13 @@ namespace ClaudeOrchestrator.Engine
             }
         }
 
+        /// <summary>
+        /// Finishes one task whose session died, from whatever step it stopped at: work brought
+        /// back from an engine's volumes or put in place from a swarm service's received parts,
+        /// then saved into the branch, then the checkout deleted. A task whose agent was never
+        /// launched has nothing to save: its checkout (and its branch, still at its base) is
+        /// deleted. A failure says why once; the same failure again is not news (null returned).
+        /// </summary>
         internal static async Task<ClaudeTask> SalvageAsync(DockerConnection connection, ClaudeTask task, CancellationToken cancel)
         {
             var claim = await ClaimAsync(task.TaskId, cancel).ConfigureAwait(false);
@@ -194,27 +227,54 @@ namespace ClaudeOrchestrator.Engine
                     return null;
                 }
 
-                var unrecovered = current.Workspace == WorkspaceTransfer.Copy ? await ShippedWorkspace.RecoverAsync(connection, current, cancel).ConfigureAwait(false) : null;
+                // A copy whose agent never ran holds nothing to bring back (and may be half-made): its volumes are only leftovers.
+                var unrecovered = current.Workspace == WorkspaceTransfer.Copy && current.Backend == ClaudeTaskBackend.Container && current.AgentLaunched != false
+                    ? await ShippedWorkspace.RecoverAsync(connection, current, cancel).ConfigureAwait(false)
+                    : null;
                 if (unrecovered != null)
                 {
-                    current.Work = ClaudeTaskWork.NotSaved;
-                    current.Reason = "The task's workspace is still on the engine: " + unrecovered;
-                    return current;
+                    return NotSavedYet(current, unrecovered);
                 }
 
-                if (current.CheckoutPath == null)
-                {
-                    // In place: the tree came back beside the record (RecoverAsync said where in Reason).
-                    current.Work = ClaudeTaskWork.Salvaged;
-                    TaskStore.Save(current);
-                    return current;
-                }
-
-                var checkout = new TaskCheckout(TaskStore.DirectoryFor(current.TaskId), current.Repository, current.GitDirectory, current.Branch, current.BaseCommit, current.TaskId, ownsBranch: current.ResumedFrom == null);
                 using (var transcript = OpenTranscript(current))
                 {
-                    TaskSession.KeepWork(checkout, current, current.Status, salvage: true, containerGone: true, dropEmptyBranch: false,
-                        CleanupReason.OrphanSweep, note => transcript?.Note(note));
+                    var (lost, notPlaced) = PutReturnedParts(current);
+                    if (notPlaced != null)
+                    {
+                        return NotSavedYet(current, notPlaced);
+                    }
+
+                    if (current.CheckoutPath == null)
+                    {
+                        // In place: the tree came back beside the record (RecoverAsync or the parts said where in Reason).
+                        current.Work = lost != null ? ClaudeTaskWork.Lost : ClaudeTaskWork.Salvaged;
+                        current.WorkError = lost;
+                        ReturnedParts.Clear(current.TaskId);
+                        TaskStore.Save(current);
+                        return current;
+                    }
+
+                    var checkout = new TaskCheckout(TaskStore.DirectoryFor(current.TaskId), current.Repository, current.GitDirectory, current.Branch, current.BaseCommit, current.TaskId, ownsBranch: current.ResumedFrom == null);
+                    checkout.RemoveStaleLocks();
+                    if (current.AgentLaunched == false)
+                    {
+                        Discard(checkout, current, note => transcript?.Note(note));
+                    }
+                    else
+                    {
+                        var repeated = current.Work == ClaudeTaskWork.NotSaved ? current.WorkError : null;
+                        var save = TaskSession.KeepWork(checkout, current, current.Status, salvage: true, containerGone: true, dropEmptyBranch: false,
+                            CleanupReason.OrphanSweep, note => transcript?.Note(note), lost);
+                        if (!save.Saved && save.Error == repeated)
+                        {
+                            return null;
+                        }
+
+                        if (save.Saved)
+                        {
+                            ReturnedParts.Clear(current.TaskId);
+                        }
+                    }
                 }
 
                 current.EndTime = current.EndTime ?? DateTime.Now;
@@ -227,6 +287,85 @@ namespace ClaudeOrchestrator.Engine
                 return current;
             }
         }
+
+        /// <summary>
+        /// A task whose agent never ran: its checkout holds only the base, so it is deleted
+        /// without a save, its branch too while still at the base commit, and one journal line says so.
+        /// </summary>
+        private static void Discard(TaskCheckout checkout, ClaudeTask record, Action<string> note)
+        {
+            checkout.DeleteBranchAtBase();
+            checkout.DeleteFiles();
+            ReturnedParts.Clear(record.TaskId);
+            var save = new WorkSave { Saved = true, Work = ClaudeTaskWork.NoChanges, Branch = null, BaseCommit = record.BaseCommit, HeadCommit = record.BaseCommit };
+            note("the agent never started: the checkout held only the base, deleted with the branch still at it");
+            CleanupJournal.Append(CleanupRecords.ForWork(record, save, CleanupReason.OrphanSweep));
+            save.ApplyTo(record);
+            record.Branch = checkout.OwnsBranch ? null : record.Branch;
+            record.CheckoutPath = null;
+            record.WorkError = null;
+        }
+
+        /// <summary>Work NotSaved with the reason, said (journal, record) only when it is news; null returned when it is not.</summary>
+        private static ClaudeTask NotSavedYet(ClaudeTask record, string why)
+        {
+            if (record.Work == ClaudeTaskWork.NotSaved && record.WorkError == why)
+            {
+                return null;
+            }
+
+            record.Work = ClaudeTaskWork.NotSaved;
+            record.WorkError = why;
+            record.Reason = why;
+            CleanupJournal.Append(CleanupRecords.ForWork(record, new WorkSave { Saved = false, Work = ClaudeTaskWork.NotSaved, Error = why }, CleanupReason.OrphanSweep));
+            TaskStore.Save(record);
+            return record;
+        }
+
+        /// <summary>
+        /// A swarm task's received parts put in place (idempotent: a kill during the last try
+        /// left them). Returns why the workspace is lost (its part failed, or its service went
+        /// without its work reaching this machine) and why parts could not be put in place.
+        /// </summary>
+        private static (string Lost, string NotPlaced) PutReturnedParts(ClaudeTask record)
+        {
+            if (record.Backend != ClaudeTaskBackend.SwarmService || record.AgentLaunched == false)
+            {
+                return (null, null);
+            }
+
+            var workspace = ShippedWorkspace.ForRecord(record);
+            var directory = ReturnedParts.DirectoryFor(record.TaskId);
+            string lost = ReturnedParts.LostWhy(directory, TaskRunner.WorkspacePath);
+            foreach (var target in ReturnedParts.Waiting(record.TaskId).Where(t => workspace.ReturnedTargets.Contains(t)))
+            {
+                try
+                {
+                    workspace.RestoreReceived(target, ReturnedParts.PathFor(directory, target));
+                    ReturnedParts.MarkRestored(directory, target);
+                }
+                catch (InvalidDataException e)
+                {
+                    ReturnedParts.MarkLost(directory, target, e.Message);
+                    lost = target == TaskRunner.WorkspacePath ? $"The agent's work came back from its swarm service unreadable ({e.Message.TrimEnd('.')}); it is lost." : lost;
+                }
+                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+                {
+                    return (null, $"the agent's work in {target} came back from its swarm service but could not be put into place ({e.Message}); it is kept in {directory}");
+                }
+            }
+
+            if (lost == null && !ReturnedParts.WasRestored(directory, TaskRunner.WorkspacePath))
+            {
+                lost = "Its swarm service is gone and the agent's work never reached this machine (the service was removed by another machine's sweep after its heartbeat went stale, or its node went away); what the agent wrote there is lost.";
+            }
+
+            return (lost, null);
+        }
+
+        /// <summary>Records that the agent's work did not come back from its service (the sweep removed it and its result was cut, damaged or missing).</summary>
+        internal static void MarkLost(ClaudeTask record, string why) =>
+            ReturnedParts.MarkLost(ReturnedParts.DirectoryFor(record.TaskId), TaskRunner.WorkspacePath, why);
 
         private static Transcript OpenTranscript(ClaudeTask task)
         {

@@ -9,6 +9,9 @@ namespace ClaudeOrchestrator.Engine
         public const string EngineCheckFailed = "ClaudeEngineCheckFailed";
         public const string EnginePermissionDenied = "DockerEnginePermissionDenied";
         public const string EngineError = "DockerEngineError";
+
+        /// <summary>One part of the module's objects (services, configs, volumes) could not be listed; the rest were served.</summary>
+        public const string EngineListIncomplete = "EngineListIncomplete";
         public const string ImageNotFound = "ImageNotFound";
         public const string ProjectPathNotFound = "ProjectPathNotFound";
         public const string ProjectPathNotDirectory = "ProjectPathNotDirectory";

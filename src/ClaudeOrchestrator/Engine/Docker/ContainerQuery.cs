@@ -11,7 +11,7 @@ namespace ClaudeOrchestrator.Engine
     /// <summary>Lists the module's containers. The label filter runs in the engine, so other containers are never even returned.</summary>
     internal static class ContainerQuery
     {
-        private static async Task<IReadOnlyList<ClaudeContainer>> ListAsync(DockerConnection connection, string labelFilter, ContainerFilter filter, CancellationToken cancel)
+        private static async Task<ContainerListing> ListAsync(DockerConnection connection, string labelFilter, ContainerFilter filter, CancellationToken cancel)
         {
             var parameters = new ContainersListParameters
             {
@@ -21,12 +21,13 @@ namespace ClaudeOrchestrator.Engine
                     ["label"] = new Dictionary<string, bool> { [ContainerLabels.ManagedFilter] = true, [labelFilter] = true },
                 },
             };
-            var swarm = await SwarmAsync(connection, labelFilter, filter, cancel).ConfigureAwait(false);
+            var problems = new List<ListingProblem>();
+            var swarm = await SwarmAsync(connection, labelFilter, filter, problems, cancel).ConfigureAwait(false);
             var states = filter.States.Where(s => s != ContainerKinds.Volume && s != ContainerKinds.Config).ToArray();
             if (filter.States.Length > 0 && states.Length == 0)
             {
                 // Only volumes or configs asked for: no container matches.
-                return swarm;
+                return new ContainerListing(swarm, problems);
             }
 
             if (states.Length > 0)
@@ -45,20 +46,36 @@ namespace ClaudeOrchestrator.Engine
             }
 
             var now = DateTime.Now;
-            return listed.Select(c => ToClaudeContainer(c, connection)).Where(c => filter.Matches(c, now)).Concat(swarm).OrderBy(c => c.Created).ToList();
+            return new ContainerListing(listed.Select(c => ToClaudeContainer(c, connection)).Where(c => filter.Matches(c, now)).Concat(swarm).OrderBy(c => c.Created).ToList(), problems);
         }
 
-        /// <summary>On a swarm manager, the module's services and configs, as the label filter and the filter say (the swarm's list has no status filter).</summary>
-        private static async Task<IReadOnlyList<ClaudeContainer>> SwarmAsync(DockerConnection connection, string labelFilter, ContainerFilter filter, CancellationToken cancel)
+        /// <summary>
+        /// On a swarm manager, the module's services and configs, as the label filter and the
+        /// filter say (the swarm's list has no status filter). A part the manager fails to list is
+        /// a problem, not an end: the containers are still listed.
+        /// </summary>
+        private static async Task<IReadOnlyList<ClaudeContainer>> SwarmAsync(DockerConnection connection, string labelFilter, ContainerFilter filter, List<ListingProblem> problems, CancellationToken cancel)
         {
-            IReadOnlyList<ClaudeContainer> listed;
-            try
+            var listed = new List<ClaudeContainer>();
+            if (connection.Facts == null || !connection.Facts.SwarmManager)
             {
-                listed = await SwarmServices.ListAsync(connection, cancel).ConfigureAwait(false);
+                return listed;
             }
-            catch (Exception e) when (!(e is OperationCanceledException))
+
+            foreach (var (part, list) in new (string, Func<CancellationToken, Task<IReadOnlyList<ClaudeContainer>>>)[]
+                     {
+                         (ContainerKinds.Service, c => SwarmServices.ListServicesAsync(connection, c)),
+                         (ContainerKinds.Config, c => SwarmServices.ListConfigsAsync(connection, c)),
+                     })
             {
-                throw connection.Translate(e);
+                try
+                {
+                    listed.AddRange(await list(cancel).ConfigureAwait(false));
+                }
+                catch (Exception e) when (!(e is OperationCanceledException))
+                {
+                    problems.Add(new ListingProblem(part, connection.Endpoint, connection.Translate(e)));
+                }
             }
 
             var now = DateTime.Now;
@@ -73,7 +90,7 @@ namespace ClaudeOrchestrator.Engine
                 : OwnerLiveness.IsOrphan(item);
 
         /// <param name="withVolumes">Also the workspace volumes of tasks on an engine elsewhere (Get- and Remove-ClaudeContainer list both).</param>
-        public static async Task<IReadOnlyList<ClaudeContainer>> ListAsync(DockerConnection connection, ContainerScope scope, ContainerFilter filter, CancellationToken cancel, bool withVolumes)
+        public static async Task<ContainerListing> ListAsync(DockerConnection connection, ContainerScope scope, ContainerFilter filter, CancellationToken cancel, bool withVolumes)
         {
             var containers = await ListAsync(connection, scope, filter, cancel).ConfigureAwait(false);
             // This session's own volumes exist only while one of its tasks has a copied workspace: no extra request otherwise.
@@ -90,7 +107,7 @@ namespace ClaudeOrchestrator.Engine
             }
             catch (Exception e) when (!(e is OperationCanceledException))
             {
-                throw connection.Translate(e);
+                return new ContainerListing(containers, containers.Problems.Concat(new[] { new ListingProblem(ContainerKinds.Volume, connection.Endpoint, connection.Translate(e)) }).ToList());
             }
 
             var now = DateTime.Now;
@@ -105,7 +122,7 @@ namespace ClaudeOrchestrator.Engine
                     break;
             }
 
-            return containers.Concat(listed).OrderBy(c => c.Created).ToList();
+            return new ContainerListing(containers.Concat(listed).OrderBy(c => c.Created).ToList(), containers.Problems);
         }
 
         /// <summary>What every one of the module's objects says in its labels (project, task, owner), on the engine it was listed on.</summary>
@@ -142,22 +159,24 @@ namespace ClaudeOrchestrator.Engine
         internal static bool IsOfActiveTask(ClaudeContainer item) =>
             item.SessionId == SessionIdentity.SessionId && item.TaskId != null && TaskSession.IsActive(item.TaskId);
 
-        public static async Task<IReadOnlyList<ClaudeContainer>> ListAsync(DockerConnection connection, ContainerScope scope, ContainerFilter filter, CancellationToken cancel)
+        public static async Task<ContainerListing> ListAsync(DockerConnection connection, ContainerScope scope, ContainerFilter filter, CancellationToken cancel)
         {
             switch (scope)
             {
                 case ContainerScope.Tracked:
                     if (ContainerTracker.Count == 0)
                     {
-                        return Array.Empty<ClaudeContainer>();
+                        return ContainerListing.Empty;
                     }
 
                     var mine = await ListAsync(connection, ContainerLabels.SessionId + "=" + SessionIdentity.SessionId, filter, cancel).ConfigureAwait(false);
-                    return mine.Where(c => c.IsTracked).ToList();
+                    return new ContainerListing(mine.Where(c => c.IsTracked).ToList(), mine.Problems);
                 case ContainerScope.Orphaned:
-                    // Configs are judged by their services, whatever the filter lets through.
+                    // Configs are judged by their services, whatever the filter lets through; with
+                    // the services unknown, no config is taken for one whose service is gone.
                     var all = await ListAsync(connection, ContainerLabels.ManagedFilter, filter, cancel).ConfigureAwait(false);
-                    return all.Where(c => IsOrphan(c, all)).ToList();
+                    var servicesUnknown = all.Problems.Any(p => p.Part == ContainerKinds.Service);
+                    return new ContainerListing(all.Where(c => IsOrphan(c, all) && !(servicesUnknown && c.Kind == ContainerKinds.Config)).ToList(), all.Problems);
                 default:
                     return await ListAsync(connection, ContainerLabels.ManagedFilter, filter, cancel).ConfigureAwait(false);
             }

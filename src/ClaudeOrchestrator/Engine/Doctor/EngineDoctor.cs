@@ -180,7 +180,9 @@ namespace ClaudeOrchestrator.Engine
                 "command -v bash >/dev/null 2>&1 && echo bash=yes || echo bash=no; " +
                 $"command -v '{_agentCommand.Replace("'", string.Empty)}' >/dev/null 2>&1 && echo agent=yes || echo agent=no; " +
                 $"test -r {ProjectMount} && ls {ProjectMount} >/dev/null 2>&1 && echo project=yes || echo project=no; " +
-                $"touch {ProbeMount}/owner && echo write=yes || echo write=no";
+                $"touch {ProbeMount}/owner && echo write=yes || echo write=no; " +
+                // What a task on a swarm needs to carry its workspace in and out of the service.
+                "printf 'transport-missing='; " + ServiceScript.MissingToolsCheck + "; echo";
             var name = ContainerNames.NewName();
             var parameters = new CreateContainerParameters
             {
@@ -217,6 +219,10 @@ namespace ClaudeOrchestrator.Engine
                 }
 
                 Report(output, exit.StatusCode, scratch.FullName, sandbox, projectMountable);
+                if (facts.SwarmManager)
+                {
+                    ReportSwarmTransport(output);
+                }
             }
             catch (DockerApiException e) when (TaskRunner.InitMissing(TaskRunner.ApiMessage(e)))
             {
@@ -244,6 +250,23 @@ namespace ClaudeOrchestrator.Engine
                     // A root-owned file in a temp directory of ours: the system's temp cleaning takes it.
                 }
             }
+        }
+
+        /// <summary>On a swarm manager: whether the image has what a task needs to carry its workspace into and out of a service.</summary>
+        private void ReportSwarmTransport(string output)
+        {
+            var line = output.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("transport-missing=", StringComparison.Ordinal));
+            if (line == null)
+            {
+                return;
+            }
+
+            var missing = line.Substring("transport-missing=".Length).Split(new[] { ' ' }, StringSplitOptions.RemoveEmptyEntries);
+            Add("Swarm transport", missing.Length == 0 ? ClaudeEngineCheckStatus.Pass : ClaudeEngineCheckStatus.Fail,
+                missing.Length == 0
+                    ? $"'{_image}' has {string.Join(", ", ServiceScript.Tools)}: a task's workspace can travel into a swarm service and back"
+                    : $"'{_image}' lacks {string.Join(", ", missing)}: with -Swarm its workspace cannot travel into the service and back ({string.Join(", ", ServiceScript.Tools)} are needed)",
+                "Use an image that has them (install coreutils, tar and gzip, or busybox with those applets), or run tasks without -Swarm.");
         }
 
         private void Report(string output, long exitCode, string scratch, Sandbox sandbox, bool projectMountable)

@@ -140,6 +140,7 @@ namespace ClaudeOrchestrator.Engine
             {
                 var stdout = process.StandardOutput.ReadToEndAsync();
                 var stderr = process.StandardError.ReadToEndAsync();
+                HaltPoint.GitStarted(CommandOf(args), process);
                 if (input != null)
                 {
                     process.StandardInput.Write(input);
@@ -149,6 +150,24 @@ namespace ClaudeOrchestrator.Engine
                 process.WaitForExit();
                 return new GitOutput(process.ExitCode, stdout.GetAwaiter().GetResult(), stderr.GetAwaiter().GetResult());
             }
+        }
+
+        /// <summary>The git command in <paramref name="args"/> (after any -c pairs and --options): "read-tree", "push".</summary>
+        private static string CommandOf(IList<string> args)
+        {
+            for (var i = 0; i < args.Count; i++)
+            {
+                if (args[i] == "-c" || args[i] == "-C")
+                {
+                    i++;
+                }
+                else if (!args[i].StartsWith("-", StringComparison.Ordinal))
+                {
+                    return args[i];
+                }
+            }
+
+            return null;
         }
 
         /// <summary>Windows command-line quoting (what ProcessStartInfo.Arguments parses back on every platform).</summary>

@@ -82,6 +82,7 @@ namespace ClaudeOrchestrator.Engine
                     $"The branch '{branch}' could not be created in {repo.TopLevel}: {GitCli.FirstLines(created.Stderr)}", branch);
             }
 
+            HaltPoint.Reached(HaltPoint.Steps.BranchCreated);
             try
             {
                 checkout.Populate(repo);
@@ -142,13 +143,81 @@ namespace ClaudeOrchestrator.Engine
             // processes at once is several times faster where file creation is slow (measured:
             // 10,000 files in 9.5 s with one worker, 0.4 s with 32, on the bench machine).
             GitCli.Check(work, ErrorIds.IsolationFailed, Hardened("-c", "checkout.workers=" + CheckoutWorkers, "read-tree", "-u", "--reset", BaseCommit));
+            HaltPoint.Reached(HaltPoint.Steps.CheckoutWritten);
 
-            var host = Path.Combine(TaskDirectory, HostRepositoryName);
-            GitCli.Check(TaskDirectory, ErrorIds.IsolationFailed, init.Take(init.Count - 1).Concat(new[] { "--bare", HostRepositoryName }).ToArray());
-            File.WriteAllText(Path.Combine(host, "objects", "info", "alternates"),
-                Path.Combine(dotGit, "objects") + "\n" + ObjectsDirectory + "\n");
-            CopyShallow(Path.Combine(host, "shallow"));
+            MakeHostRepository(repo.ObjectFormat);
         }
+
+        private string HostRepository => Path.Combine(TaskDirectory, HostRepositoryName);
+
+        /// <summary>The module's own bare repository for saving, borrowing the checkout's and the repository's objects.</summary>
+        private void MakeHostRepository(string objectFormat)
+        {
+            var host = HostRepository;
+            var init = new List<string> { "init", "-q", "--bare" };
+            if (objectFormat != null && objectFormat != "sha1")
+            {
+                init.Add("--object-format=" + objectFormat);
+            }
+
+            init.Add(HostRepositoryName);
+            GitCli.Check(TaskDirectory, ErrorIds.IsolationFailed, init.ToArray());
+            HaltPoint.Reached(HaltPoint.Steps.HostRepositoryStarted);
+            File.WriteAllText(Path.Combine(host, "objects", "info", "alternates"),
+                Path.Combine(CheckoutDirectory, ".git", "objects") + "\n" + ObjectsDirectory + "\n");
+            CopyShallow(Path.Combine(host, "shallow"));
+            // Written last: a host.git without it was cut short while being made.
+            File.WriteAllText(Path.Combine(host, HostReadyName), BaseCommit + "\n");
+        }
+
+        private const string HostReadyName = "claude-orchestrator-ready";
+
+        /// <summary>
+        /// host.git as saving needs it: one cut short while being made (a kill, a full disk) is
+        /// made again. It holds nothing of its own but commits of a save, which reach the branch
+        /// by the push, so remaking it loses nothing.
+        /// </summary>
+        private void EnsureHostRepository()
+        {
+            var host = HostRepository;
+            if (File.Exists(Path.Combine(host, HostReadyName)) && File.Exists(Path.Combine(host, "HEAD")))
+            {
+                return;
+            }
+
+            DeleteTree(host);
+            MakeHostRepository(ObjectFormatOf(CommonDirectory));
+        }
+
+        private static string ObjectFormatOf(string gitDirectory)
+        {
+            var format = GitCli.Run(gitDirectory, "--git-dir=" + gitDirectory, "rev-parse", "--show-object-format");
+            return format.Ok && format.Line.Length > 0 ? format.Line : "sha1";
+        }
+
+        /// <summary>
+        /// For a sweep, whose task's session is provably dead: the locks that session's git left
+        /// where only the module's own git runs (the save's index, host.git), and the task
+        /// branch's own ref lock in the user's repository once it is older than any git command
+        /// holds one. Nothing else of the user's repository is touched.
+        /// </summary>
+        internal void RemoveStaleLocks()
+        {
+            foreach (var file in new[] { Path.Combine(TaskDirectory, HostIndexName + ".lock") }
+                         .Concat(Directory.Exists(HostRepository) ? Directory.EnumerateFiles(HostRepository, "*.lock", SearchOption.AllDirectories) : Enumerable.Empty<string>()))
+            {
+                ShippedWorkspace.TryDelete(file);
+            }
+
+            var branchLock = Path.Combine(CommonDirectory, "refs", "heads", Branch.Replace('/', Path.DirectorySeparatorChar) + ".lock");
+            if (File.Exists(branchLock) && DateTime.UtcNow - File.GetLastWriteTimeUtc(branchLock) > StaleRefLock)
+            {
+                ShippedWorkspace.TryDelete(branchLock);
+            }
+        }
+
+        // git holds a ref lock for the moment of one update; an old one was left by a killed process.
+        private static readonly TimeSpan StaleRefLock = TimeSpan.FromSeconds(10);
 
         /// <summary>
         /// The base commit and every object of its tree as one pack (pack and index files, in
@@ -205,10 +274,11 @@ namespace ClaudeOrchestrator.Engine
         /// <summary>Commits what the agent left uncommitted onto its own commits and moves the branch there.</summary>
         internal WorkSave Save(ClaudeTaskStatus status, bool salvage)
         {
-            var host = Path.Combine(TaskDirectory, HostRepositoryName);
+            var host = HostRepository;
             var save = new WorkSave { Branch = Branch, BaseCommit = BaseCommit };
             try
             {
+                EnsureHostRepository();
                 var agentHead = AgentHead();
                 var parent = agentHead != null && IsCommit(host, agentHead) ? agentHead : BaseCommit;
                 if (agentHead != null && parent != agentHead)
@@ -247,17 +317,32 @@ namespace ClaudeOrchestrator.Engine
                     save.Work = parent == BaseCommit ? ClaudeTaskWork.NoChanges : salvage ? ClaudeTaskWork.Salvaged : ClaudeTaskWork.AgentCommits;
                 }
 
-                if (head != BaseCommit)
+                var tip = BranchTip();
+                if (head != BaseCommit && tip != head)
                 {
-                    // Into the user's repository by its own receive-pack: its locking, its hooks.
-                    var push = GitCli.Run(TaskDirectory, HostArgs(host, null, "push", "-q", "--no-verify", CommonDirectory, "+" + head + ":refs/heads/" + Branch));
-                    if (!push.Ok)
+                    if (tip != null && tip != BaseCommit && TreeOf(host, tip) == written && (head == parent || ParentOf(host, tip) == parent))
                     {
-                        throw new OrchestratorException(ErrorIds.WorkNotSaved, ErrorCategory.WriteError,
-                            $"the branch '{Branch}' could not be updated in {Repository}: {GitCli.FirstLines(push.Stderr)}");
+                        // An earlier save of this very work reached the branch before its record was
+                        // written (a kill in between): that commit is the save.
+                        head = tip;
+                    }
+                    else
+                    {
+                        // Into the user's repository by its own receive-pack: its locking, its hooks.
+                        // The lease: the branch moves only from where the task left it (or from
+                        // nothing, when it was deleted meanwhile), never from a commit someone else put there.
+                        var push = GitCli.Run(TaskDirectory, HostArgs(host, null, "push", "-q", "--no-verify",
+                            "--force-with-lease=refs/heads/" + Branch + ":" + (tip == null ? string.Empty : BaseCommit), CommonDirectory, head + ":refs/heads/" + Branch));
+                        if (!push.Ok)
+                        {
+                            throw new OrchestratorException(ErrorIds.WorkNotSaved, ErrorCategory.WriteError, tip != null && tip != BaseCommit
+                                ? $"the branch '{Branch}' in {Repository} moved since the task began (it is at {tip.Substring(0, 12)}, not {BaseCommit.Substring(0, 12)}); the work stays in the checkout, to be saved by hand"
+                                : $"the branch '{Branch}' could not be updated in {Repository}: {GitCli.FirstLines(push.Stderr)}");
+                        }
                     }
                 }
 
+                HaltPoint.Reached(HaltPoint.Steps.BranchMoved);
                 save.HeadCommit = head;
                 Measure(host, save);
                 save.Saved = true;
@@ -301,6 +386,17 @@ namespace ClaudeOrchestrator.Engine
             save.Insertions = match.Groups[2].Success ? int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture) : 0;
             save.Deletions = match.Groups[3].Success ? int.Parse(match.Groups[3].Value, CultureInfo.InvariantCulture) : 0;
         }
+
+        /// <summary>The task branch's commit in the user's repository now, or null when it is gone.</summary>
+        private string BranchTip()
+        {
+            var tip = GitCli.Run(TaskDirectory, "--git-dir=" + CommonDirectory, "rev-parse", "--verify", "-q", "refs/heads/" + Branch + "^{commit}");
+            return tip.Ok && IsObjectName(tip.Line) ? tip.Line : null;
+        }
+
+        private string TreeOf(string host, string commit) => GitCli.Run(TaskDirectory, HostArgs(host, null, "rev-parse", commit + "^{tree}")).Line;
+
+        private string ParentOf(string host, string commit) => GitCli.Run(TaskDirectory, HostArgs(host, null, "rev-parse", commit + "^")).Line;
 
         private bool IsCommit(string host, string sha) =>
             GitCli.Run(TaskDirectory, HostArgs(host, null, "cat-file", "-t", sha)).Line == "commit";
@@ -420,6 +516,10 @@ namespace ClaudeOrchestrator.Engine
             foreach (var directory in new[] { CheckoutName, HostRepositoryName, "ship-pack" })
             {
                 DeleteTree(Path.Combine(TaskDirectory, directory));
+                if (directory == CheckoutName)
+                {
+                    HaltPoint.Reached(HaltPoint.Steps.CheckoutPartlyDeleted);
+                }
             }
         }
 

@@ -51,6 +51,14 @@ namespace ClaudeOrchestrator.Engine
         /// <summary>The volumes, for messages: "name (mounted at /path)".</summary>
         public string Describe() => string.Join(", ", _parts.Select(p => $"{p.Volume} ({p.Target})"));
 
+        /// <summary>
+        /// Why a task's work is still on the engine: the same words from the task's end and from a
+        /// sweep (the volumes by name, whoever listed them), so a sweep can tell a cause it already reported.
+        /// </summary>
+        internal string NotReadBack(string endpoint, string why) =>
+            $"The task's work is still in the volume(s) {string.Join(", ", _parts.OrderBy(p => p.Volume, StringComparer.Ordinal).Select(p => $"{p.Volume} ({p.Target})"))} " +
+            $"on the engine at {endpoint}: it could not be read back ({why}); the next orphan sweep or Remove-ClaudeContainer -Orphaned tries again.";
+
         public IEnumerable<string> VolumeNames => _parts.Select(p => p.Volume);
 
         /// <summary>One volume: what it holds on this machine and where the container sees it.</summary>
@@ -222,13 +230,15 @@ namespace ClaudeOrchestrator.Engine
         /// <summary>
         /// The same content for a swarm service, gzip-compressed, without entries for the parts'
         /// own directories: in the service they are tmpfs mounts owned by root, which a task user
-        /// other than root may write into but not change.
+        /// other than root may write into but not change. Its last entry is <paramref name="arrivalEntry"/>
+        /// holding <paramref name="nonce"/>: found after unpacking, it proves the unpack got to the end.
         /// </summary>
-        public void WriteCompressedArchive(Stream output, List<string> packs)
+        public void WriteCompressedArchive(Stream output, List<string> packs, string arrivalEntry, string nonce)
         {
             using (var gzip = new System.IO.Compression.GZipStream(output, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
             {
-                WriteArchive(gzip, packs, roots: false);
+                WriteArchive(gzip, packs, roots: false, last: tar =>
+                    tar.AddFile(arrivalEntry, Convert.ToInt32("644", 8), DateTime.UtcNow, System.Text.Encoding.ASCII.GetBytes(nonce)));
             }
         }
 
@@ -237,7 +247,7 @@ namespace ClaudeOrchestrator.Engine
 
         public IEnumerable<string> ReturnedTargets => _parts.Where(p => p.BringBack).Select(p => p.Target);
 
-        private void WriteArchive(Stream archive, List<string> packs, bool roots = true)
+        private void WriteArchive(Stream archive, List<string> packs, bool roots = true, Action<TarWriter> last = null)
         {
             var tar = new TarWriter(archive, Uid ?? 0, Gid ?? 0);
             var open = Uid == null;
@@ -274,6 +284,7 @@ namespace ClaudeOrchestrator.Engine
                 tar.AddFile(name + "/.git/shallow", Convert.ToInt32("644", 8), DateTime.UtcNow, System.Text.Encoding.ASCII.GetBytes(part.Checkout.BaseCommit + "\n"));
             }
 
+            last?.Invoke(tar);
             tar.Finish();
         }
 
@@ -299,7 +310,16 @@ namespace ClaudeOrchestrator.Engine
                     using (var stream = response.Stream)
                     using (var archive = new FileStream(Path.GetTempFileName(), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.DeleteOnClose))
                     {
-                        await stream.CopyToAsync(archive, 81920, cancel).ConfigureAwait(false);
+                        try
+                        {
+                            await stream.CopyToAsync(archive, 81920, cancel).ConfigureAwait(false);
+                        }
+                        catch (IOException e)
+                        {
+                            // The engine answered, then the answer stopped: the archive is cut, whatever the transport calls it.
+                            throw new InvalidDataException($"the archive of {part.Target} from the engine was cut short ({e.GetBaseException().Message})", e);
+                        }
+
                         archive.Position = 0;
                         Restore(part, archive);
                     }
@@ -313,6 +333,21 @@ namespace ClaudeOrchestrator.Engine
 
         /// <summary>A part's archive (as the engine's archive API or the service's tar writes it: its top directory named as the target's last segment) extracted and mirrored onto this machine.</summary>
         public void Restore(string target, Stream archive) => Restore(_parts.First(p => p.Target == target), archive);
+
+        /// <summary>
+        /// A received part (a gzip'd tar whose checksum matched, see <see cref="ReturnedParts"/>)
+        /// extracted and mirrored, then deleted: until it is in place it is the only copy.
+        /// </summary>
+        public void RestoreReceived(string target, string file)
+        {
+            using (var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 81920))
+            using (var archive = new System.IO.Compression.GZipStream(stream, System.IO.Compression.CompressionMode.Decompress))
+            {
+                Restore(target, archive);
+            }
+
+            TryDelete(file);
+        }
 
         private static void Restore(Part part, Stream archive)
         {
@@ -472,7 +507,7 @@ namespace ClaudeOrchestrator.Engine
             }
             catch (Exception e) when (!(e is OperationCanceledException))
             {
-                return $"its work could not be read back from the volumes {shipped.Describe()} on {connection.Endpoint}: " + Why(connection, e);
+                return shipped.NotReadBack(connection.Endpoint, Why(connection, e));
             }
 
             if (checkout == null && parts.Any(p => p.Target == TaskRunner.WorkspacePath))

@@ -233,13 +233,18 @@ namespace ClaudeOrchestrator.Engine
         private readonly Stream _in;
         private long _left;
         private long _padding;
+        private long _entries;
 
         public TarReader(Stream input)
         {
             _in = input;
         }
 
-        /// <summary>The next entry, with <see cref="Content"/> positioned at its bytes; null at the end.</summary>
+        /// <summary>
+        /// The next entry, with <see cref="Content"/> positioned at its bytes; null at the end,
+        /// which is a zero block and nothing else: an archive cut at an entry's boundary, or an
+        /// empty stream, is an error, never a shorter tree.
+        /// </summary>
         public TarEntry Next()
         {
             Skip(_left + _padding);
@@ -253,7 +258,9 @@ namespace ClaudeOrchestrator.Engine
                 var header = new byte[Block];
                 if (!ReadFull(header, Block))
                 {
-                    return null;
+                    throw new InvalidDataException(_entries == 0
+                        ? "The archive is empty or cut before its first entry (no end-of-archive block)."
+                        : $"The archive ends after {_entries} entries without its end-of-archive block: it was cut short.");
                 }
 
                 if (IsZero(header))
@@ -328,6 +335,7 @@ namespace ClaudeOrchestrator.Engine
                 };
 
                 // Every entry's data is skipped by size, whatever its kind claims.
+                _entries++;
                 _left = size;
                 _padding = PaddingOf(size);
                 return entry;
@@ -380,7 +388,7 @@ namespace ClaudeOrchestrator.Engine
                 var read = _in.Read(buffer, 0, (int)Math.Min(buffer.Length, count));
                 if (read <= 0)
                 {
-                    return;
+                    throw new InvalidDataException("The archive ends inside an entry: it was cut short.");
                 }
 
                 count -= read;

@@ -76,7 +76,8 @@ namespace ClaudeOrchestrator.Engine
         /// Extracts the entries under <paramref name="top"/> (the archive's first path component,
         /// as the engine names a copied directory) into <paramref name="destination"/>, which must
         /// not exist yet. Returns how many entries were left out (unsafe names, links in the way,
-        /// devices) so the caller can say so.
+        /// devices) so the caller can say so. An archive with nothing at or under
+        /// <paramref name="top"/> is an error: mirrored, it would read as the agent deleting everything.
         /// </summary>
         public static int Extract(TarReader tar, string top, string destination)
         {
@@ -90,6 +91,7 @@ namespace ClaudeOrchestrator.Engine
             var made = new Dictionary<string, TarEntryKind>(StringComparer.Ordinal) { [string.Empty] = TarEntryKind.Directory };
             var modes = new List<(string Path, int Mode)>();
             var skipped = 0;
+            var found = false;
             TarEntry entry;
             while ((entry = tar.Next()) != null)
             {
@@ -100,6 +102,7 @@ namespace ClaudeOrchestrator.Engine
                     continue;
                 }
 
+                found = true;
                 if (relative.Length == 0)
                 {
                     continue;
@@ -156,6 +159,11 @@ namespace ClaudeOrchestrator.Engine
             foreach (var (path, mode) in modes.OrderByDescending(m => m.Path.Length))
             {
                 NativeUnix.TryChmod(path, mode);
+            }
+
+            if (!found)
+            {
+                throw new InvalidDataException($"The archive holds nothing at or under '{top}'.");
             }
 
             return skipped;

@@ -70,9 +70,10 @@ namespace ClaudeOrchestrator.Engine
             try
             {
                 observer.Verbose($"Copying the workspace into swarm configs for the service {name} ({shipped.Describe()} in the container).");
-                configs = await CreateConfigsAsync(connection, spec, shipped, name, cancel).ConfigureAwait(false);
+                configs = await CreateConfigsAsync(connection, spec, shipped, name, nonce, cancel).ConfigureAwait(false);
 
                 observer.Verbose($"Creating the one-off service {name} from image '{spec.Image}' on the swarm managed at {connection.Endpoint}.");
+                session.MarkLaunched();
                 var creating = ContainerTracker.BeginCreate(name, spec.RunspaceId);
                 try
                 {
@@ -126,7 +127,8 @@ namespace ClaudeOrchestrator.Engine
             var reader = new AgentOutputReader(observer.AgentOutput, session.Transcript, new ClaudeEventStream(activity));
             var removed = false;
             var nodeLost = false;
-            using (var output = new ServiceResult(nonce))
+            var sawRunning = false;
+            using (var output = new ServiceResult(nonce, session.ReturnedPartsDirectory))
             using (var logsDone = new CancellationTokenSource())
             using (var timeout = new CancellationTokenSource())
             using (var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel, service.StopRequested, timeout.Token))
@@ -153,9 +155,9 @@ namespace ClaudeOrchestrator.Engine
                     }
 
                     observer.AgentStarted(activity);
-                    var watch = WatchAsync(connection, service.Id, observer, session, result, stop.Token);
+                    var watch = WatchAsync(connection, service.Id, observer, result, () => sawRunning = true, stop.Token);
                     var stopped = Task.Delay(Timeout.Infinite, stop.Token);
-                    var first = await Task.WhenAny(output.Ended, watch, stopped, pump).ConfigureAwait(false);
+                    var first = await Task.WhenAny(output.Ended, output.TransportFailed, watch, stopped, pump).ConfigureAwait(false);
                     cleanupClock.Restart();
                     if (first == watch && watch.IsCanceled)
                     {
@@ -163,7 +165,12 @@ namespace ClaudeOrchestrator.Engine
                         first = stopped;
                     }
 
-                    if (first == output.Ended || first == watch)
+                    if (first == output.TransportFailed)
+                    {
+                        // The script exits at once, without running the agent: nothing to wait for.
+                        Outcome(result, output, null, spec, reader, activity);
+                    }
+                    else if (first == output.Ended || first == watch)
                     {
                         if (first == watch && !output.Ended.IsCompleted)
                         {
@@ -200,56 +207,82 @@ namespace ClaudeOrchestrator.Engine
                     removed = await TaskRunner.RemoveAsync(connection, service, result, cleanupClock).ConfigureAwait(false);
                 }
 
-                if (output.Begun)
-                {
-                    // It ran, if too briefly for the watch to see it running.
-                    session.AgentStarted = true;
-                }
-
+                // The script says when the agent starts; a log cut before that line cannot, and then a running task is the best sign.
+                session.AgentStarted = output.Started || output.Begun || (sawRunning && output.MissingTools == null && output.NotArrived == null);
                 Restore(shipped, output, session, result, nodeLost);
                 return removed;
             }
         }
 
-        /// <summary>The agent's work out of the service's log into the checkout (or the project, in place) before anything is saved.</summary>
+        /// <summary>
+        /// The agent's work, as received from the service's log (each part's checksum matched),
+        /// into the checkout (or the project, in place) before anything is saved. A part that did
+        /// not come back whole, or whose archive is not whole, is never restored: the task fails
+        /// and says what was lost. A part that came back but could not be put in place (a full
+        /// disk) stays beside the record for the sweep.
+        /// </summary>
         /// <param name="nodeLost">The node went away: its loss is the reason already, and nothing more can come from it.</param>
-        private static void Restore(ShippedWorkspace workspace, ServiceResult output, TaskSession session, ClaudeTaskResult result, bool nodeLost)
+        internal static void Restore(ShippedWorkspace workspace, ServiceResult output, TaskSession session, ClaudeTaskResult result, bool nodeLost)
         {
             if (!session.AgentStarted)
             {
                 return;
             }
 
-            var missing = new List<string>();
-            string first = null;
+            var lost = new List<string>();
+            string lostWhy = null;
+            string notPlaced = null;
             foreach (var target in workspace.ReturnedTargets)
             {
+                string file = null;
                 try
                 {
-                    using (var archive = output.Open(target))
-                    {
-                        workspace.Restore(target, archive);
-                    }
-
+                    file = output.Received(target);
+                    workspace.RestoreReceived(target, file);
+                    ReturnedParts.MarkRestored(session.ReturnedPartsDirectory, target);
                     session.Transcript?.Note($"{target} came back from the service's log");
                 }
-                catch (Exception e) when (e is IOException || e is InvalidDataException || e is UnauthorizedAccessException)
+                catch (InvalidDataException e)
                 {
-                    missing.Add(target);
-                    first = first ?? e.Message;
+                    // Cut, damaged, never printed, or an archive that does not hold the tree: never restored.
+                    if (file != null)
+                    {
+                        ShippedWorkspace.TryDelete(file);
+                    }
+
+                    ReturnedParts.MarkLost(session.ReturnedPartsDirectory, target, e.Message);
+                    lost.Add(target);
+                    lostWhy = lostWhy ?? e.Message;
+                }
+                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+                {
+                    notPlaced = notPlaced ?? $"the agent's work in {target} came back from the swarm service but could not be put into {session.Checkout?.CheckoutDirectory ?? session.Record.Path} ({e.Message}); it is kept in {session.ReturnedPartsDirectory} and the next sweep puts it in place and saves it";
                 }
             }
 
-            if (missing.Count == 0)
+            if (notPlaced != null)
+            {
+                session.NotPlaced(notPlaced);
+                result.Status = result.Status == ClaudeTaskStatus.Succeeded ? ClaudeTaskStatus.Failed : result.Status;
+            }
+
+            if (lost.Count == 0)
             {
                 return;
             }
 
-            var why = $"The agent's work in {string.Join(" and ", missing)} did not come back from the swarm service ({first.TrimEnd('.')}); what it wrote there on the node is lost, and the branch keeps what the checkout had.";
+            var why = nodeLost
+                ? result.Reason
+                : $"The agent's work in {string.Join(" and ", lost)} did not come back from the swarm service ({lostWhy.TrimEnd('.')}); what it wrote there lived only in the service and is lost. Nothing of it was saved, and the branch keeps what was saved before.";
             session.Transcript?.Note("work NOT back: " + why);
+            if (lost.Contains(TaskRunner.WorkspacePath))
+            {
+                session.Lost(why);
+            }
+
+            result.Status = result.Status == ClaudeTaskStatus.Succeeded ? ClaudeTaskStatus.Failed : result.Status;
             if (!nodeLost)
             {
-                result.Status = result.Status == ClaudeTaskStatus.Succeeded ? ClaudeTaskStatus.Failed : result.Status;
                 result.Reason = string.IsNullOrEmpty(result.Reason) ? why : result.Reason + " " + why;
             }
         }
@@ -257,7 +290,35 @@ namespace ClaudeOrchestrator.Engine
         /// <summary>Status and exit code: the script's end line has the agent's code; the swarm's task state says what happened when there is none.</summary>
         private static void Outcome(ClaudeTaskResult result, ServiceResult output, TaskResponse ended, TaskSpec spec, AgentOutputReader reader, AgentActivity activity)
         {
+            if (output.MissingTools != null)
+            {
+                result.Status = ClaudeTaskStatus.Failed;
+                result.ExitCode = ServiceScript.UnpackFailed;
+                result.Reason = $"The image '{spec.Image}' lacks {output.MissingTools.Replace(" ", ", ")} on its PATH. A task on a swarm carries its workspace into and out of the service with " +
+                                string.Join(", ", ServiceScript.Tools) + $"; the agent did not run. Use an image that has them (Test-ClaudeEngine -Engine <manager> -Image {spec.Image} checks), or run the task without -Swarm.";
+                return;
+            }
+
+            if (output.NotArrived != null)
+            {
+                result.Status = ClaudeTaskStatus.Failed;
+                result.ExitCode = ServiceScript.UnpackFailed;
+                result.Reason = "The workspace did not arrive whole in the service (" +
+                                (output.NotArrived == "tar" ? "its tar failed to unpack it" : "its tar stopped before the archive's last entry") +
+                                $"), so the agent did not run. Check the image's tar and gzip (Test-ClaudeEngine -Engine <manager> -Image {spec.Image}), or run the task without -Swarm.";
+                return;
+            }
+
             long? code = output.Ended.IsCompleted ? output.Ended.Result : (long?)null;
+            if (code == null && output.Begun && result.Reason == null)
+            {
+                // The agent ended; what ended the service was the printing of its work.
+                result.Status = ClaudeTaskStatus.Failed;
+                result.ExitCode = ended?.Status?.ContainerStatus?.ExitCode is long died ? (int)died : (int?)null;
+                result.Reason = "The service ended while it printed the agent's work back" + (result.ExitCode.HasValue ? $" (exit code {result.ExitCode})." : ".");
+                return;
+            }
+
             if (code == null && ended?.Status?.State == SwarmTaskState.Complete)
             {
                 code = 0;
@@ -278,7 +339,7 @@ namespace ClaudeOrchestrator.Engine
             result.Status = code.Value == 0 ? ClaudeTaskStatus.Succeeded : ClaudeTaskStatus.Failed;
             if (code.Value == ServiceScript.UnpackFailed && !output.Begun)
             {
-                result.Reason = "The workspace could not be unpacked in the service (exit code 125).";
+                result.Reason = "The workspace could not be unpacked in the service (exit code 125); the agent did not run.";
             }
             else if (code.Value != 0)
             {
@@ -294,9 +355,10 @@ namespace ClaudeOrchestrator.Engine
         /// down) or its node is lost; returns that task. Says where it was placed, and when it
         /// started running.
         /// </summary>
-        private static async Task<(TaskResponse Task, bool NodeLost)> WatchAsync(DockerConnection connection, string serviceId, ITaskObserver observer, TaskSession session, ClaudeTaskResult result, CancellationToken cancel)
+        private static async Task<(TaskResponse Task, bool NodeLost)> WatchAsync(DockerConnection connection, string serviceId, ITaskObserver observer, ClaudeTaskResult result, Action running, CancellationToken cancel)
         {
             string node = null;
+            var seenRunning = false;
             while (true)
             {
                 cancel.ThrowIfCancellationRequested();
@@ -323,9 +385,10 @@ namespace ClaudeOrchestrator.Engine
                     observer.Verbose($"The swarm placed the service's task on node {node}.");
                 }
 
-                if (state == SwarmTaskState.Running && !session.AgentStarted)
+                if (state == SwarmTaskState.Running && !seenRunning)
                 {
-                    session.AgentStarted = true;
+                    seenRunning = true;
+                    running();
                     result.StartTime = DateTime.Now;
                 }
 
@@ -404,7 +467,7 @@ namespace ClaudeOrchestrator.Engine
         }
 
         /// <summary>The workspace as one gzip'd tar cut into configs; on failure the ones made are removed and the error says why.</summary>
-        private static async Task<List<SwarmConfigReference>> CreateConfigsAsync(DockerConnection connection, TaskSpec spec, ShippedWorkspace shipped, string name, CancellationToken cancel)
+        private static async Task<List<SwarmConfigReference>> CreateConfigsAsync(DockerConnection connection, TaskSpec spec, ShippedWorkspace shipped, string name, string nonce, CancellationToken cancel)
         {
             var made = new List<SwarmConfigReference>();
             var packs = new List<string>();
@@ -412,7 +475,7 @@ namespace ClaudeOrchestrator.Engine
             {
                 using (var archive = new MemoryStream())
                 {
-                    shipped.WriteCompressedArchive(archive, packs);
+                    shipped.WriteCompressedArchive(archive, packs, ServiceScript.ArrivalEntry, nonce);
                     var data = archive.ToArray();
                     for (var offset = 0; offset < data.Length || made.Count == 0; offset += ConfigChunk)
                     {
@@ -482,8 +545,8 @@ namespace ClaudeOrchestrator.Engine
                 mounts.Add(Tmpfs(tmpfs.Key, tmpfs.Value));
             }
 
-            // The parts' own directories, unless a tmpfs of the sandbox holds them already.
-            foreach (var target in shipped.Targets.Where(t => !host.Tmpfs.Keys.Any(k => t.StartsWith(k + "/", StringComparison.Ordinal))))
+            // The parts' own directories, unless a tmpfs of the sandbox holds them already; and the script's own for its proof and packing.
+            foreach (var target in shipped.Targets.Where(t => !host.Tmpfs.Keys.Any(k => t.StartsWith(k + "/", StringComparison.Ordinal))).Concat(new[] { ServiceScript.OutputDirectory }))
             {
                 mounts.Add(new Mount { Type = "tmpfs", Target = target, TmpfsOptions = new TmpfsOptions { Mode = Convert.ToUInt32("1777", 8) } });
             }

@@ -43,11 +43,10 @@ namespace ClaudeOrchestrator.Engine
                 return await SwarmServices.RemoveServiceAsync(connection, service.Id, service.Name, cancel).ConfigureAwait(false);
             }
 
-            // Under the task's salvage claim: a salvage that saw the service gone waits until its work is in the checkout.
+            // Under the task's salvage claim: a salvage that saw the service gone waits until its work is received.
             var claim = await TaskSalvager.ClaimAsync(record.TaskId, cancel).ConfigureAwait(false);
-            var workspace = ShippedWorkspace.ForRecord(record);
             using (claim)
-            using (var output = new ServiceResult(mark))
+            using (var output = new ServiceResult(mark, ReturnedParts.DirectoryFor(record.TaskId)))
             using (var logsDone = new CancellationTokenSource())
             {
                 var reader = new AgentOutputReader((_, __) => { }) { Divert = output.Take };
@@ -70,28 +69,16 @@ namespace ClaudeOrchestrator.Engine
 
                 logsDone.Cancel();
                 TaskRunner.Observe(pump);
-                if (output.Ended.IsCompleted)
+                if (outcome.Removed && (output.Started || output.Begun))
                 {
-                    foreach (var target in workspace.ReturnedTargets)
+                    // The received parts wait beside the record; the salvage puts them in place and saves.
+                    try
                     {
-                        try
-                        {
-                            using (var archive = output.Open(target))
-                            {
-                                workspace.Restore(target, archive);
-                            }
-                        }
-                        catch (Exception e) when (e is IOException || e is InvalidDataException || e is UnauthorizedAccessException)
-                        {
-                            // What did not come back is lost with the service; the salvage saves what the checkout has.
-                        }
+                        output.Received(TaskRunner.WorkspacePath);
                     }
-
-                    if (record.CheckoutPath == null)
+                    catch (InvalidDataException e)
                     {
-                        record.Reason = (record.Reason == null ? string.Empty : record.Reason + " ") +
-                                        $"The agent's tree came back from the swarm service into {Path.Combine(TaskStore.DirectoryFor(record.TaskId), "returned")}; the project was not changed, since it may have changed after the session died.";
-                        TaskStore.Save(record);
+                        TaskSalvager.MarkLost(record, $"The agent's work did not come back from its swarm service when the sweep removed it ({e.Message.TrimEnd('.')}); what it wrote there lived only in the service and is lost.");
                     }
                 }
 

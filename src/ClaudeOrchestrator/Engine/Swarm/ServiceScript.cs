@@ -1,10 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
-using System.IO;
 using System.Linq;
-using System.Threading;
-using System.Threading.Tasks;
 
 namespace ClaudeOrchestrator.Engine
 {
@@ -17,6 +14,13 @@ namespace ClaudeOrchestrator.Engine
     /// returned part as base64 of a gzip'd tar between marker lines that carry a per-task nonce.
     /// The removed service's container keeps running for its stop grace period, and the log
     /// stream the session already follows delivers those lines.
+    ///
+    /// Nothing here trusts an exit status it cannot see: a pipeline reports its last command, and
+    /// busybox tar may exit 0 when its compressor cannot run. So the tools are looked for before
+    /// anything else, the workspace counts as arrived only when the archive's last entry (a file
+    /// holding the nonce) is there after unpacking, and each part printed back is written to a
+    /// file first, its tar's status checked, and followed by its SHA-256, which the session
+    /// checks before a byte of it is used.
     /// </summary>
     internal static class ServiceScript
     {
@@ -25,10 +29,32 @@ namespace ClaudeOrchestrator.Engine
 
         public const string InputPrefix = "in.";
 
+        /// <summary>A tmpfs of the service's own: the arrival proof lands here, and each part is packed here before it is printed.</summary>
+        public const string OutputDirectory = "/run/claude-orchestrator-out";
+
+        /// <summary>The archive's last entry (relative to /): its content is the nonce.</summary>
+        public const string ArrivalEntry = "run/claude-orchestrator-out/arrived";
+
         internal const string Marker = "claude-orchestrator-result";
 
-        /// <summary>The exit code when the workspace could not be unpacked (nothing ran).</summary>
+        /// <summary>What the transport needs in the image, beside /bin/sh.</summary>
+        public static readonly IReadOnlyList<string> Tools = new[] { "tar", "gzip", "base64", "sha256sum", "cat", "mkdir", "rm" };
+
+        /// <summary>
+        /// A shell function: is $1 an executable file in a PATH directory? Not "command -v": a
+        /// busybox shell answers for its own applets, while tar runs gzip from PATH (which is how
+        /// an image without a gzip link unpacks nothing and says it did).
+        /// </summary>
+        public const string OnPathFunction = "on_path() ( IFS=:; for d in $PATH; do [ -f \"$d/$1\" ] && [ -x \"$d/$1\" ] && exit 0; done; exit 1 ); ";
+
+        /// <summary>Shell that prints the missing tools, space-separated (nothing when all are there).</summary>
+        public static string MissingToolsCheck => OnPathFunction + "for t in " + string.Join(" ", Tools) + "; do on_path \"$t\" || printf '%s ' \"$t\"; done";
+
+        /// <summary>The exit code when the workspace could not be unpacked, or the tools to carry it are missing (nothing ran).</summary>
         public const int UnpackFailed = 125;
+
+        /// <summary>How long an agent has to end after SIGTERM before it, and everything it started, is killed so its work can be printed.</summary>
+        public static readonly TimeSpan AgentStopGrace = TimeSpan.FromSeconds(10);
 
         /// <param name="nonce">Per task; the markers carry it so the agent's own output cannot end the result early by accident.</param>
         /// <param name="unpack">The directories the archive fills (created first: one of them lies in a tmpfs of the sandbox).</param>
@@ -37,152 +63,41 @@ namespace ClaudeOrchestrator.Engine
         public static List<string> Arguments(string nonce, IEnumerable<string> unpack, IEnumerable<string> returned, IEnumerable<string> agentArgv, string stdinFile)
         {
             var mark = Marker + " " + nonce;
+            var grace = ((int)AgentStopGrace.TotalSeconds).ToString(CultureInfo.InvariantCulture);
             var script =
+                "m='" + mark + "'; o=" + OutputDirectory + "; " +
+                "n=$(" + MissingToolsCheck + "); " +
+                "if [ -n \"$n\" ]; then echo \"$m missing $n\"; exit " + UnpackFailed.ToString(CultureInfo.InvariantCulture) + "; fi; " +
                 "mkdir -p " + string.Join(" ", unpack.Select(Quote)) + " 2>/dev/null; " +
-                "if [ -e " + InputDirectory + "/" + InputPrefix + "000 ]; then cat " + InputDirectory + "/" + InputPrefix + "* | tar -xzf - -C / || " +
-                "{ echo 'claude-orchestrator: the workspace could not be unpacked in the service' >&2; exit " + UnpackFailed.ToString(CultureInfo.InvariantCulture) + "; }; fi; " +
+                // tar's own status, and then the proof that it got to the archive's last entry.
+                "cat " + InputDirectory + "/" + InputPrefix + "* | tar -xzf - -C / || { echo \"$m not-arrived tar\"; exit " + UnpackFailed.ToString(CultureInfo.InvariantCulture) + "; }; " +
+                "[ \"$(cat /" + ArrivalEntry + " 2>/dev/null)\" = '" + nonce + "' ] || { echo \"$m not-arrived incomplete\"; exit " + UnpackFailed.ToString(CultureInfo.InvariantCulture) + "; }; " +
+                "rm -f /" + ArrivalEntry + "; " +
                 "if command -v \"$1\" >/dev/null 2>&1; then " +
+                "echo \"$m start\"; " +
                 "\"$@\" <" + Quote(stdinFile ?? "/dev/null") + " & a=$!; " +
                 // SIGTERM (a removed service, as the engine stops its container) ends the agent, not the script.
-                "trap 'kill -TERM $a 2>/dev/null' TERM INT; " +
-                "while :; do wait $a; c=$?; kill -0 $a 2>/dev/null || break; done; " +
+                "trap 's=1; kill -TERM $a 2>/dev/null' TERM INT; " +
+                "while :; do wait $a; c=$?; [ -n \"$s\" ] && break; kill -0 $a 2>/dev/null || break; done; " +
+                // Stopped: the agent has a short while to end, then it is killed, whatever it does with SIGTERM.
+                "if [ -n \"$s\" ]; then { sleep " + grace + "; kill -KILL $a 2>/dev/null; } & k=$!; wait $a 2>/dev/null; kill -KILL $k 2>/dev/null; c=143; fi; " +
                 "else echo \"" + AgentWatcher.AgentNotFoundMarker + " $1\" >&2; c=127; fi; " +
                 "trap '' TERM INT; " +
-                "echo '" + mark + " begin'; " +
+                // Nothing the agent started may still be writing while its work is packed (kill -1 spares this shell and init).
+                "kill -KILL -1 2>/dev/null; " +
+                "echo \"$m begin\"; " +
                 "for t in " + string.Join(" ", returned.Select(Quote)) + "; do " +
-                "echo \"" + mark + " part $t\"; " +
-                "tar -czf - -C \"${t%/*}/\" \"${t##*/}\" | base64 || echo \"" + mark + " failed $t\"; done; " +
-                "echo \"" + mark + " end $c\"; exit $c";
+                "f=$o/part; " +
+                "if tar -czf \"$f\" -C \"${t%/*}/\" \"${t##*/}\" && h=$(sha256sum < \"$f\"); then " +
+                "echo \"$m part $t\"; base64 \"$f\" && echo \"$m sum $t ${h%% *}\" || echo \"$m failed $t\"; " +
+                "else echo \"$m failed $t\"; fi; " +
+                "rm -f \"$f\"; done; " +
+                "echo \"$m end $c\"; exit $c";
             var argv = new List<string> { "-c", script, "claude-orchestrator-service" };
             argv.AddRange(agentArgv);
             return argv;
         }
 
         private static string Quote(string text) => "'" + text.Replace("'", "'\\''") + "'";
-    }
-
-    /// <summary>
-    /// Reads the result a service prints after its agent (see <see cref="ServiceScript"/>) out of
-    /// the log's stdout lines: each part decoded into a temporary file as it arrives, so a large
-    /// workspace costs disk, not memory. Lines before the first marker are the agent's own.
-    /// </summary>
-    internal sealed class ServiceResult : IDisposable
-    {
-        private readonly string _mark;
-        private readonly Dictionary<string, FileStream> _parts = new Dictionary<string, FileStream>(StringComparer.Ordinal);
-        private readonly HashSet<string> _failed = new HashSet<string>(StringComparer.Ordinal);
-        private readonly TaskCompletionSource<int> _ended = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-        private FileStream _current;
-        private bool _begun;
-        private string _broken;
-
-        public ServiceResult(string nonce)
-        {
-            _mark = ServiceScript.Marker + " " + nonce + " ";
-        }
-
-        /// <summary>Completes with the agent's exit code once the whole result has been read.</summary>
-        public Task<int> Ended => _ended.Task;
-
-        /// <summary>True once the agent ended and the script began printing the result.</summary>
-        public bool Begun => _begun;
-
-        /// <summary>For <see cref="AgentOutputReader.Divert"/>: takes the result's lines, leaves the agent's.</summary>
-        public bool Take(string line)
-        {
-            if (line.StartsWith(_mark, StringComparison.Ordinal))
-            {
-                var words = line.Substring(_mark.Length).Split(new[] { ' ' }, 2);
-                switch (words[0])
-                {
-                    case "begin":
-                        _begun = true;
-                        break;
-                    case "part" when words.Length == 2:
-                        _current = new FileStream(Path.GetTempFileName(), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 81920, FileOptions.DeleteOnClose);
-                        _parts[words[1]] = _current;
-                        break;
-                    case "failed" when words.Length == 2:
-                        _failed.Add(words[1]);
-                        _current = null;
-                        break;
-                    case "end":
-                        _current = null;
-                        _ended.TrySetResult(words.Length == 2 && int.TryParse(words[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var code) ? code : -1);
-                        break;
-                }
-
-                return true;
-            }
-
-            if (_current == null)
-            {
-                return _begun && !_ended.Task.IsCompleted;
-            }
-
-            try
-            {
-                var bytes = Convert.FromBase64String(line.Trim());
-                _current.Write(bytes, 0, bytes.Length);
-            }
-            catch (FormatException)
-            {
-                _broken = _broken ?? "a line of the result was not base64";
-                _current = null;
-            }
-
-            return true;
-        }
-
-        /// <summary>
-        /// After the service was removed: the node's engine stops its container with SIGTERM, and
-        /// the script begins printing the work at once (within <paramref name="beginWait"/>) and
-        /// ends within the stop grace period; a task that never ran prints nothing. Returns when
-        /// the result is whole, or when it will not be.
-        /// </summary>
-        /// <param name="logEnded">The log stream's pump: once it is over, nothing more can arrive.</param>
-        public async Task AwaitAfterStopAsync(TimeSpan beginWait, TimeSpan grace, Task logEnded, CancellationToken cancel = default)
-        {
-            var began = System.Diagnostics.Stopwatch.StartNew();
-            while (!_begun && began.Elapsed < beginWait && !logEnded.IsCompleted && !cancel.IsCancellationRequested)
-            {
-                await Task.WhenAny(Ended, Task.Delay(100, cancel)).ConfigureAwait(false);
-            }
-
-            if (_begun && !cancel.IsCancellationRequested)
-            {
-                await Task.WhenAny(Ended, logEnded, Task.Delay(grace, cancel)).ConfigureAwait(false);
-            }
-        }
-
-        /// <summary>The decompressed tar of the part the container saw at <paramref name="target"/>; throws with the reason when it did not arrive whole.</summary>
-        public Stream Open(string target)
-        {
-            if (_broken != null)
-            {
-                throw new InvalidDataException(_broken + ".");
-            }
-
-            if (_failed.Contains(target))
-            {
-                throw new InvalidDataException($"the service could not pack {target}.");
-            }
-
-            if (!_ended.Task.IsCompleted || !_parts.TryGetValue(target, out var part))
-            {
-                throw new InvalidDataException($"the service's log ended before {target} was printed whole.");
-            }
-
-            part.Position = 0;
-            return new System.IO.Compression.GZipStream(part, System.IO.Compression.CompressionMode.Decompress, leaveOpen: true);
-        }
-
-        public void Dispose()
-        {
-            foreach (var part in _parts.Values)
-            {
-                part.Dispose();
-            }
-        }
     }
 }

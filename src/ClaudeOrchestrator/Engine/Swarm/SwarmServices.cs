@@ -97,14 +97,9 @@ namespace ClaudeOrchestrator.Engine
             }
         }
 
-        /// <summary>The module's services and configs on a manager, as ClaudeContainer; nothing on an engine that is not one.</summary>
-        public static async Task<IReadOnlyList<ClaudeContainer>> ListAsync(DockerConnection connection, CancellationToken cancel)
+        /// <summary>The module's services on a manager, with their swarm task's state and node, as ClaudeContainer.</summary>
+        public static async Task<IReadOnlyList<ClaudeContainer>> ListServicesAsync(DockerConnection connection, CancellationToken cancel)
         {
-            if (connection.Facts == null || !connection.Facts.SwarmManager)
-            {
-                return Array.Empty<ClaudeContainer>();
-            }
-
             var services = await connection.Client.Swarm.ListServicesAsync(new ServiceListParameters
             {
                 Filters = new Dictionary<string, IDictionary<string, bool>> { ["label"] = new Dictionary<string, bool> { [ContainerLabels.ManagedFilter] = true } },
@@ -131,13 +126,15 @@ namespace ClaudeOrchestrator.Engine
                 listed.Add(ToClaudeContainer(service, task, nodes, connection));
             }
 
-            var configs = await connection.Client.Configs.ListConfigsAsync(cancel).ConfigureAwait(false);
-            foreach (var config in configs.Where(c => c.Spec?.Labels != null && c.Spec.Labels.TryGetValue(ContainerLabels.Managed, out var m) && m == "true"))
-            {
-                listed.Add(ToClaudeContainer(config, connection));
-            }
-
             return listed;
+        }
+
+        /// <summary>The module's configs (a task's workspace on its way in) on a manager, as ClaudeContainer.</summary>
+        public static async Task<IReadOnlyList<ClaudeContainer>> ListConfigsAsync(DockerConnection connection, CancellationToken cancel)
+        {
+            var configs = await connection.Client.Configs.ListConfigsAsync(cancel).ConfigureAwait(false);
+            return configs.Where(c => c.Spec?.Labels != null && c.Spec.Labels.TryGetValue(ContainerLabels.Managed, out var m) && m == "true")
+                .Select(c => ToClaudeContainer(c, connection)).ToList();
         }
 
         private static ClaudeContainer ToClaudeContainer(SwarmService service, TaskResponse task, IDictionary<string, string> nodes, DockerConnection connection)

@@ -135,6 +135,7 @@ namespace ClaudeOrchestrator.Engine
                 }
 
                 // After the container is gone, before anyone sees the result: the work goes into the branch.
+                HaltPoint.Reached(HaltPoint.Steps.AgentEnded);
                 var save = await session.FinishAsync(result, containerGone, session.StopReason ?? ReasonFor(result)).ConfigureAwait(false);
                 ApplySave(result, session, save, observer);
             }
@@ -176,9 +177,18 @@ namespace ClaudeOrchestrator.Engine
             save.ApplyTo(result);
             if (!save.Saved)
             {
-                var why = $"The task's work could not be saved into the branch '{session.Checkout.Branch}' ({save.Error}); its checkout stays at {session.Checkout.CheckoutDirectory}, and Remove-ClaudeTask or Remove-ClaudeContainer -Orphaned saves it later.";
+                // A reason already given (the work still on the engine) is not repeated.
+                var known = !string.IsNullOrEmpty(result.Reason) && save.Error != null && result.Reason.Contains(save.Error);
+                var why = known
+                    ? $"Its checkout stays at {session.Checkout.CheckoutDirectory} until then."
+                    : $"The task's work could not be saved into the branch '{session.Checkout.Branch}' ({save.Error}); its checkout stays at {session.Checkout.CheckoutDirectory}, and Remove-ClaudeTask or Remove-ClaudeContainer -Orphaned saves it later.";
                 result.Status = result.Status == ClaudeTaskStatus.Succeeded ? ClaudeTaskStatus.Failed : result.Status;
                 result.Reason = string.IsNullOrEmpty(result.Reason) ? why : result.Reason + " " + why;
+            }
+            else if (save.Work == ClaudeTaskWork.Lost)
+            {
+                result.Status = result.Status == ClaudeTaskStatus.Succeeded ? ClaudeTaskStatus.Failed : result.Status;
+                observer.Verbose($"Work lost: nothing of the agent's came back; branch {save.Branch} stays at {save.HeadCommit}.");
             }
             else
             {
@@ -206,7 +216,9 @@ namespace ClaudeOrchestrator.Engine
                 TrackedContainer tracked = null;
                 try
                 {
-                    var created = await CreateAsync(connection, spec, name, descriptionFile, session).ConfigureAwait(false);
+                    session.MarkLaunched();
+                HaltPoint.Reached(HaltPoint.Steps.Launched);
+                var created = await CreateAsync(connection, spec, name, descriptionFile, session).ConfigureAwait(false);
                     tracked = new TrackedContainer(created, name, spec.TaskId, spec.ProjectName, spec.ProjectPath, spec.RunspaceId, connection);
                 }
                 finally

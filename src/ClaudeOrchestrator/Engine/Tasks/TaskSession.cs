@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
@@ -75,6 +76,38 @@ namespace ClaudeOrchestrator.Engine
         /// <summary>Set once the agent's container has started: a task that never ran leaves no branch behind.</summary>
         public bool AgentStarted { get; set; }
 
+        /// <summary>Where a swarm service's result parts are kept until they are in the checkout (beside the record, so a sweep finds them).</summary>
+        public string ReturnedPartsDirectory => Unrecorded == null
+            ? ReturnedParts.DirectoryFor(Record.TaskId)
+            : System.IO.Path.Combine(System.IO.Path.GetTempPath(), "claude-orchestrator-" + Record.TaskId + "-" + ReturnedParts.DirectoryName);
+
+        /// <summary>Why the agent's work did not come back from where it ran; null when it did (or nothing was to come).</summary>
+        public string WorkLost { get; private set; }
+
+        /// <summary>The agent's work did not come back (a swarm service's result cut, damaged or never printed): nothing of it may be saved, and the outcome says Lost.</summary>
+        public void Lost(string why) => WorkLost = WorkLost ?? why;
+
+        private string _notPlaced;
+
+        /// <summary>The work came back but could not be put into the checkout: saving waits for the sweep, which puts it in place first.</summary>
+        public void NotPlaced(string why) => _notPlaced = _notPlaced ?? why;
+
+        /// <summary>
+        /// Written into the record before the first container or service that runs the agent is
+        /// created: until then nothing of the agent's can be in the checkout, and a sweep after a
+        /// kill deletes the checkout instead of saving it.
+        /// </summary>
+        public void MarkLaunched()
+        {
+            if (Record.AgentLaunched == true || Unrecorded != null)
+            {
+                return;
+            }
+
+            Record.AgentLaunched = true;
+            TaskStore.Save(Record);
+        }
+
         /// <summary>Claims the task id, opens the transcript and, for an isolated task, creates branch and checkout.</summary>
         public static TaskSession Begin(TaskSpec spec)
         {
@@ -91,6 +124,7 @@ namespace ClaudeOrchestrator.Engine
                 Engine = spec.EngineEndpoint,
                 // Decided before the record is written: a salvage must know to look on the engine.
                 Workspace = spec.Workspace,
+                Backend = spec.Swarm ? ClaudeTaskBackend.SwarmService : ClaudeTaskBackend.Container,
                 TranscriptPath = TaskStore.TranscriptFor(spec.TaskId),
                 OwnerPid = SessionIdentity.ProcessId,
                 OwnerHost = SessionIdentity.HostName,
@@ -98,6 +132,7 @@ namespace ClaudeOrchestrator.Engine
                 SessionId = SessionIdentity.SessionId,
                 ResumedFrom = spec.Resumes?.TaskId,
                 AgentStatePath = TaskStore.AgentStateFor(spec.TaskId),
+                AgentLaunched = false,
             };
             if (spec.Repository != null)
             {
@@ -134,6 +169,8 @@ namespace ClaudeOrchestrator.Engine
                 throw new OrchestratorException(ErrorIds.IsolationFailed, System.Management.Automation.ErrorCategory.ResourceExists,
                     $"A task with the id '{spec.TaskId}' already exists in {TaskStore.Root}.", spec.TaskId);
             }
+
+            HaltPoint.Reached(HaltPoint.Steps.RecordWritten);
 
             TaskCheckout checkout = null;
             Transcript transcript;
@@ -198,22 +235,35 @@ namespace ClaudeOrchestrator.Engine
                     // The runner says why in the result; what did come back is saved.
                 }
 
-                var onEngine = Shipped == null ? null : BringBack(containerGone);
+                var onEngine = Shipped == null ? _notPlaced : BringBack(containerGone);
                 if (onEngine != null)
                 {
-                    // The work is in the volumes, not here: saving the checkout now would save nothing.
+                    // The work is in the volumes (or the received parts), not in the checkout: saving it now would save nothing.
                     save = new WorkSave { Saved = false, Work = ClaudeTaskWork.NotSaved, Branch = Checkout?.Branch, Error = onEngine };
                     Transcript.Note("work NOT brought back: " + onEngine);
                     if (Checkout != null)
                     {
                         save.ApplyTo(Record);
+                        Record.WorkError = onEngine;
+                        CleanupJournal.Append(CleanupRecords.ForWork(Record, save, reason));
                     }
 
+                    result.Status = result.Status == ClaudeTaskStatus.Succeeded ? ClaudeTaskStatus.Failed : result.Status;
                     result.Reason = string.IsNullOrEmpty(result.Reason) ? onEngine : result.Reason + " " + onEngine;
                 }
                 else if (Checkout != null)
                 {
-                    save = KeepWork(Checkout, Record, result.Status, salvage: false, containerGone, dropEmptyBranch: !AgentStarted, reason, Transcript.Note);
+                    save = KeepWork(Checkout, Record, result.Status, salvage: false, containerGone, dropEmptyBranch: !AgentStarted, reason, Transcript.Note, WorkLost);
+                    if (save.Saved)
+                    {
+                        ReturnedParts.Clear(Record.TaskId);
+                    }
+                }
+                else if (WorkLost != null)
+                {
+                    // In place: the project was never touched by what did not come back.
+                    Record.Work = ClaudeTaskWork.Lost;
+                    result.Work = ClaudeTaskWork.Lost;
                 }
 
                 Transcript.Note($"task ended: {result.Status}{(result.Reason != null ? " - " + result.Reason : string.Empty)}");
@@ -265,7 +315,7 @@ namespace ClaudeOrchestrator.Engine
             }
             catch (Exception e)
             {
-                return where + $": it could not be read back ({ShippedWorkspace.Why(_shippedTo, e)}); the next orphan sweep or Remove-ClaudeContainer -Orphaned tries again.";
+                return Shipped.NotReadBack(_shippedTo.Endpoint, ShippedWorkspace.Why(_shippedTo, e));
             }
 
             var problem = Shipped.RemoveVolumesAsync(_shippedTo).GetAwaiter().GetResult();
@@ -275,12 +325,15 @@ namespace ClaudeOrchestrator.Engine
 
         /// <summary>
         /// The one order in which work is kept, for a task that ends and for a salvage: commit
-        /// into the branch, delete the checkout only when the work is in the branch and no
-        /// container can still write into it, then say so in the transcript, the journal and the record.
+        /// into the branch; record that the work is in the branch; only then delete the checkout
+        /// (when no container can still write into it), so that a kill at any moment leaves
+        /// either a checkout to save or one to delete, never one saved twice; then say so in the
+        /// transcript, the journal and the record. A failure to save is said once per cause.
         /// </summary>
         /// <param name="dropEmptyBranch">True when the agent never ran: a branch still at its base commit is only noise.</param>
+        /// <param name="lost">Why the agent's work did not come back, when it did not: an unchanged checkout is then Lost, not NoChanges.</param>
         internal static WorkSave KeepWork(TaskCheckout checkout, ClaudeTask record, ClaudeTaskStatus status, bool salvage, bool containerGone,
-            bool dropEmptyBranch, CleanupReason reason, Action<string> note)
+            bool dropEmptyBranch, CleanupReason reason, Action<string> note, string lost = null)
         {
             var save = checkout.Save(status, salvage);
             if (save.Saved && dropEmptyBranch && save.Work == ClaudeTaskWork.NoChanges)
@@ -289,23 +342,53 @@ namespace ClaudeOrchestrator.Engine
                 save.Branch = null;
             }
 
-            var deleted = save.Saved && containerGone;
-            if (deleted)
+            if (save.Saved && lost != null && save.Work == ClaudeTaskWork.NoChanges)
             {
-                checkout.DeleteFiles();
+                save.Work = ClaudeTaskWork.Lost;
+                save.Error = lost;
             }
 
-            note(save.Saved
-                ? $"work {(salvage ? "salvaged after the session died" : "saved")}: {save.Work}, branch {save.Branch ?? "(deleted, nothing ran)"} at {save.HeadCommit}, {save.Commits} commit(s), {save.FilesChanged} file(s) +{save.Insertions} -{save.Deletions}"
-                : $"work NOT saved: {save.Error}; the checkout stays at {checkout.CheckoutDirectory}");
-            CleanupJournal.Append(CleanupRecords.ForWork(record, save, reason));
+            var news = save.Saved || record.Work != ClaudeTaskWork.NotSaved || record.WorkError != save.Error;
             save.ApplyTo(record);
-            if (deleted)
+            record.WorkError = save.Saved && save.Work != ClaudeTaskWork.Lost ? null : save.Error;
+            var delete = save.Saved && containerGone;
+            if (delete)
             {
+                // The branch has the work: from here a sweep only deletes what is left of the checkout.
+                TrySave(record);
+            }
+
+            if (news)
+            {
+                note(save.Work == ClaudeTaskWork.Lost
+                    ? $"work LOST: {lost}"
+                    : save.Saved
+                    ? $"work {(salvage ? "salvaged after the session died" : "saved")}: {save.Work}, branch {save.Branch ?? "(deleted, nothing ran)"} at {save.HeadCommit}, {save.Commits} commit(s), {save.FilesChanged} file(s) +{save.Insertions} -{save.Deletions}"
+                    : $"work NOT saved: {save.Error}; the checkout stays at {checkout.CheckoutDirectory}");
+                CleanupJournal.Append(CleanupRecords.ForWork(record, save, reason));
+            }
+
+            if (delete)
+            {
+                HaltPoint.Reached(HaltPoint.Steps.WorkRecorded);
+                checkout.DeleteFiles();
+                HaltPoint.Reached(HaltPoint.Steps.CheckoutDeleted);
                 record.CheckoutPath = null;
             }
 
             return save;
+        }
+
+        private static void TrySave(ClaudeTask record)
+        {
+            try
+            {
+                TaskStore.Save(record);
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                // The record is bookkeeping: the branch already has the work.
+            }
         }
 
         public static bool IsActive(string taskId) => Active.ContainsKey(taskId);
