@@ -5,7 +5,7 @@
 .EXAMPLE
     ./build.ps1                 # build; the module lands in out/ClaudeOrchestrator
 .EXAMPLE
-    ./build.ps1 -Task Test      # xunit suite (needs Docker), then Pester if installed
+    ./build.ps1 -Task Test      # build, the xunit suite, then the Pester suite on this pwsh; fails if either fails
 .EXAMPLE
     ./build.ps1 -Task Package   # out/packages/ClaudeOrchestrator.<version>.nupkg
 #>
@@ -35,17 +35,16 @@ switch ($Task) {
         Invoke-Dotnet build ClaudeOrchestrator.sln -c $Configuration
     }
     'Test' {
-        Invoke-Dotnet test ClaudeOrchestrator.sln -c $Configuration
-        if (Get-Module -ListAvailable -Name Pester | Where-Object Version -ge '5.0.0') {
-            Import-Module Pester -MinimumVersion 5.0.0
-            $config = New-PesterConfiguration
-            $config.Run.Path = Join-Path $PSScriptRoot 'tests'
-            $config.Run.Exit = $true
-            $config.Output.Verbosity = 'Detailed'
-            Invoke-Pester -Configuration $config
-        }
-        else {
-            Write-Warning 'Pester 5 is not installed: skipped tests/*.Tests.ps1 (Install-Module Pester -MinimumVersion 5.0).'
+        # Both suites always run; the task fails when either failed.
+        Invoke-Dotnet build ClaudeOrchestrator.sln -c $Configuration
+        & dotnet test ClaudeOrchestrator.sln -c $Configuration --no-build
+        $xunit = $LASTEXITCODE
+        # A child pwsh: the suite imports the module and Pester on its own, as a user would.
+        $pwsh = (Get-Command pwsh -CommandType Application | Select-Object -First 1).Source
+        & $pwsh -NoProfile -NonInteractive -File (Join-Path $PSScriptRoot 'tests/Invoke-PesterSuite.ps1')
+        $pester = $LASTEXITCODE
+        if ($xunit -ne 0 -or $pester -ne 0) {
+            throw "Tests failed: xunit exit code $xunit, Pester exit code $pester."
         }
     }
     'Package' {

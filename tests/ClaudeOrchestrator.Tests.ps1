@@ -1,6 +1,7 @@
 #requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0.0' }
-# Pester 5 mirror of the main xunit scenarios, for contributors with pwsh. Needs a Docker
-# engine, /bin/busybox (busybox-static) and a built module (dotnet build -c Release).
+# The main scenarios on real pwsh (tests/Invoke-PesterSuite.ps1 runs them; CI does). Needs a
+# Docker engine, /bin/busybox (busybox-static) and a built module (dotnet build -c Release).
+# Every wait is a condition with a deadline (Wait-Until), never a fixed sleep.
 
 BeforeAll {
     $script:Root = Split-Path $PSScriptRoot -Parent
@@ -30,6 +31,19 @@ BeforeAll {
     Remove-Item -Recurse -Force $rootfs
 
     function script:Get-LabelledName { docker ps -a --filter "label=$Label" --format '{{.Names}}' }
+
+    # The shell these tests run in, for child shells: pwsh installed as a .NET tool is a launcher
+    # whose process is dotnet, so $PID's path is not pwsh.
+    $script:Pwsh = (Get-Command pwsh -CommandType Application | Select-Object -First 1).Source
+
+    function script:Wait-Until {
+        param([scriptblock] $Condition, [timespan] $Timeout = '00:00:30', [string] $Because = 'the condition')
+        $deadline = [DateTime]::UtcNow + $Timeout
+        while (-not (& $Condition)) {
+            if ([DateTime]::UtcNow -gt $deadline) { throw "Not within $($Timeout.TotalSeconds) s: $Because." }
+            Start-Sleep -Milliseconds 50
+        }
+    }
 }
 
 AfterAll {
@@ -116,11 +130,8 @@ Describe 'Start-ClaudeTask' {
 
     It 'Stop-Job removes the container of an -AsJob task before it returns' {
         $job = Start-ClaudeTask -Path $Project -Description 'ignore-term 600' -Image $Image -AsJob
-        $deadline = [DateTime]::UtcNow.AddSeconds(30)
-        while (-not ($running = Get-ClaudeContainer | Where-Object State -eq running)) {
-            if ([DateTime]::UtcNow -gt $deadline) { throw 'the job''s container never ran' }
-            Start-Sleep -Milliseconds 50
-        }
+        Wait-Until { Get-ClaudeContainer | Where-Object State -eq running } -Because 'the job''s container runs'
+        $running = Get-ClaudeContainer | Where-Object State -eq running
         $job | Stop-Job
         $job.State | Should -Be 'Stopped'
         docker inspect $running.Id 2>$null | Out-Null
@@ -170,7 +181,9 @@ Describe 'Maintenance' {
     BeforeEach {
         $script:Suffix = [guid]::NewGuid().ToString('N').Substring(0, 6)
         docker create --name "claude-old-$Suffix" --label $Label --label 'io.claude-orchestrator.session-id=other' $Image sleep 600 | Out-Null
-        Start-Sleep -Seconds 7
+        # The engine keeps creation times in whole seconds: "old" is old enough once 5 of them lie between the two.
+        $created = [DateTime]::Parse((docker inspect --format '{{.Created}}' "claude-old-$Suffix"), [cultureinfo]::InvariantCulture).ToUniversalTime()
+        Wait-Until { ([DateTime]::UtcNow - $created).TotalSeconds -ge 5 } -Because 'the old container is 5 s old'
         docker run -d --name "claude-busy-$Suffix" --label $Label --label 'io.claude-orchestrator.session-id=other' $Image sleep 600 | Out-Null
     }
     AfterEach { docker rm -f "claude-old-$Suffix" "claude-busy-$Suffix" 2>$null | Out-Null }
@@ -186,9 +199,8 @@ Describe 'Maintenance' {
     }
 
     It 'needs -Force for a running container of another session when nobody can be asked' {
-        $pwsh = (Get-Process -Id $PID).Path
         $manifest = Join-Path $Root 'out/ClaudeOrchestrator/ClaudeOrchestrator.psd1'
-        $text = & $pwsh -NoProfile -NonInteractive -Command "Import-Module '$manifest'; Remove-ClaudeContainer -All -Status running" 2>&1 | Out-String
+        $text = & $Pwsh -NoProfile -NonInteractive -Command "Import-Module '$manifest'; Remove-ClaudeContainer -All -Status running" 2>&1 | Out-String
         $LASTEXITCODE | Should -Be 1
         $text | Should -Match 'RunningContainerNeedsForce|add -Force'
         Get-LabelledName | Should -Contain "claude-busy-$Suffix"
@@ -197,14 +209,15 @@ Describe 'Maintenance' {
         Get-LabelledName | Should -Not -Contain "claude-busy-$Suffix"
     }
 
-    It 'exits 1 from pwsh -Command when the engine is unreachable' {
-        $pwsh = (Get-Process -Id $PID).Path
+    It 'exits 1 from pwsh -Command when the engine is unreachable, and says why' {
         $manifest = Join-Path $Root 'out/ClaudeOrchestrator/ClaudeOrchestrator.psd1'
         $previous = $env:DOCKER_HOST
         $env:DOCKER_HOST = 'unix:///nonexistent/docker.sock'
-        try { & $pwsh -NoProfile -NonInteractive -Command "Import-Module '$manifest'; Remove-ClaudeContainer -All -Confirm:`$false" 2>&1 | Out-Null }
+        try { $text = & $Pwsh -NoProfile -NonInteractive -Command "Import-Module '$manifest'; Remove-ClaudeContainer -All -Confirm:`$false" 2>&1 | Out-String }
         finally { $env:DOCKER_HOST = $previous }
         $LASTEXITCODE | Should -Be 1
+        $text | Should -Match 'unix:///nonexistent/docker.sock'
+        $text | Should -Match 'does not exist'
     }
 
     It 'journals removals and reports them' {
@@ -228,7 +241,9 @@ Describe 'Orphan sweep' {
             --label "io.claude-orchestrator.owner-start=$start" $Image true | Out-Null
         try {
             $manifest = Join-Path $Root 'out/ClaudeOrchestrator/ClaudeOrchestrator.psd1'
-            & (Get-Process -Id $PID).Path -NoProfile -NonInteractive -Command "Import-Module '$manifest'; Start-Sleep -Seconds 3"
+            # The import's sweep runs in the background: the child lives until the container is gone, or 30 s.
+            $said = & $Pwsh -NoProfile -NonInteractive -Command "Import-Module '$manifest'; `$d = [DateTime]::UtcNow.AddSeconds(30); while ((docker ps -aq --filter name=^$name`$) -and [DateTime]::UtcNow -lt `$d) { Start-Sleep -Milliseconds 100 }; 'waited'"
+            $said | Should -Be 'waited'
             Get-LabelledName | Should -Not -Contain $name
         }
         finally { docker rm -f $name 2>$null | Out-Null }
@@ -304,10 +319,28 @@ Describe 'Engines' {
         Get-LabelledName | Should -BeNullOrEmpty
     }
 
+    It 'treats every refusal before anything exists alike: one error for the task, the command goes on, -ErrorAction Stop throws' -ForEach @(
+        @{ Extra = @{ Engine = 'no-such-context' }; Id = 'EngineNotFound' },
+        @{ Extra = @{ Swarm = $true }; Id = 'SwarmUnavailable' },
+        @{ Extra = @{ Image = 'claude-orchestrator-no-such-image:1' }; Id = 'ImageNotFound' },
+        @{ Extra = @{ Network = 'host' }; Id = 'NetworkModeRefused' }) {
+        $p = New-Item -ItemType Directory -Path (Join-Path $TestDrive ('refused-' + [guid]::NewGuid().ToString('N').Substring(0, 6)))
+        $arguments = @{ Path = $p; Description = 'succeed'; Image = $Image }
+        foreach ($key in $Extra.Keys) { $arguments[$key] = $Extra[$key] }
+        # Non-terminating: the next statement runs, $? is false, -ErrorVariable has it.
+        Start-ClaudeTask @arguments -ErrorVariable err -ErrorAction SilentlyContinue
+        $ok = $?
+        $ok | Should -BeFalse
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -BeLike "$Id,*"
+        { Start-ClaudeTask @arguments -ErrorAction Stop } | Should -Throw -ErrorId "$Id*"
+        Get-LabelledName | Should -BeNullOrEmpty
+    }
+
     It 'gives each container its engine and removes piped ones on it' {
         $p = New-Item -ItemType Directory -Path (Join-Path $TestDrive 'engine-pipe')
         $job = Start-ClaudeTask -Path $p -Description 'ignore-term 600' -Image $Image -AsJob
-        while (-not (Get-ClaudeContainer)) { Start-Sleep -Milliseconds 100 }
+        Wait-Until { Get-ClaudeContainer } -Because 'the job''s container exists'
         $c = Get-ClaudeContainer -Engine *
         $c.Engine | Should -Not -BeNullOrEmpty
         $c | Remove-ClaudeContainer -Confirm:$false
@@ -506,10 +539,110 @@ Describe 'Claude Code events, resume and fan-out' {
 
         $job = $dirs | Start-ClaudeTask -Description 'sleep 600' -Image $Image -Isolation None -AsJob -ThrottleLimit 2
         $job.ChildJobs.Count | Should -Be 4
-        $deadline = (Get-Date).AddSeconds(30)
-        while (@($job.ChildJobs | Where-Object State -eq Running).Count -lt 2 -and (Get-Date) -lt $deadline) { Start-Sleep -Milliseconds 50 }
+        Wait-Until { @($job.ChildJobs | Where-Object State -eq Running).Count -ge 2 } -Because 'two child jobs run'
         $job | Stop-Job
         $job.State | Should -Be 'Stopped'
         Get-LabelledName | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'Installs like any other module' {
+    It 'installs from a folder repository with PSResourceGet, imports by name, has its help, completes and runs a task' {
+        $work = New-Item -ItemType Directory -Path (Join-Path ([IO.Path]::GetTempPath()) ("co-install-" + [guid]::NewGuid()))
+        try {
+            $packages = New-Item -ItemType Directory -Path (Join-Path $work 'packages')
+            dotnet pack (Join-Path $Root 'src/ClaudeOrchestrator/ClaudeOrchestrator.csproj') -c Release --no-build -o $packages | Out-Null
+            $LASTEXITCODE | Should -Be 0 -Because 'the package is made from the staged module'
+            $project = New-Item -ItemType Directory -Path (Join-Path $work 'project')
+            # A home of its own: the install goes where a user's would, and nowhere near the caller's modules.
+            $script = @"
+`$ErrorActionPreference = 'Stop'
+Register-PSResourceRepository -Name co-local -Uri '$packages' -Trusted
+Install-PSResource ClaudeOrchestrator -Repository co-local -Scope CurrentUser -TrustRepository -Quiet
+Import-Module ClaudeOrchestrator
+'base=' + (Get-Module ClaudeOrchestrator).ModuleBase
+'synopsis=' + (Get-Help Start-ClaudeTask).Synopsis
+'topics=' + @(Get-Help about_ClaudeOrchestrator*).Count
+`$line = 'Start-ClaudeTask -Image $($Image.Substring(0, 26))'
+'completion=' + ((TabExpansion2 -inputScript `$line -cursorColumn `$line.Length).CompletionMatches.CompletionText -join ',')
+'status=' + (Start-ClaudeTask -Path '$project' -Description 'succeed' -Image $Image).Status
+"@
+            $isolated = @{ HOME = "$work/home"; XDG_DATA_HOME = $null; XDG_STATE_HOME = "$work/state"; XDG_CONFIG_HOME = $null }
+            $saved = @{}
+            foreach ($name in $isolated.Keys) { $saved[$name] = [Environment]::GetEnvironmentVariable($name); [Environment]::SetEnvironmentVariable($name, $isolated[$name]) }
+            try { $lines = & $Pwsh -NoProfile -NonInteractive -Command $script 2>&1 | ForEach-Object { "$_" } }
+            finally { foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) } }
+            $LASTEXITCODE | Should -Be 0 -Because ($lines -join "`n")
+            $lines | Should -Contain "base=$work/home/.local/share/powershell/Modules/ClaudeOrchestrator/$((Import-PowerShellDataFile (Join-Path $Root 'out/ClaudeOrchestrator/ClaudeOrchestrator.psd1')).ModuleVersion)"
+            ($lines | Where-Object { $_ -like 'synopsis=*' }) | Should -BeLike 'synopsis=Runs a coding-agent task*'
+            ($lines | Where-Object { $_ -like 'topics=*' }) | Should -Not -Be 'topics=0'
+            ($lines | Where-Object { $_ -like 'completion=*' }) | Should -BeLike "*$Image*"
+            $lines | Should -Contain 'status=Succeeded'
+        }
+        finally { Remove-Item -Recurse -Force $work -ErrorAction SilentlyContinue }
+    }
+}
+
+Describe 'About topics' {
+    It 'lists every about_ topic the module ships, each with its descriptions' {
+        $sources = Get-ChildItem (Join-Path $Root 'src/ClaudeOrchestrator/Help') -Filter 'about_*.md' | ForEach-Object BaseName | Sort-Object
+        $sources.Count | Should -BeGreaterOrEqual 11
+        $shipped = Get-ChildItem (Join-Path $Root 'out/ClaudeOrchestrator/en-US') -Filter 'about_*.help.txt' | ForEach-Object { $_.Name -replace '\.help\.txt$' } | Sort-Object
+        $shipped | Should -Be $sources
+        $listed = @(Get-Help about_ClaudeOrchestrator*) | ForEach-Object Name | Sort-Object
+        $listed | Should -Be $sources
+        foreach ($topic in $sources) {
+            $text = Get-Help $topic | Out-String
+            $text | Should -Match 'SHORT DESCRIPTION' -Because $topic
+            $text | Should -Match 'LONG DESCRIPTION' -Because $topic
+        }
+    }
+}
+
+Describe 'In a real terminal' {
+    BeforeAll {
+        $script:Tmux = 'co-term-' + [guid]::NewGuid().ToString('N').Substring(0, 6)
+        $script:TermProject = New-Item -ItemType Directory -Path (Join-Path ([IO.Path]::GetTempPath()) ("co-t-" + [guid]::NewGuid()))
+        $manifest = Join-Path $Root 'out/ClaudeOrchestrator/ClaudeOrchestrator.psd1'
+        tmux new-session -d -s $Tmux -x 200 -y 50 "$Pwsh -NoProfile -NoLogo"
+        $LASTEXITCODE | Should -Be 0 -Because 'tmux starts a terminal with pwsh in it'
+        function script:Screen { (tmux capture-pane -p -t $Tmux) -join "`n" }
+        # The prompt is back when the last line with text on the screen is one.
+        function script:AtPrompt { ((tmux capture-pane -p -t $Tmux) | Where-Object { $_.Trim() } | Select-Object -Last 1) -match '^PS .*> ?$' }
+        function script:Send-Line([string] $Line) { tmux send-keys -t $Tmux -l $Line; tmux send-keys -t $Tmux Enter }
+        Wait-Until { AtPrompt } -Because 'pwsh shows its prompt'
+        Send-Line "Import-Module '$manifest'"
+        Wait-Until { (AtPrompt) -and (Screen) -match 'Import-Module' } -Because 'the module imports'
+    }
+    AfterAll {
+        tmux kill-session -t $Tmux 2>$null
+        Remove-Item -Recurse -Force $TermProject
+    }
+
+    It 'shows the agent''s lines as they come and a progress bar while the task runs, then the result and the prompt' {
+        Send-Line 'Clear-Host'
+        Send-Line "Start-ClaudeTask -Path '$TermProject' -Description 'sleep 6' -Image $Image | Format-List Status, ExitCode"
+        Wait-Until { (Screen) -match 'agent: sleeping 6' } -Timeout '00:01:00' -Because 'the agent''s first line shows while it runs'
+        (Screen) | Should -Not -Match 'agent: woke up' -Because 'it showed before the agent ended'
+        Wait-Until { (Screen) -match 'Claude task: ' -and (Screen) -match 'Agent running in claude-' } -Because 'the progress bar shows the running task'
+        Wait-Until { (Screen) -match 'Status\s+: Succeeded' } -Timeout '00:01:00' -Because 'the result shows when the task ends'
+        Wait-Until { AtPrompt } -Because 'the prompt returns'
+        $screen = Screen
+        $screen | Should -Match 'agent: woke up'
+        $screen.IndexOf('agent: sleeping 6') | Should -BeLessThan $screen.IndexOf('agent: woke up')
+        $screen | Should -Not -Match 'Agent running in claude-' -Because 'the progress bar is gone once the task ended'
+    }
+
+    It 'returns the prompt on Ctrl+C with no container left' {
+        Send-Line 'Clear-Host'
+        Send-Line "Start-ClaudeTask -Path '$TermProject' -Description 'ignore-term 600' -Image $Image"
+        Wait-Until { (Screen) -match 'agent: ignoring SIGTERM' } -Timeout '00:01:00' -Because 'the agent runs'
+        $name = Get-LabelledName
+        $name | Should -Not -BeNullOrEmpty
+        tmux send-keys -t $Tmux C-c
+        Wait-Until { AtPrompt } -Timeout '00:00:30' -Because 'Ctrl+C returns the prompt'
+        Get-LabelledName | Should -BeNullOrEmpty -Because 'the container was removed before the prompt came back'
+        docker inspect $name 2>$null | Out-Null
+        $LASTEXITCODE | Should -Not -Be 0
     }
 }

@@ -19,7 +19,8 @@ public static class WorkSoak
     // The host's verbose lines, in the order a task's life passes them: the last one seen names the moment of the kill.
     private static readonly (string Moment, string Marker)[] Markers =
     {
-        ("checkout", ": branch 'claude/"),
+        ("checkout", ": making its record, the branch"),
+        ("checkout made", ": branch 'claude/"),
         ("create", "VERBOSE: Creating container "),
         ("start", "VERBOSE: Starting "),
         ("agent", "INFO: agent: wrote "),
@@ -43,6 +44,7 @@ public static class WorkSoak
             for (var i = 0; i < cycles; i++)
             {
                 var file = $"w{i}.txt";
+                var before = Tasks(state);
                 using var host = HostProcess.Start(
                     $"$null = Start-ClaudeTask -Path '{repo.FullName}' -Description 'write-then-sleep {file} cycle-{i} 1' -Image {image} -Verbose; 'ENDED'");
                 Thread.Sleep(random.Next((int)life.TotalMilliseconds));
@@ -63,9 +65,12 @@ public static class WorkSoak
                     moment = "ended";
                 }
 
-                var task = Newest(state);
-                // The agent's container ends itself once its session is gone; its work is whatever reached the checkout or the branch by then.
-                Eventually.True(() => DockerCli.ManagedNames().Count == 0, TimeSpan.FromSeconds(30), "the killed session's container ends itself");
+                // The task this cycle made, if it got that far (its directory appears whole, or not at all).
+                var task = Tasks(state).Except(before).SingleOrDefault();
+                // A running container ends itself once its session is gone (a created one is the sweep's);
+                // the agent's work is whatever reached the checkout or the branch by then.
+                Eventually.True(() => DockerCli.Run("ps", "-q", "--filter", "label=io.claude-orchestrator.managed=true", "--filter", "status=running").Stdout.Trim().Length == 0,
+                    TimeSpan.FromSeconds(30), "the killed session's running container ends itself");
                 var wrote = task != null && (File.Exists(Path.Combine(state, task, "checkout", file)) || OnBranch(repo.FullName, task, file));
 
                 // The next sweep, a while later as in real life (a lock a killed git left is stale by then).
@@ -80,7 +85,7 @@ public static class WorkSoak
                 }
 
                 var kept = task != null && OnBranch(repo.FullName, task, file);
-                var left = task == null ? new List<string>() : LeftBehind(state, task, repo.FullName);
+                var left = LeftBehind(state, task, repo.FullName);
                 var entry = byMoment.TryGetValue(moment, out var e) ? e : default;
                 entry.Cycles++;
                 entry.Kept += wrote && kept ? 1 : 0;
@@ -119,9 +124,9 @@ public static class WorkSoak
         return lost == 0 && leftAny == 0 && failures == 0 ? 0 : 1;
     }
 
-    /// <summary>The id of the newest task record.</summary>
-    private static string Newest(string state) =>
-        Directory.Exists(state) ? new DirectoryInfo(state).GetDirectories().OrderByDescending(d => d.CreationTimeUtc).Select(d => d.Name).FirstOrDefault() : null;
+    /// <summary>The task directories now (a directory still being made is not one yet).</summary>
+    private static HashSet<string> Tasks(string state) =>
+        Directory.Exists(state) ? new DirectoryInfo(state).GetDirectories().Select(d => d.Name).Where(n => !n.StartsWith('.')).ToHashSet() : new HashSet<string>();
 
     private static bool OnBranch(string repo, string task, string file) =>
         DockerCli.Exec("git", "-C", repo, "cat-file", "-e", $"refs/heads/claude/{task}:{file}").ExitCode == 0;
@@ -130,6 +135,18 @@ public static class WorkSoak
     private static List<string> LeftBehind(string state, string task, string repo)
     {
         var left = new List<string>();
+        if (Directory.Exists(state))
+        {
+            left.AddRange(Directory.GetDirectories(state, ".new-*").Select(d => "a task directory still being made: " + Path.GetFileName(d)));
+        }
+
+        left.AddRange(Directory.GetFiles(Path.Combine(repo, ".git", "refs"), "*.lock", SearchOption.AllDirectories).Select(f => "repository " + Path.GetFileName(f)));
+        left.AddRange(DockerCli.ManagedNames());
+        if (task == null)
+        {
+            return left;
+        }
+
         var directory = Path.Combine(state, task);
         foreach (var name in new[] { "checkout", "host.git", "base-objects", "host.index", "returned-parts" })
         {
@@ -145,19 +162,31 @@ public static class WorkSoak
             left.AddRange(Directory.GetFiles(directory, "*.lock", SearchOption.AllDirectories).Select(Path.GetFileName));
         }
 
-        left.AddRange(Directory.GetFiles(Path.Combine(repo, ".git", "refs"), "*.lock", SearchOption.AllDirectories).Select(f => "repository " + Path.GetFileName(f)));
+        left.AddRange(Directory.GetFiles(directory, "task.json.*.tmp").Select(f => "a record's temporary file"));
         var record = Path.Combine(directory, "task.json");
         if (File.Exists(record))
         {
-            using var json = JsonDocument.Parse(File.ReadAllBytes(record));
-            var work = json.RootElement.GetProperty("Work").GetString();
-            if (work == "Pending" || work == "NotSaved")
+            try
             {
-                left.Add("record with work " + work);
+                using var json = JsonDocument.Parse(File.ReadAllBytes(record));
+                var work = json.RootElement.GetProperty("Work").GetString();
+                if (work == "Pending" || work == "NotSaved")
+                {
+                    left.Add("record with work " + work);
+                }
+
+                if (json.RootElement.TryGetProperty("AgentLaunched", out var launched) && launched.ValueKind == JsonValueKind.False &&
+                    DockerCli.Exec("git", "-C", repo, "rev-parse", "-q", "--verify", "refs/heads/claude/" + task).ExitCode == 0)
+                {
+                    left.Add("the branch of a task whose agent never ran");
+                }
+            }
+            catch (JsonException)
+            {
+                left.Add("an unreadable record");
             }
         }
 
-        left.AddRange(DockerCli.ManagedNames());
         return left;
     }
 }

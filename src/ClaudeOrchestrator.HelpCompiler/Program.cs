@@ -5,7 +5,9 @@ using ClaudeOrchestrator.HelpCompiler;
 
 // Usage: ClaudeOrchestrator.HelpCompiler <markdown dir> <module dll> <output MAML file>
 // Fails (exit 1) when a cmdlet has no markdown, or its help lacks a synopsis, a description,
-// two examples or the description of any parameter: incomplete help does not ship.
+// two examples or the description of any parameter: incomplete help does not ship. The about_*.md
+// topics in the same directory become about_*.help.txt beside the MAML (each needs its name as
+// title, a short and a long description).
 if (args.Length != 3)
 {
     Console.Error.WriteLine("usage: ClaudeOrchestrator.HelpCompiler <markdown dir> <module dll> <output MAML file>");
@@ -46,6 +48,15 @@ foreach (var shape in CmdletShape.FromAssembly(module).OrderBy(c => c.Name))
     cmdlets.Add((shape, help, type.GetCustomAttribute<CmdletAttribute>()!.SupportsShouldProcess));
 }
 
+// The about_ topics: plain text beside the MAML, where Get-Help about_* finds a module's topics.
+var topics = new List<(string Name, string Text)>();
+foreach (var file in Directory.GetFiles(markdownDir, "about_*.md").OrderBy(f => f, StringComparer.Ordinal))
+{
+    var (text, topicProblems) = AboutTopicWriter.Compile(file);
+    problems.AddRange(topicProblems);
+    topics.Add((Path.GetFileNameWithoutExtension(file), text));
+}
+
 if (problems.Count > 0)
 {
     foreach (var problem in problems)
@@ -56,7 +67,13 @@ if (problems.Count > 0)
     return 1;
 }
 
-Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outputPath))!);
+var helpDir = Path.GetDirectoryName(Path.GetFullPath(outputPath))!;
+Directory.CreateDirectory(helpDir);
 MamlWriter.Write(cmdlets).Save(outputPath);
-Console.WriteLine($"Help for {cmdlets.Count} cmdlets written to {outputPath}");
+foreach (var (name, text) in topics)
+{
+    File.WriteAllText(Path.Combine(helpDir, name + ".help.txt"), text);
+}
+
+Console.WriteLine($"Help for {cmdlets.Count} cmdlets and {topics.Count} about_ topics written to {helpDir}");
 return 0;

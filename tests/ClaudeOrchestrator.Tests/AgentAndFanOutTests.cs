@@ -12,6 +12,7 @@ namespace ClaudeOrchestrator.Tests;
 /// Claude Code options, -Resume's refusals, and fan-out: the throttle, results as tasks end,
 /// Ctrl+C and Stop-Job over many tasks, rate-limit retries.
 /// </summary>
+[Trait(Needs.Trait, Needs.Docker)]
 public class AgentAndFanOutTests : TaskTestBase
 {
     public AgentAndFanOutTests(DockerFixture docker, ITestOutputHelper output) : base(docker, output)

@@ -1,3 +1,4 @@
+using ClaudeOrchestrator.Tests.Infrastructure;
 using ClaudeOrchestrator.Engine;
 using Xunit;
 
@@ -7,6 +8,7 @@ namespace ClaudeOrchestrator.Tests;
 /// The event reader on lines as Claude Code 2.1.332 wrote them (taken from real runs against the
 /// Messages API stand-in), and the small pure rules around it. No engine needed.
 /// </summary>
+[Trait(Needs.Trait, Needs.None)]
 public class AgentEventTests
 {
     private const string Init = "{\"type\":\"system\",\"subtype\":\"init\",\"cwd\":\"/workspace\",\"session_id\":\"c753cce7-4d53-4565-8c4a-2e4a1fbb32ea\",\"tools\":[\"Bash\",\"Write\"],\"model\":\"claude-opus-5-5\",\"permissionMode\":\"bypassPermissions\",\"apiKeySource\":\"ANTHROPIC_API_KEY\",\"claude_code_version\":\"2.1.332\"}";

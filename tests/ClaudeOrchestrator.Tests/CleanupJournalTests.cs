@@ -8,6 +8,7 @@ using Xunit.Abstractions;
 namespace ClaudeOrchestrator.Tests;
 
 /// <summary>The cleanup journal: one line per removal with the right reason, whole lines under concurrent writers, and the report over it.</summary>
+[Trait(Needs.Trait, Needs.Docker)]
 public class CleanupJournalTests : TaskTestBase
 {
     private const string Secret = "sk-ant-api03-JOURNAL-LEAK-CHECK-55";

@@ -8,6 +8,7 @@ using Xunit.Abstractions;
 namespace ClaudeOrchestrator.Tests;
 
 /// <summary>-Status, -OlderThan and -Force on containers prepared with known state and age, and scheduled runs.</summary>
+[Trait(Needs.Trait, Needs.Docker)]
 public class CleanupMaintenanceTests : TaskTestBase
 {
     private const string ForeignSession = "io.claude-orchestrator.session-id=another-session";

@@ -9,6 +9,7 @@ using Xunit.Abstractions;
 namespace ClaudeOrchestrator.Tests;
 
 /// <summary>Tab completion against the engine, the Debug stream, and errors that carry their target.</summary>
+[Trait(Needs.Trait, Needs.Docker)]
 public sealed class CompletionAndStreamTests : TaskTestBase
 {
     public CompletionAndStreamTests(DockerFixture docker, ITestOutputHelper output) : base(docker, output)

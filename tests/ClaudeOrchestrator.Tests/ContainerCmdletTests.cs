@@ -6,6 +6,7 @@ using Xunit.Abstractions;
 
 namespace ClaudeOrchestrator.Tests;
 
+[Trait(Needs.Trait, Needs.Docker)]
 public class ContainerCmdletTests : TaskTestBase
 {
     private const string ForeignSession = "io.claude-orchestrator.session-id=0000000000000000000000000000beef";

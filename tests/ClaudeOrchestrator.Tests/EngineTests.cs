@@ -11,6 +11,8 @@ namespace ClaudeOrchestrator.Tests;
 /// and its containers, rootless Podman found without configuration with the agent's files the
 /// caller's, an engine without its init binary, and Test-ClaudeEngine's findings.
 /// </summary>
+[Trait(Needs.Trait, Needs.Docker)]
+[Trait(Needs.Trait, Needs.Podman)]
 public sealed class EngineTests : TaskTestBase
 {
     /// <summary>

@@ -7,6 +7,7 @@ using Xunit.Abstractions;
 
 namespace ClaudeOrchestrator.Tests;
 
+[Trait(Needs.Trait, Needs.Docker)]
 public class ErrorTests : TaskTestBase
 {
     public ErrorTests(DockerFixture docker, ITestOutputHelper output) : base(docker, output)

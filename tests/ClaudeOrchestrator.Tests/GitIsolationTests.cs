@@ -11,6 +11,7 @@ namespace ClaudeOrchestrator.Tests;
 /// Tasks in real git repositories: each on its own branch in a private checkout, its work kept
 /// on every exit path, the user's tree never touched, and the branch workflow (review, merge, prune).
 /// </summary>
+[Trait(Needs.Trait, Needs.Docker)]
 public class GitIsolationTests : TaskTestBase
 {
     public GitIsolationTests(DockerFixture docker, ITestOutputHelper output) : base(docker, output)

@@ -8,6 +8,7 @@ using Xunit;
 namespace ClaudeOrchestrator.Tests;
 
 /// <summary>Get-Help for every cmdlet and parameter, and the format views, through the real engine.</summary>
+[Trait(Needs.Trait, Needs.None)]
 public class HelpAndFormatTests
 {
     private static readonly HashSet<string> CommonParameters = new(

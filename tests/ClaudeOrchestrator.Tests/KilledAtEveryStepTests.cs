@@ -13,6 +13,7 @@ namespace ClaudeOrchestrator.Tests;
 /// work, no checkout, no lock, a repository git fsck finds sound, one journal line with the
 /// true outcome; and a second sweep changes nothing.
 /// </summary>
+[Trait(Needs.Trait, Needs.Docker)]
 public sealed class KilledAtEveryStepTests : TaskTestBase
 {
     public KilledAtEveryStepTests(DockerFixture docker, ITestOutputHelper output) : base(docker, output)
@@ -40,6 +41,28 @@ public sealed class KilledAtEveryStepTests : TaskTestBase
         new object[] { HaltPoint.Steps.CheckoutPartlyDeleted, true },
         new object[] { HaltPoint.Steps.CheckoutDeleted, true },
     };
+
+    [Fact]
+    public void KilledWhileItsRecordIsBeingMadeTheSweepLeavesNoTraceOfTheTask()
+    {
+        var root = Path.Combine(Environment.GetEnvironmentVariable("XDG_STATE_HOME")!, "claude-orchestrator", "tasks");
+        var before = Directory.Exists(root) ? Directory.GetDirectories(root).Length : 0;
+        using (var host = HostProcess.Start($"Start-ClaudeTask -Path '{Project.FullName}' -Description 'write kept.txt survived' -Image {Image}",
+                   environment: new Dictionary<string, string> { [HaltPoint.Variable] = HaltPoint.Steps.RecordStaged }))
+        {
+            Assert.True(host.WaitForExit(TimeSpan.FromSeconds(90)), host.Transcript);
+            Assert.True(host.ExitCode == 137, $"exit code {host.ExitCode}: {host.Transcript}");
+        }
+
+        // Half made: beside the tasks, named for the dead process; no task a command could see.
+        Assert.Single(Directory.GetDirectories(root, ".new-*"));
+        Assert.DoesNotContain(Session.Invoke("Get-ClaudeTask").ThrowIfFailed().Output.Select(o => (ClaudeTask)o.BaseObject), t => t.Path == Project.FullName);
+
+        Assert.Empty(Session.Invoke("Remove-ClaudeContainer -Orphaned -Confirm:$false").Errors);
+        Assert.Empty(Directory.GetDirectories(root, ".new-*"));
+        Assert.Equal(before, Directory.GetDirectories(root).Length);
+        Assert.Equal(string.Empty, ProjectGit("branch", "--list", "claude/*"));
+    }
 
     [Theory]
     [MemberData(nameof(Steps))]

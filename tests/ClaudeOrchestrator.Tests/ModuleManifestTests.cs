@@ -4,6 +4,7 @@ using Xunit;
 
 namespace ClaudeOrchestrator.Tests;
 
+[Trait(Needs.Trait, Needs.None)]
 public class ModuleManifestTests
 {
     /// <summary>Every cmdlet the module exports, sorted.</summary>
@@ -52,6 +53,31 @@ public class ModuleManifestTests
                 Assert.True(command.Parameters.ContainsKey("Confirm"), command.Name + " lacks -Confirm");
             }
         }
+    }
+
+    [Fact]
+    public void ReleaseNotesLicenseChangelogAndSdkPinAgreeWithTheBuild()
+    {
+        var version = System.Xml.Linq.XDocument.Load(Path.Combine(Repo.Root, "Directory.Build.props")).Descendants("Version").Single().Value;
+        using var ps = new PsSession(importModule: false);
+        var module = (System.Management.Automation.PSModuleInfo)ps.Invoke($"Test-ModuleManifest -Path '{Repo.Manifest}'").ThrowIfFailed().Output.Single().BaseObject;
+
+        // The staged manifest carries the one version; its release notes name it and point at the changelog, which has it.
+        Assert.Equal(version, module.Version.ToString(3));
+        Assert.Contains($"({version})", module.ReleaseNotes);
+        Assert.Contains("CHANGELOG.md", module.ReleaseNotes);
+        Assert.Contains($"## {version}", File.ReadAllText(Path.Combine(Repo.Root, "CHANGELOG.md")));
+
+        // The licence the manifest names is the one in the repository and the package.
+        Assert.EndsWith("/MIT", module.LicenseUri.ToString());
+        Assert.StartsWith("MIT License", File.ReadAllText(Path.Combine(Repo.Root, "LICENSE")));
+        Assert.Contains("MIT License", module.Copyright);
+        Assert.Contains("<license type=\"expression\">MIT</license>", File.ReadAllText(Path.Combine(Repo.Root, "src", "ClaudeOrchestrator", "ClaudeOrchestrator.nuspec")));
+
+        // The SDK the build needs is pinned to its major version.
+        using var global = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(Repo.Root, "global.json")));
+        Assert.StartsWith("10.0.", global.RootElement.GetProperty("sdk").GetProperty("version").GetString());
+        Assert.Equal("latestFeature", global.RootElement.GetProperty("sdk").GetProperty("rollForward").GetString());
     }
 
     [Fact]

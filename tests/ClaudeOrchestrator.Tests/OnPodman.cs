@@ -1,3 +1,4 @@
+using Xunit;
 using ClaudeOrchestrator.Tests.Infrastructure;
 using Xunit.Abstractions;
 
@@ -6,6 +7,7 @@ namespace ClaudeOrchestrator.Tests;
 // The core, cleanup, signal and maintenance suites once more, against Podman's Docker-compatible
 // API (a rootful `podman system service` the fixture starts): every fact of each suite, unchanged.
 
+[Trait(Needs.Trait, Needs.Podman)]
 public sealed class StartClaudeTaskTestsOnPodman : StartClaudeTaskTests
 {
     public StartClaudeTaskTestsOnPodman(DockerFixture docker, ITestOutputHelper output) : base(docker, output, onPodman: true)
@@ -13,6 +15,7 @@ public sealed class StartClaudeTaskTestsOnPodman : StartClaudeTaskTests
     }
 }
 
+[Trait(Needs.Trait, Needs.Podman)]
 public sealed class SignalTestsOnPodman : SignalTests
 {
     public SignalTestsOnPodman(DockerFixture docker, ITestOutputHelper output) : base(docker, output, onPodman: true)
@@ -20,6 +23,7 @@ public sealed class SignalTestsOnPodman : SignalTests
     }
 }
 
+[Trait(Needs.Trait, Needs.Podman)]
 public sealed class ProcessExitTestsOnPodman : ProcessExitTests
 {
     public ProcessExitTestsOnPodman(DockerFixture docker, ITestOutputHelper output) : base(docker, output, onPodman: true)
@@ -27,6 +31,7 @@ public sealed class ProcessExitTestsOnPodman : ProcessExitTests
     }
 }
 
+[Trait(Needs.Trait, Needs.Podman)]
 public sealed class AsJobAndLifecycleTestsOnPodman : AsJobAndLifecycleTests
 {
     public AsJobAndLifecycleTestsOnPodman(DockerFixture docker, ITestOutputHelper output) : base(docker, output, onPodman: true)
@@ -34,6 +39,7 @@ public sealed class AsJobAndLifecycleTestsOnPodman : AsJobAndLifecycleTests
     }
 }
 
+[Trait(Needs.Trait, Needs.Podman)]
 public sealed class OrphanTestsOnPodman : OrphanTests
 {
     public OrphanTestsOnPodman(DockerFixture docker, ITestOutputHelper output) : base(docker, output, onPodman: true)
@@ -41,6 +47,7 @@ public sealed class OrphanTestsOnPodman : OrphanTests
     }
 }
 
+[Trait(Needs.Trait, Needs.Podman)]
 public sealed class ContainerCmdletTestsOnPodman : ContainerCmdletTests
 {
     public ContainerCmdletTestsOnPodman(DockerFixture docker, ITestOutputHelper output) : base(docker, output, onPodman: true)
@@ -48,6 +55,7 @@ public sealed class ContainerCmdletTestsOnPodman : ContainerCmdletTests
     }
 }
 
+[Trait(Needs.Trait, Needs.Podman)]
 public sealed class CleanupMaintenanceTestsOnPodman : CleanupMaintenanceTests
 {
     public CleanupMaintenanceTestsOnPodman(DockerFixture docker, ITestOutputHelper output) : base(docker, output, onPodman: true)
@@ -55,6 +63,7 @@ public sealed class CleanupMaintenanceTestsOnPodman : CleanupMaintenanceTests
     }
 }
 
+[Trait(Needs.Trait, Needs.Podman)]
 public sealed class CleanupJournalTestsOnPodman : CleanupJournalTests
 {
     public CleanupJournalTestsOnPodman(DockerFixture docker, ITestOutputHelper output) : base(docker, output, onPodman: true)

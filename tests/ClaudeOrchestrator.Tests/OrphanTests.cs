@@ -6,6 +6,7 @@ using Xunit.Abstractions;
 
 namespace ClaudeOrchestrator.Tests;
 
+[Trait(Needs.Trait, Needs.Docker)]
 public class OrphanTests : TaskTestBase
 {
     public OrphanTests(DockerFixture docker, ITestOutputHelper output) : this(docker, output, onPodman: false)

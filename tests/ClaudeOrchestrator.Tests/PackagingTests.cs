@@ -7,6 +7,7 @@ using Xunit;
 namespace ClaudeOrchestrator.Tests;
 
 /// <summary>The staged module and the package: one version, only what the module needs, installable by folder layout.</summary>
+[Trait(Needs.Trait, Needs.None)]
 public class PackagingTests
 {
     private static string PropsVersion =>
@@ -22,9 +23,11 @@ public class PackagingTests
         Assert.Contains("ClaudeOrchestrator.dll", files);
         Assert.Contains("ClaudeOrchestrator.format.ps1xml", files);
         Assert.Contains("en-US/ClaudeOrchestrator.dll-Help.xml", files);
+        Assert.Contains("en-US/about_ClaudeOrchestrator.help.txt", files);
         Assert.Contains("YamlDotNet.dll", files);
         var unexpected = files.Where(f => !f.EndsWith(".dll") && f != "ClaudeOrchestrator.psd1" &&
-                                          f != "ClaudeOrchestrator.format.ps1xml" && f != "en-US/ClaudeOrchestrator.dll-Help.xml");
+                                          f != "ClaudeOrchestrator.format.ps1xml" && f != "en-US/ClaudeOrchestrator.dll-Help.xml" &&
+                                          !(f.StartsWith("en-US/about_ClaudeOrchestrator") && f.EndsWith(".help.txt")));
         Assert.Empty(unexpected);
         Assert.DoesNotContain(files, f => f.Contains("System.Management.Automation") || f.Contains("HelpCompiler") || f.Contains("Tests"));
     }
@@ -47,6 +50,7 @@ public class PackagingTests
             {
                 var entries = zip.Entries.Select(e => e.FullName).ToList();
                 Assert.Contains("en-US/ClaudeOrchestrator.dll-Help.xml", entries);
+                Assert.Contains("en-US/about_ClaudeOrchestrator.help.txt", entries);
                 Assert.DoesNotContain(entries, e => e.EndsWith(".pdb") || e.Contains("System.Management.Automation"));
                 var nuspec = XDocument.Load(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec")).Open());
                 Assert.Equal(PropsVersion, nuspec.Descendants().Single(e => e.Name.LocalName == "version").Value);

@@ -10,6 +10,7 @@ namespace ClaudeOrchestrator.Tests;
 /// Scenarios that need an engine of their own: one that is stopped and started under a running
 /// task, and one reached over TCP. The shared engine the other tests use is never disturbed.
 /// </summary>
+[Trait(Needs.Trait, Needs.Docker)]
 public sealed class PrivateEngineTests : TaskTestBase
 {
     public PrivateEngineTests(DockerFixture docker, ITestOutputHelper output) : base(docker, output)

@@ -5,6 +5,7 @@ using Xunit.Abstractions;
 
 namespace ClaudeOrchestrator.Tests;
 
+[Trait(Needs.Trait, Needs.Docker)]
 public class ProcessExitTests : TaskTestBase
 {
     public ProcessExitTests(DockerFixture docker, ITestOutputHelper output) : this(docker, output, onPodman: false)

@@ -7,6 +7,7 @@ using Xunit.Abstractions;
 namespace ClaudeOrchestrator.Tests;
 
 /// <summary>Per-project YAML profiles in a temporary profiles directory: the seed's format, overrides, every invalid case.</summary>
+[Trait(Needs.Trait, Needs.Docker)]
 public sealed class ProjectProfileTests : TaskTestBase
 {
     private readonly DirectoryInfo _profiles;

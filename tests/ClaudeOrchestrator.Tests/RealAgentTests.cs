@@ -25,6 +25,8 @@ public sealed class RealAgentImage : IDisposable
 /// entry) with -Network none: it talks only to the Messages API stand-in on the container's own
 /// 127.0.0.1, runs a tool-use loop that writes into /workspace, and reports what the module reads.
 /// </summary>
+[Trait(Needs.Trait, Needs.Docker)]
+[Trait(Needs.Trait, Needs.RealAgent)]
 public class RealAgentTests : TaskTestBase, IClassFixture<RealAgentImage>
 {
     private const string Key = "sk-ant-test-0123456789-do-not-show";

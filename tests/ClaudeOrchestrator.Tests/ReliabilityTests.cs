@@ -10,6 +10,7 @@ using Xunit.Abstractions;
 namespace ClaudeOrchestrator.Tests;
 
 /// <summary>Load, odd input and neighbours: nothing lost, nothing leaked, nothing foreign touched.</summary>
+[Trait(Needs.Trait, Needs.Docker)]
 public sealed class ReliabilityTests : TaskTestBase
 {
     public ReliabilityTests(DockerFixture docker, ITestOutputHelper output) : base(docker, output)

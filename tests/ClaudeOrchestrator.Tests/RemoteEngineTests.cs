@@ -40,6 +40,8 @@ public abstract class RemoteFixture : IDisposable
 /// reached over TCP at a non-loopback address. The workspace travels in labelled volumes and
 /// comes back; the container never bind-mounts a path of this machine; nothing stays behind.
 /// </summary>
+[Trait(Needs.Trait, Needs.Docker)]
+[Trait(Needs.Trait, Needs.Remote)]
 public sealed class RemoteEngineTests : TaskTestBase, IClassFixture<RemoteEngineTests.Remote>
 {
     private readonly Remote _remote;
@@ -341,6 +343,8 @@ public sealed class RemoteEngineTests : TaskTestBase, IClassFixture<RemoteEngine
 }
 
 /// <summary>An engine on another machine that takes TLS with client certificates only, as DOCKER_TLS_VERIFY and DOCKER_CERT_PATH configure the docker CLI.</summary>
+[Trait(Needs.Trait, Needs.Docker)]
+[Trait(Needs.Trait, Needs.Remote)]
 public sealed class RemoteTlsEngineTests : TaskTestBase, IClassFixture<RemoteTlsEngineTests.Remote>
 {
     private readonly Remote _remote;
@@ -407,6 +411,8 @@ public sealed class RemoteTlsEngineTests : TaskTestBase, IClassFixture<RemoteTls
 }
 
 /// <summary>An engine on another machine reached over ssh://, as the docker CLI reaches a build host: one ssh connection per session, keys from ssh's own configuration.</summary>
+[Trait(Needs.Trait, Needs.Docker)]
+[Trait(Needs.Trait, Needs.Remote)]
 public sealed class RemoteSshEngineTests : TaskTestBase, IClassFixture<RemoteSshEngineTests.Remote>
 {
     private readonly Remote _remote;

@@ -14,6 +14,7 @@ namespace ClaudeOrchestrator.Tests;
 /// are refused with the rule named, their neighbours stay usable; descriptions of any size up to
 /// the documented maximum arrive byte for byte; start failures carry the engine's own reason.
 /// </summary>
+[Trait(Needs.Trait, Needs.Docker)]
 public sealed class SandboxEdgeTests : TaskTestBase
 {
     public SandboxEdgeTests(DockerFixture docker, ITestOutputHelper output) : base(docker, output)

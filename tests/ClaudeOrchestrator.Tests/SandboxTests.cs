@@ -6,6 +6,7 @@ using Xunit.Abstractions;
 namespace ClaudeOrchestrator.Tests;
 
 /// <summary>The task container is the security boundary: every setting is inspected on the engine.</summary>
+[Trait(Needs.Trait, Needs.Docker)]
 public class SandboxTests : TaskTestBase
 {
     public SandboxTests(DockerFixture docker, ITestOutputHelper output) : base(docker, output)

@@ -10,6 +10,7 @@ namespace ClaudeOrchestrator.Tests;
 /// seconds (it removes about 10 running containers a second here) runs until every one is
 /// gone, and the journal says what the engine did.
 /// </summary>
+[Trait(Needs.Trait, Needs.Docker)]
 public class ScaleTests : TaskTestBase
 {
     private const int Count = 150;

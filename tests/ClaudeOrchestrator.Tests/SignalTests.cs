@@ -10,6 +10,7 @@ namespace ClaudeOrchestrator.Tests;
 /// The host process (standing in for pwsh) is signalled, crashed or killed while a task whose
 /// agent ignores SIGTERM runs; no container may survive it.
 /// </summary>
+[Trait(Needs.Trait, Needs.Docker)]
 public class SignalTests : TaskTestBase
 {
     public SignalTests(DockerFixture docker, ITestOutputHelper output) : this(docker, output, onPodman: false)

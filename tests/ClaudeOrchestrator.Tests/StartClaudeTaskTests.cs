@@ -7,6 +7,7 @@ using Xunit.Abstractions;
 
 namespace ClaudeOrchestrator.Tests;
 
+[Trait(Needs.Trait, Needs.Docker)]
 public class StartClaudeTaskTests : TaskTestBase
 {
     public StartClaudeTaskTests(DockerFixture docker, ITestOutputHelper output) : this(docker, output, onPodman: false)

@@ -14,6 +14,7 @@ namespace ClaudeOrchestrator.Tests;
 /// and after start and before attach (nobody holds its stdin). A proxy in front of the engine
 /// holds the session at exactly that request, and the session is killed there.
 /// </summary>
+[Trait(Needs.Trait, Needs.Docker)]
 public sealed class StartWindowTests : TaskTestBase
 {
     private const string StartRequest = @"^POST /[^ ]*containers/([0-9a-f]{64})/start";

@@ -1,3 +1,4 @@
+using ClaudeOrchestrator.Tests.Infrastructure;
 using System.IO.Compression;
 using System.Text;
 using ClaudeOrchestrator.Engine;
@@ -11,6 +12,7 @@ namespace ClaudeOrchestrator.Tests;
 /// built from the container's create body. The shell side of the result is GNU tar, gzip and
 /// base64 here, as in any image.
 /// </summary>
+[Trait(Needs.Trait, Needs.None)]
 public sealed class SwarmLogicTests : IDisposable
 {
     private readonly DirectoryInfo _scratch = Directory.CreateTempSubdirectory("co-swarm-logic-");

@@ -11,6 +11,9 @@ namespace ClaudeOrchestrator.Tests;
 /// workspace travels in configs and comes back from the service's log; every path out removes
 /// the service, its container on whichever node, and its configs.
 /// </summary>
+[Trait(Needs.Trait, Needs.Docker)]
+[Trait(Needs.Trait, Needs.Swarm)]
+[Trait(Needs.Trait, Needs.RealAgent)]
 public sealed class SwarmTests : TaskTestBase, IClassFixture<SwarmTests.Swarm>
 {
     private readonly Swarm _swarm;

@@ -5,6 +5,7 @@ using Xunit;
 namespace ClaudeOrchestrator.Tests;
 
 /// <summary>How -Timeout values are read, through the real parameter binder.</summary>
+[Trait(Needs.Trait, Needs.None)]
 public class TimeSpanArgumentTests
 {
     [Theory]

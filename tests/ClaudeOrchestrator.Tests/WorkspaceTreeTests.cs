@@ -1,3 +1,4 @@
+using ClaudeOrchestrator.Tests.Infrastructure;
 using ClaudeOrchestrator.Engine;
 using ClaudeOrchestrator.Testing;
 using Xunit;
@@ -8,6 +9,7 @@ namespace ClaudeOrchestrator.Tests;
 /// The tar code a copied workspace travels in, against GNU tar (the format's other side), and
 /// the extraction's refusals: what comes back was written by the agent.
 /// </summary>
+[Trait(Needs.Trait, Needs.None)]
 public sealed class WorkspaceTreeTests : IDisposable
 {
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("co-tree-");

@@ -132,6 +132,10 @@ namespace ClaudeOrchestrator.Commands
             var tasks = TaskStore.All();
             TaskSalvager.DeleteLeftoverCheckouts(tasks.Where(TaskSalvager.HasLeftoverCheckout)
                 .Where(t => ShouldProcess($"task {t.TaskId}: its work is in branch {t.Branch}; delete the checkout left from an interrupted delete", "Delete checkout")));
+            if (ShouldProcess("task records cut short while being written (no record, nothing else in their directory)", "Delete"))
+            {
+                TaskStore.SweepLeftovers();
+            }
 
             // A task is salvaged by its own engine's sweep, which knows whether its container is gone.
             var salvaged = new List<ClaudeTask>();

@@ -333,8 +333,10 @@ namespace ClaudeOrchestrator.Commands
                 var record = error is OrchestratorException known
                     ? known.ToErrorRecord()
                     : new ErrorRecord(error, ErrorIds.TaskFailed, ErrorCategory.NotSpecified, running.Spec.ProjectPath);
-                // One task on its own stops the command, as it always has; in a fan-out the others go on.
-                if (!MyInvocation.ExpectingInput)
+                // A refusal (what was asked cannot be done) is one task's error, like every refusal
+                // before anything exists; any other failure of a task on its own stops the command,
+                // as it always has; in a fan-out the others go on.
+                if (!MyInvocation.ExpectingInput && !(error is OrchestratorException refused && ErrorIds.IsRefusal(refused.ErrorId)))
                 {
                     ThrowTerminatingError(record);
                 }

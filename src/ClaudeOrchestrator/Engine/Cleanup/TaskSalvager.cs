@@ -85,6 +85,7 @@ namespace ClaudeOrchestrator.Engine
             }
 
             DeleteLeftoverCheckouts(tasks.Where(HasLeftoverCheckout));
+            TaskStore.SweepLeftovers();
         }
 
         /// <summary>

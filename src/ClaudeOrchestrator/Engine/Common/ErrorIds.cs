@@ -1,3 +1,6 @@
+using System;
+using System.Collections.Generic;
+
 namespace ClaudeOrchestrator.Engine
 {
     /// <summary>Stable FullyQualifiedErrorId prefixes; README documents them, scripts match on them.</summary>
@@ -61,5 +64,21 @@ namespace ClaudeOrchestrator.Engine
         public const string AgentMaxTurnsReached = "AgentMaxTurnsReached";
         public const string AgentBudgetExceeded = "AgentBudgetExceeded";
         public const string ResumeUnavailable = "ClaudeTaskCannotResume";
+
+        /// <summary>
+        /// Refusals: what was asked of one task cannot be done (its path, project, profile,
+        /// engine name, network, description, image, branch, resume, -Swarm where no swarm is),
+        /// said before anything of the task exists. Start-ClaudeTask writes them as non-terminating
+        /// errors, one task alone or in a fan-out alike, and goes on with its other input (about_ClaudeOrchestrator_Errors).
+        /// </summary>
+        private static readonly HashSet<string> Refusals = new HashSet<string>(StringComparer.Ordinal)
+        {
+            EngineNotFound, ImageNotFound, ProjectPathNotFound, ProjectPathNotDirectory, ProjectNameInvalid, ProjectProfileNotFound,
+            ProjectProfileInvalid, ProjectPathRefused, NetworkRefused, DescriptionEmpty, DescriptionTooLong, EnvironmentNameInvalid,
+            GitNotFound, IsolationUnavailable, IsolationNoCommits, IsolationProjectUntracked, BranchNameInvalid, BranchExists,
+            SwarmUnavailable, TaskNotFound, TaskRunning, ResumeUnavailable, AgentOptionsUnsupported,
+        };
+
+        public static bool IsRefusal(string errorId) => errorId != null && Refusals.Contains(errorId);
     }
 }

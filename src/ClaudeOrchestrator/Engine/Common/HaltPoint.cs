@@ -24,6 +24,7 @@ namespace ClaudeOrchestrator.Engine
         /// <summary>Where a task's life can be cut: each name is a moment between two durable steps.</summary>
         public static class Steps
         {
+            public const string RecordStaged = "record-staged";
             public const string RecordWritten = "record-written";
             public const string BranchCreated = "branch-created";
             public const string CheckoutWritten = "checkout-written";

@@ -49,6 +49,11 @@ namespace ClaudeOrchestrator.Engine
                 MountGuard.CheckEngineDataRoot(spec.ProjectPath, await connection.DataRootAsync(cancel).ConfigureAwait(false));
             }
 
+            if (spec.Repository != null)
+            {
+                observer.Verbose($"Task {spec.TaskId}: making its record, the branch '{spec.Branch}' and a private checkout.");
+            }
+
             var session = TaskSession.Begin(spec);
             if (session.Unrecorded != null)
             {

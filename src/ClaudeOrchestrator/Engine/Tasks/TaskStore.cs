@@ -51,24 +51,91 @@ namespace ClaudeOrchestrator.Engine
         public static bool IsValidId(string id) =>
             !string.IsNullOrEmpty(id) && id.Length <= 64 && id.All(c => char.IsLetterOrDigit(c) || c == '-' || c == '_');
 
-        /// <summary>Writes the first record; false when a task of that id already exists.</summary>
+        /// <summary>
+        /// Writes the first record; false when a task of that id already exists. The task's
+        /// directory is made beside, named for this process, with its record in it, and then
+        /// moved into place (a move that never replaces): a kill leaves no task directory or one
+        /// with a whole record, and what it leaves beside is provably this dead process's.
+        /// </summary>
         public static bool TryCreate(ClaudeTask task)
         {
             var directory = DirectoryFor(task.TaskId);
-            Directory.CreateDirectory(directory);
-            try
-            {
-                using (var file = new FileStream(Path.Combine(directory, RecordName), FileMode.CreateNew, FileAccess.Write))
-                {
-                    var bytes = JsonSerializer.SerializeToUtf8Bytes(task, Json);
-                    file.Write(bytes, 0, bytes.Length);
-                }
-
-                return true;
-            }
-            catch (IOException) when (File.Exists(Path.Combine(directory, RecordName)))
+            if (Directory.Exists(directory))
             {
                 return false;
+            }
+
+            var staging = Path.Combine(Root, $"{StagingPrefix}{SessionIdentity.ProcessId}-{SessionIdentity.ProcessStartTicks}-{task.TaskId}");
+            Directory.CreateDirectory(staging);
+            File.WriteAllBytes(Path.Combine(staging, RecordName), JsonSerializer.SerializeToUtf8Bytes(task, Json));
+            HaltPoint.Reached(HaltPoint.Steps.RecordStaged);
+            try
+            {
+                Directory.Move(staging, directory);
+                return true;
+            }
+            catch (IOException) when (Directory.Exists(directory))
+            {
+                TaskCheckout.DeleteTree(staging);
+                return false;
+            }
+        }
+
+        private const string StagingPrefix = ".new-";
+        private const string TemporarySuffix = ".tmp";
+
+        /// <summary>
+        /// What a kill while a record was being written leaves: a task directory still being
+        /// made, and a record's temporary file, of a process that is provably gone.
+        /// </summary>
+        public static void SweepLeftovers()
+        {
+            if (!Directory.Exists(Root))
+            {
+                return;
+            }
+
+            foreach (var staging in Directory.EnumerateDirectories(Root, StagingPrefix + "*").Where(d => OwnerGone(Path.GetFileName(d).Substring(StagingPrefix.Length))))
+            {
+                TryDeleteTree(staging);
+            }
+
+            foreach (var directory in Directory.EnumerateDirectories(Root))
+            {
+                try
+                {
+                    foreach (var temporary in Directory.EnumerateFiles(directory, RecordName + ".*" + TemporarySuffix)
+                                 .Where(f => OwnerGone(Path.GetFileName(f).Substring(RecordName.Length + 1))))
+                    {
+                        File.Delete(temporary);
+                    }
+                }
+                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+                {
+                    // Tried again on the next sweep.
+                }
+            }
+        }
+
+        /// <summary>"pid-startticks-..." names a process of this host that has ended.</summary>
+        private static bool OwnerGone(string name)
+        {
+            var parts = name.Split('-');
+            return parts.Length >= 3 &&
+                   int.TryParse(parts[0], System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var pid) &&
+                   long.TryParse(parts[1], System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var ticks) &&
+                   OwnerLiveness.IsProvablyGone(pid, new DateTime(ticks, DateTimeKind.Utc));
+        }
+
+        private static void TryDeleteTree(string path)
+        {
+            try
+            {
+                TaskCheckout.DeleteTree(path);
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                // Tried again on the next sweep.
             }
         }
 
@@ -78,7 +145,7 @@ namespace ClaudeOrchestrator.Engine
             var directory = DirectoryFor(task.TaskId);
             Directory.CreateDirectory(directory);
             var target = Path.Combine(directory, RecordName);
-            var temporary = target + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + ".tmp";
+            var temporary = $"{target}.{SessionIdentity.ProcessId}-{SessionIdentity.ProcessStartTicks}-{Guid.NewGuid().ToString("N").Substring(0, 8)}{TemporarySuffix}";
             File.WriteAllBytes(temporary, JsonSerializer.SerializeToUtf8Bytes(task, Json));
             if (File.Exists(target))
             {
