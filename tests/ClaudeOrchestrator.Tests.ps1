@@ -30,7 +30,11 @@ BeforeAll {
     sh -c "tar -C '$rootfs' -c . | docker import --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' - $Image" | Out-Null
     Remove-Item -Recurse -Force $rootfs
 
-    function script:Get-LabelledName { docker ps -a --filter "label=$Label" --format '{{.Names}}' }
+    # The session's egress gateway waits a minute for the next task (Remove-Module takes it): not a task's container.
+    function script:Get-LabelledName {
+        $gateways = @(docker ps -a --filter 'label=io.claude-orchestrator.role=egress-gateway' --format '{{.Names}}')
+        docker ps -a --filter "label=$Label" --format '{{.Names}}' | Where-Object { $_ -notin $gateways }
+    }
 
     # The shell these tests run in, for child shells: pwsh installed as a .NET tool is a launcher
     # whose process is dotnet, so $PID's path is not pwsh.
@@ -47,6 +51,10 @@ BeforeAll {
 }
 
 AfterAll {
+    # The gateway goes with the module, and with it its network: nothing labelled is left at all.
+    Remove-Module ClaudeOrchestrator -ErrorAction SilentlyContinue
+    docker ps -a --filter "label=$Label" --format '{{.Names}}' | Should -BeNullOrEmpty
+    docker network ls --filter "label=$Label" --format '{{.Name}}' | Should -BeNullOrEmpty
     docker rmi $Image 2>$null | Out-Null
 }
 
@@ -189,8 +197,9 @@ Describe 'Maintenance' {
     AfterEach { docker rm -f "claude-old-$Suffix" "claude-busy-$Suffix" 2>$null | Out-Null }
 
     It 'filters by -Status and -OlderThan' {
-        (Get-ClaudeContainer -All -Status running).Name | Should -Be "claude-busy-$Suffix"
-        (Get-ClaudeContainer -All -OlderThan 4s).Name | Should -Be "claude-old-$Suffix"
+        # An egress gateway of an earlier task, and its network, may still wait for a next one: they are not what this filters.
+        (Get-ClaudeContainer -All -Status running | Where-Object Role -notlike 'egress-*').Name | Should -Be "claude-busy-$Suffix"
+        (Get-ClaudeContainer -All -OlderThan 4s | Where-Object Role -notlike 'egress-*').Name | Should -Be "claude-old-$Suffix"
     }
 
     It 'reads -OlderThan 1d as a day' {

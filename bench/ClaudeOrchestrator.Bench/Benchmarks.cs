@@ -197,7 +197,7 @@ public static class Benchmarks
         return DockerCli.ManagedNames().Count == 0 ? 0 : 1;
     }
 
-    private static string Row(string figure, Distribution ours, string anchorName, Distribution anchor)
+    internal static string Row(string figure, Distribution ours, string anchorName, Distribution anchor)
     {
         string Cell(Distribution d) => string.Format(Invariant, "{0:0} ms ({1:0}–{2:0})", d.Median, d.Min, d.Max);
         if (anchor == null)

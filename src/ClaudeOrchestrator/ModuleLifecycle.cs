@@ -4,7 +4,8 @@ using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using System.Reflection;
 using System.Threading;
-using ClaudeOrchestrator.Engine;
+using ClaudeOrchestrator.Engine.Cleanup;
+using ClaudeOrchestrator.Engine.Tracking;
 
 namespace ClaudeOrchestrator
 {

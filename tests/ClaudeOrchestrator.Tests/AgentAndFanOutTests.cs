@@ -1,9 +1,9 @@
 using System.Management.Automation;
-using ClaudeOrchestrator.Jobs;
-using ClaudeOrchestrator.Testing;
-using ClaudeOrchestrator.Tests.Infrastructure;
 using Xunit;
 using Xunit.Abstractions;
+using ClaudeOrchestrator.Jobs;
+using ClaudeOrchestrator.Tests.Infrastructure;
+using ClaudeOrchestrator.Testing;
 
 namespace ClaudeOrchestrator.Tests;
 
@@ -43,13 +43,7 @@ public class AgentAndFanOutTests : TaskTestBase
     private static int WaitForOwnContainers(int count)
     {
         var label = "io.claude-orchestrator.owner-pid=" + Environment.ProcessId;
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DockerCli.NamesWithLabel(label).Count < count && DateTime.UtcNow < deadline)
-        {
-            Thread.Sleep(50);
-        }
-
-        return DockerCli.NamesWithLabel(label).Count;
+        return Eventually.Last(() => DockerCli.TaskNamesWithLabel(label).Count, n => n >= count, TimeSpan.FromSeconds(30));
     }
 
     [Fact]
@@ -252,8 +246,8 @@ public class AgentAndFanOutTests : TaskTestBase
             Assert.Equal(2, WaitForOwnContainers(2));
             other.Invoke("Remove-Module ClaudeOrchestrator").ThrowIfFailed();
             Assert.Empty(DockerCli.ManagedNames());
-            // The two that waited for a place must not start behind the removal.
-            Thread.Sleep(3000);
+            // The two that waited for a place must not start behind the removal: none once every job has ended.
+            other.Invoke("$j.ChildJobs | Wait-Job -Timeout 60 | Out-Null").ThrowIfFailed();
             Assert.Empty(DockerCli.ManagedNames());
             var states = other.Invoke("$j.ChildJobs | ForEach-Object { $_.JobStateInfo.State.ToString() }").ThrowIfFailed().Output.Select(o => o.ToString()).ToList();
             Assert.Equal(4, states.Count);

@@ -1,6 +1,10 @@
-using ClaudeOrchestrator.Tests.Infrastructure;
-using ClaudeOrchestrator.Engine;
 using Xunit;
+using ClaudeOrchestrator.Engine.Agent;
+using ClaudeOrchestrator.Engine.Common;
+using ClaudeOrchestrator.Engine.Journal;
+using ClaudeOrchestrator.Engine.Planning;
+using ClaudeOrchestrator.Engine.Tasks;
+using ClaudeOrchestrator.Tests.Infrastructure;
 
 namespace ClaudeOrchestrator.Tests;
 
@@ -58,7 +62,7 @@ public class AgentEventTests
         Assert.Equal(100, events.Activity.Tokens.Input);
         Assert.Equal("Write src/hello.txt", events.Activity.CurrentTool);
         Assert.Null(events.Activity.CostUsd);
-        Assert.Equal(" · turn 1 · Write src/hello.txt · 151 tokens", Commands.CmdletTaskObserver.ActivityText(events.Activity));
+        Assert.Equal(" · turn 1 · Write src/hello.txt · 151 tokens", Hosting.ActivityStatus.Text(events.Activity));
         events.Render(ToolError);
         Assert.Null(events.Activity.CurrentTool);
     }
@@ -124,7 +128,7 @@ public class AgentEventTests
             Assert.InRange(delay, 0.8 * expected, 1.2 * expected);
         }
 
-        Assert.Equal(TaskDefaults.MaxRetryDelay, TaskRunner.RetryDelay(TimeSpan.FromMinutes(4), 5));
+        Assert.Equal(ModuleDefaults.MaxRetryDelay, TaskRunner.RetryDelay(TimeSpan.FromMinutes(4), 5));
     }
 
     [Fact]

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Management.Automation;
-using ClaudeOrchestrator.Testing;
-using ClaudeOrchestrator.Tests.Infrastructure;
 using Xunit;
 using Xunit.Abstractions;
+using ClaudeOrchestrator.Tests.Infrastructure;
+using ClaudeOrchestrator.Testing;
 
 namespace ClaudeOrchestrator.Tests;
 
@@ -97,21 +97,9 @@ public class AsJobAndLifecycleTests : TaskTestBase
         Assert.Equal(ClaudeTaskStatus.Succeeded, r.Single<ClaudeTaskResult>().Status);
     }
 
-    private static string WaitForNewContainer(string except)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (DateTime.UtcNow < deadline)
-        {
-            var name = DockerCli.NamesWithLabel("io.claude-orchestrator.owner-pid=" + Environment.ProcessId)
-                .FirstOrDefault(n => n != except);
-            if (name != null && DockerCli.Inspect(name, "{{.State.Status}}") == "running")
-            {
-                return name;
-            }
-
-            Thread.Sleep(20);
-        }
-
-        throw new TimeoutException("The second task's container never started.");
-    }
+    private static string WaitForNewContainer(string except) =>
+        Eventually.Value(
+            () => DockerCli.TaskNamesWithLabel("io.claude-orchestrator.owner-pid=" + Environment.ProcessId).FirstOrDefault(n => n != except),
+            name => name != null && DockerCli.Inspect(name, "{{.State.Status}}") == "running",
+            TimeSpan.FromSeconds(20), "the second task's container is running", TimeSpan.FromMilliseconds(20));
 }

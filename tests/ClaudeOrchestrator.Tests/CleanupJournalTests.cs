@@ -1,9 +1,10 @@
-using ClaudeOrchestrator.Engine;
-using ClaudeOrchestrator.Testing;
-using ClaudeOrchestrator.Tests.Infrastructure;
 using System.Text.Json;
 using Xunit;
 using Xunit.Abstractions;
+using ClaudeOrchestrator.Engine.Journal;
+using ClaudeOrchestrator.Engine.Tracking;
+using ClaudeOrchestrator.Tests.Infrastructure;
+using ClaudeOrchestrator.Testing;
 
 namespace ClaudeOrchestrator.Tests;
 
@@ -91,8 +92,12 @@ public class CleanupJournalTests : TaskTestBase
                 Assert.Equal(container.StartsWith("claude-journal-orphan") ? null : Project.Name, line.GetProperty("project").GetString());
             }
 
-            // Beside one removal per container: what each agent reported spending.
-            Assert.Equal(expected.Count, JournalLines().Count(l => l.GetProperty("outcome").GetString() != "Usage"));
+            // Beside one removal per task container: the egress gateways' own removals (no task), and what each agent reported spending.
+            var removals = JournalLines().Where(l => l.GetProperty("outcome").GetString() != "Usage").ToList();
+            var gateways = removals.Where(l => l.GetProperty("task").ValueKind == JsonValueKind.Null).ToList();
+            Assert.All(gateways, l => Assert.StartsWith("claude-gateway-", l.GetProperty("container").GetString()));
+            Assert.All(gateways, l => Assert.Contains(l.GetProperty("outcome").GetString(), new[] { "Removed", "AlreadyGone" }));
+            Assert.Equal(expected.Count, removals.Count - gateways.Count);
             Assert.Contains(JournalLines(), l => l.GetProperty("outcome").GetString() == "Usage" && l.GetProperty("costUsd").GetDouble() > 0);
             Assert.DoesNotContain(Secret, File.ReadAllText(JournalFile));
         }
@@ -217,7 +222,7 @@ public class CleanupJournalTests : TaskTestBase
     /// <summary>A host process appending through the module's own journal code (reached by reflection, it is internal).</summary>
     private static string AppendScript(string prefix, int count) =>
         "$asm = [ClaudeOrchestrator.ClaudeCleanupRecord].Assembly; " +
-        "$append = $asm.GetType('ClaudeOrchestrator.Engine.CleanupJournal').GetMethod('Append'); " +
+        "$append = $asm.GetType('ClaudeOrchestrator.Engine.Journal.CleanupJournal').GetMethod('Append'); " +
         $"foreach ($i in 1..{count}) {{ " +
         $"$r = [ClaudeOrchestrator.ClaudeCleanupRecord]@{{ Time = [datetime]::Now; Container = \"{prefix}-$i\"; Reason = 'Manual'; Outcome = 'Removed'; Project = 'load'; TaskId = 't' }}; " +
         "$null = $append.Invoke($null, @(,$r)) }";
@@ -244,7 +249,8 @@ public class CleanupJournalTests : TaskTestBase
         using var proxy = new HoldingProxy(@"^DELETE /[^ ]*containers/([0-9a-f]{64})");
         using (Override("DOCKER_HOST", proxy.Host))
         {
-            using var running = Session.Start(StartTask("ignore-term 600"));
+            // Offline: no gateway is made through the proxy, which goes with the test.
+            using var running = Session.Start(StartTask("ignore-term 600", "-Network none"));
             running.WaitForInformation(l => l == "agent: ignoring SIGTERM", TimeSpan.FromSeconds(30));
             running.PowerShell.BeginStop(null, null);
             Assert.True(proxy.Held.Wait(TimeSpan.FromSeconds(30)), "the task never asked to remove its container");
@@ -268,7 +274,7 @@ public class CleanupJournalTests : TaskTestBase
         using (Override("DOCKER_HOST", proxy.Host))
         {
             using var other = new PsSession();
-            other.Invoke(StartTask("ignore-term 600", "-AsJob")).ThrowIfFailed();
+            other.Invoke(StartTask("ignore-term 600", "-AsJob -Network none")).ThrowIfFailed();
             var name = WaitForJobContainer();
             using var removal = other.Start("Remove-Module ClaudeOrchestrator");
             Assert.True(proxy.Held.Wait(TimeSpan.FromSeconds(30)), "the flush never asked to remove the container");

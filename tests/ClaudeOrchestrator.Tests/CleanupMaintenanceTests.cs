@@ -1,9 +1,8 @@
-using ClaudeOrchestrator.Engine;
-using ClaudeOrchestrator.Testing;
-using ClaudeOrchestrator.Tests.Infrastructure;
 using System.Text.Json;
 using Xunit;
 using Xunit.Abstractions;
+using ClaudeOrchestrator.Tests.Infrastructure;
+using ClaudeOrchestrator.Testing;
 
 namespace ClaudeOrchestrator.Tests;
 

@@ -1,8 +1,8 @@
-using ClaudeOrchestrator.Engine;
-using ClaudeOrchestrator.Testing;
-using ClaudeOrchestrator.Tests.Infrastructure;
 using Xunit;
 using Xunit.Abstractions;
+using ClaudeOrchestrator.Engine.Endpoints;
+using ClaudeOrchestrator.Tests.Infrastructure;
+using ClaudeOrchestrator.Testing;
 
 namespace ClaudeOrchestrator.Tests;
 
@@ -58,16 +58,13 @@ public sealed class EngineTests : TaskTestBase
     [Fact]
     public void TasksOnTwoEnginesAreListedAndRemovedEachOnItsOwnEngine()
     {
-        Session.Invoke(StartTask("ignore-term 600", "-AsJob")).ThrowIfFailed();
-        Session.Invoke(StartTask("ignore-term 600", $"-AsJob -Engine {PodmanHost}")).ThrowIfFailed();
+        // Offline: each engine holds just the task's container (no egress gateway beside it).
+        Session.Invoke(StartTask("ignore-term 600", "-AsJob -Network none")).ThrowIfFailed();
+        Session.Invoke(StartTask("ignore-term 600", $"-AsJob -Network none -Engine {PodmanHost}")).ThrowIfFailed();
         var label = "io.claude-orchestrator.owner-pid=" + Environment.ProcessId;
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while ((DockerCli.NamesWithLabel(label).Count < 1 || Docker.Podman.ManagedNames().Count < 1) && DateTime.UtcNow < deadline)
-        {
-            Thread.Sleep(100);
-        }
+        Eventually.Last(() => DockerCli.TaskNamesWithLabel(label).Count >= 1 && Docker.Podman.ManagedNames().Count >= 1, both => both, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100));
 
-        var onDocker = Assert.Single(DockerCli.NamesWithLabel(label));
+        var onDocker = Assert.Single(DockerCli.TaskNamesWithLabel(label));
         var onPodman = Assert.Single(Docker.Podman.ManagedNames());
 
         // This session's containers, wherever they run, each with its engine's endpoint.

@@ -1,9 +1,11 @@
 using System.Management.Automation;
 using System.Security.Cryptography;
-using ClaudeOrchestrator.Testing;
-using ClaudeOrchestrator.Tests.Infrastructure;
 using Xunit;
 using Xunit.Abstractions;
+using ClaudeOrchestrator.Engine.Agent;
+using ClaudeOrchestrator.Engine.Common;
+using ClaudeOrchestrator.Tests.Infrastructure;
+using ClaudeOrchestrator.Testing;
 
 namespace ClaudeOrchestrator.Tests;
 
@@ -53,6 +55,35 @@ public class GitIsolationTests : TaskTestBase
 
     private ClaudeTask Task(string taskId) =>
         (ClaudeTask)Session.Invoke($"Get-ClaudeTask -Id {taskId}").ThrowIfFailed().Output.Single().BaseObject;
+
+    [Fact]
+    public void WhatIfSaysWhatATaskWouldMakeAndMakesNothing()
+    {
+        var host = new AnsweringHost();
+        var before = Snapshot();
+        var branches = Git("branch", "--list");
+        using (var session = new PsSession(host: host))
+        {
+            var r = session.Invoke(StartTask("write-here new.txt x", "-WhatIf")).ThrowIfFailed();
+            Assert.Empty(r.Output);
+            // A refusal still comes first, as without -WhatIf.
+            var refused = session.Invoke(StartTask("x", "-Branch main -WhatIf"));
+            Assert.Contains(ErrorIds.BranchExists, refused.ErrorIds.Single());
+        }
+
+        var line = Assert.Single(host.Lines, l => l.StartsWith("What if:"));
+        Log(line);
+        var taskId = System.Text.RegularExpressions.Regex.Match(line, "Claude task (\\S+) for project").Groups[1].Value;
+        Assert.NotEmpty(taskId);
+        Assert.Contains($"new branch 'claude/{taskId}' from {Git("rev-parse", "main")[..12]}", line);
+        Assert.Contains($"a container from image '{Image}'", line);
+        Assert.Contains("bind-mounted at /workspace", line);
+        // Nothing exists: no branch, no record, no container, the tree as it was.
+        Assert.Equal(branches, Git("branch", "--list"));
+        Assert.False(Directory.Exists(Path.Combine(StateTasks, taskId)));
+        Assert.Empty(DockerCli.NamesWithLabel("io.claude-orchestrator.task-id=" + taskId));
+        Assert.Equal(before, Snapshot());
+    }
 
     [Fact]
     public void TaskRunsOnItsOwnBranchAndLeftoverWorkIsCommittedWithoutTouchingTheUsersTree()
@@ -216,37 +247,19 @@ public class GitIsolationTests : TaskTestBase
 
     private ClaudeTask LatestTask() => TaskRecordsOfThisProject().First();
 
-    private List<ClaudeTask> TaskRecordsOfThisProject()
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            var tasks = Session.Invoke($"Get-ClaudeTask | Where-Object Path -eq '{Project.FullName}'").ThrowIfFailed().Output.Select(o => (ClaudeTask)o.BaseObject).ToList();
-            if ((tasks.Count > 0 && tasks.All(t => t.Status != ClaudeTaskStatus.Running)) || DateTime.UtcNow > deadline)
-            {
-                return tasks;
-            }
+    /// <summary>This project's task records once none is running (or, after 30 s, as they are then).</summary>
+    private List<ClaudeTask> TaskRecordsOfThisProject() =>
+        Eventually.Last(
+            () => Session.Invoke($"Get-ClaudeTask | Where-Object Path -eq '{Project.FullName}'").ThrowIfFailed().Output.Select(o => (ClaudeTask)o.BaseObject).ToList(),
+            tasks => tasks.Count > 0 && tasks.All(t => t.Status != ClaudeTaskStatus.Running),
+            TimeSpan.FromSeconds(30));
 
-            Thread.Sleep(50);
-        }
-    }
-
-    private void WaitForTranscriptLine(string text)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < deadline)
+    private void WaitForTranscriptLine(string text) =>
+        Eventually.True(() =>
         {
             var task = Session.Invoke($"Get-ClaudeTask | Where-Object Path -eq '{Project.FullName}'").Output.Select(o => (ClaudeTask)o.BaseObject).FirstOrDefault();
-            if (task != null && File.Exists(task.TranscriptPath) && ReadShared(task.TranscriptPath).Contains(text))
-            {
-                return;
-            }
-
-            Thread.Sleep(20);
-        }
-
-        throw new TimeoutException("The transcript never showed " + text);
-    }
+            return task != null && File.Exists(task.TranscriptPath) && ReadShared(task.TranscriptPath).Contains(text);
+        }, TimeSpan.FromSeconds(30), "the transcript shows " + text, TimeSpan.FromMilliseconds(20));
 
     private static string ReadShared(string path)
     {
@@ -420,7 +433,7 @@ public class GitIsolationTests : TaskTestBase
         Assert.Equal(ClaudeTaskWork.InPlace, r.Work);
         Assert.Null(r.Branch);
         Assert.True(r.OutputTruncated);
-        Assert.True(r.Output.Length <= 2 * ClaudeOrchestrator.Engine.AgentOutputReader.TailChars);
+        Assert.True(r.Output.Length <= 2 * AgentOutputReader.TailChars);
         Assert.EndsWith("line 199999\n", r.Output);
         Assert.Equal(200000, File.ReadLines(r.TranscriptPath).Count(l => l.Contains(" out line ")));
 

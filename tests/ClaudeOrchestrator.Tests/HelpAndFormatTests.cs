@@ -1,9 +1,9 @@
-using ClaudeOrchestrator.Testing;
-using ClaudeOrchestrator.Tests.Infrastructure;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using System.Xml.Linq;
 using Xunit;
+using ClaudeOrchestrator.Tests.Infrastructure;
+using ClaudeOrchestrator.Testing;
 
 namespace ClaudeOrchestrator.Tests;
 

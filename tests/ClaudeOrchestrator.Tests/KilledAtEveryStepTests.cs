@@ -1,8 +1,10 @@
-using ClaudeOrchestrator.Engine;
-using ClaudeOrchestrator.Testing;
-using ClaudeOrchestrator.Tests.Infrastructure;
 using Xunit;
 using Xunit.Abstractions;
+using ClaudeOrchestrator.Engine.Common;
+using ClaudeOrchestrator.Engine.Git;
+using ClaudeOrchestrator.Engine.Records;
+using ClaudeOrchestrator.Tests.Infrastructure;
+using ClaudeOrchestrator.Testing;
 
 namespace ClaudeOrchestrator.Tests;
 

@@ -1,6 +1,6 @@
-using ClaudeOrchestrator.Testing;
-using ClaudeOrchestrator.Tests.Infrastructure;
 using Xunit;
+using ClaudeOrchestrator.Tests.Infrastructure;
+using ClaudeOrchestrator.Testing;
 
 namespace ClaudeOrchestrator.Tests;
 
@@ -39,7 +39,7 @@ public class ModuleManifestTests
     }
 
     [Fact]
-    public void EveryCmdletDeclaresItsOutputTypeAndRemoversSupportShouldProcess()
+    public void EveryCmdletDeclaresItsOutputTypeAndWhatCreatesOrRemovesSupportsShouldProcess()
     {
         using var ps = new PsSession();
         var r = ps.Invoke("Get-Command -Module ClaudeOrchestrator").ThrowIfFailed();
@@ -47,7 +47,7 @@ public class ModuleManifestTests
         foreach (var command in r.Output.Select(o => (System.Management.Automation.CmdletInfo)o.BaseObject))
         {
             Assert.NotEmpty(command.OutputType);
-            if (command.Verb == "Remove")
+            if (command.Verb is "Remove" or "New" or "Start" or "Merge")
             {
                 Assert.True(command.Parameters.ContainsKey("WhatIf"), command.Name + " lacks -WhatIf");
                 Assert.True(command.Parameters.ContainsKey("Confirm"), command.Name + " lacks -Confirm");

@@ -1,6 +1,6 @@
 using Xunit;
-using ClaudeOrchestrator.Tests.Infrastructure;
 using Xunit.Abstractions;
+using ClaudeOrchestrator.Tests.Infrastructure;
 
 namespace ClaudeOrchestrator.Tests;
 

@@ -1,8 +1,9 @@
 using System.Diagnostics;
-using ClaudeOrchestrator.Testing;
-using ClaudeOrchestrator.Tests.Infrastructure;
 using Xunit;
 using Xunit.Abstractions;
+using ClaudeOrchestrator.Engine.Common;
+using ClaudeOrchestrator.Tests.Infrastructure;
+using ClaudeOrchestrator.Testing;
 
 namespace ClaudeOrchestrator.Tests;
 
@@ -69,7 +70,7 @@ public class OrphanTests : TaskTestBase
         var name = other.WaitForLine(l => l.StartsWith("VERBOSE: Creating container "), TimeSpan.FromSeconds(60)).Split(' ')[3];
         other.WaitForLine(l => l == "INFO: agent: sleeping 600", TimeSpan.FromSeconds(30));
         Assert.Equal(other.Id.ToString(), DockerCli.Inspect(name, "{{index .Config.Labels \"io.claude-orchestrator.owner-pid\"}}"));
-        Assert.NotEqual(ClaudeOrchestrator.Engine.SessionIdentity.SessionId, DockerCli.Inspect(name, "{{index .Config.Labels \"io.claude-orchestrator.session-id\"}}"));
+        Assert.NotEqual(SessionIdentity.SessionId, DockerCli.Inspect(name, "{{index .Config.Labels \"io.claude-orchestrator.session-id\"}}"));
 
         Session.Invoke("Remove-ClaudeContainer -Orphaned -Confirm:$false").ThrowIfFailed();
         Assert.Empty(Session.Invoke("Get-ClaudeContainer -Orphaned").ThrowIfFailed().Output);

@@ -1,8 +1,8 @@
-using ClaudeOrchestrator.Testing;
-using ClaudeOrchestrator.Tests.Infrastructure;
 using System.IO.Compression;
 using System.Xml.Linq;
 using Xunit;
+using ClaudeOrchestrator.Tests.Infrastructure;
+using ClaudeOrchestrator.Testing;
 
 namespace ClaudeOrchestrator.Tests;
 
@@ -14,7 +14,7 @@ public class PackagingTests
         XDocument.Load(Path.Combine(Repo.Root, "Directory.Build.props")).Descendants("Version").Single().Value;
 
     [Fact]
-    public void StagedModuleHoldsOnlyTheManifestFormatHelpAndAssemblies()
+    public void StagedModuleHoldsOnlyTheManifestFormatHelpAssembliesAndTheGateway()
     {
         var files = Directory.GetFiles(Repo.ModuleDirectory, "*", SearchOption.AllDirectories)
             .Select(f => Path.GetRelativePath(Repo.ModuleDirectory, f).Replace('\\', '/')).ToList();
@@ -25,9 +25,11 @@ public class PackagingTests
         Assert.Contains("en-US/ClaudeOrchestrator.dll-Help.xml", files);
         Assert.Contains("en-US/about_ClaudeOrchestrator.help.txt", files);
         Assert.Contains("YamlDotNet.dll", files);
+        // Built on Linux x64, as here: the egress gateway's image archive.
+        Assert.Contains("gateway/linux-amd64.tar", files);
         var unexpected = files.Where(f => !f.EndsWith(".dll") && f != "ClaudeOrchestrator.psd1" &&
                                           f != "ClaudeOrchestrator.format.ps1xml" && f != "en-US/ClaudeOrchestrator.dll-Help.xml" &&
-                                          !(f.StartsWith("en-US/about_ClaudeOrchestrator") && f.EndsWith(".help.txt")));
+                                          !(f.StartsWith("en-US/about_ClaudeOrchestrator") && f.EndsWith(".help.txt")) && f != "gateway/linux-amd64.tar");
         Assert.Empty(unexpected);
         Assert.DoesNotContain(files, f => f.Contains("System.Management.Automation") || f.Contains("HelpCompiler") || f.Contains("Tests"));
     }
@@ -51,6 +53,7 @@ public class PackagingTests
                 var entries = zip.Entries.Select(e => e.FullName).ToList();
                 Assert.Contains("en-US/ClaudeOrchestrator.dll-Help.xml", entries);
                 Assert.Contains("en-US/about_ClaudeOrchestrator.help.txt", entries);
+                Assert.Contains("gateway/linux-amd64.tar", entries);
                 Assert.DoesNotContain(entries, e => e.EndsWith(".pdb") || e.Contains("System.Management.Automation"));
                 var nuspec = XDocument.Load(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec")).Open());
                 Assert.Equal(PropsVersion, nuspec.Descendants().Single(e => e.Name.LocalName == "version").Value);

@@ -1,8 +1,9 @@
-using ClaudeOrchestrator.Testing;
-using ClaudeOrchestrator.Tests.Infrastructure;
 using System.Diagnostics;
 using Xunit;
 using Xunit.Abstractions;
+using ClaudeOrchestrator.Engine.Tracking;
+using ClaudeOrchestrator.Tests.Infrastructure;
+using ClaudeOrchestrator.Testing;
 
 namespace ClaudeOrchestrator.Tests;
 
@@ -27,7 +28,8 @@ public sealed class PrivateEngineTests : TaskTestBase
         {
             using var running = Session.Start(StartTask("sleep 600"));
             running.WaitForInformation(l => l == "agent: sleeping 600", TimeSpan.FromSeconds(30));
-            var name = engine.Cli("ps", "--format", "{{.Names}}").EnsureSuccess().Stdout.Trim();
+            // The task's container (the session's egress gateway runs beside it there).
+            var name = engine.Cli("ps", "--filter", "label=io.claude-orchestrator.task-id", "--format", "{{.Names}}").EnsureSuccess().Stdout.Trim();
             Assert.StartsWith("claude-", name);
 
             var watch = Stopwatch.StartNew();
@@ -51,7 +53,7 @@ public sealed class PrivateEngineTests : TaskTestBase
             Log(string.Join("\n", removal.Verbose));
             Assert.Empty(engine.Cli("ps", "-aq", "--filter", "label=io.claude-orchestrator.managed=true").EnsureSuccess().Stdout.Trim());
             Assert.Empty(Session.Invoke("Get-ClaudeContainer").ThrowIfFailed().Output);
-            Assert.DoesNotContain(ClaudeOrchestrator.Engine.ContainerTracker.Snapshot(), c => c.Name == name);
+            Assert.DoesNotContain(ContainerTracker.Snapshot(), c => c.Name == name);
             var lines = JournalLines().Where(l => l.GetProperty("container").GetString() == name).ToList();
             var line = Assert.Single(lines, l => l.GetProperty("outcome").GetString() != "Failed");
             Log("journal: " + string.Join(" | ", lines.Select(l => l.GetRawText())));

@@ -1,8 +1,8 @@
 using System.Text.Json;
-using ClaudeOrchestrator.Testing;
-using ClaudeOrchestrator.Tests.Infrastructure;
 using Xunit;
 using Xunit.Abstractions;
+using ClaudeOrchestrator.Tests.Infrastructure;
+using ClaudeOrchestrator.Testing;
 
 namespace ClaudeOrchestrator.Tests;
 
@@ -111,6 +111,49 @@ public class RealAgentTests : TaskTestBase, IClassFixture<RealAgentImage>
         Assert.Contains(shown, l => l.StartsWith("Claude Code " + ClaudeCodeCli.Version));
         Assert.DoesNotContain(shown, l => l.StartsWith("{\""));
         AssertNoKeyAnywhere(result, r);
+    }
+
+    [Fact]
+    public void RealCliCompletesItsLoopThroughTheEgressGatewayAndTheKeyStaysOutside()
+    {
+        // The Messages API stand-in in a container of its own, on a network the test makes (the gateway's way out).
+        var suffix = Guid.NewGuid().ToString("N").Substring(0, 8);
+        var network = "co-api-" + suffix;
+        var api = "co-standin-" + suffix;
+        DockerCli.Run("network", "create", network).EnsureSuccess();
+        try
+        {
+            DockerCli.Run("run", "-d", "--name", api, "--network", network, "-e", "STANDIN_BIND=0.0.0.0", "-e", "STANDIN_KEY=" + Key,
+                RealAgentImage.Name, "node", "/opt/standin/messages-api-standin.js").EnsureSuccess();
+            Eventually.True(() => DockerCli.Run("exec", api, "test", "-e", "/tmp/standin-api.ready").ExitCode == 0, TimeSpan.FromSeconds(30), "the stand-in API listens");
+            var address = DockerCli.Inspect(api, "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}");
+            using (Override(ClaudeOrchestrator.Engine.Egress.EgressGateway.OutsideNetworkVariable, network))
+            using (Override("ANTHROPIC_BASE_URL", $"http://{address}:18080"))
+            {
+                var r = WithKey($"Start-ClaudeTask -Path '{Project.FullName}' -Description 'write gateway.txt through the gateway' -Image {RealAgentImage.Name} " +
+                                "-Environment @{ CLAUDE_CODE_MAX_RETRIES = '0'; STANDIN_OUTSIDE = '1' } -Verbose");
+                var result = r.Single<ClaudeTaskResult>();
+                Assert.True(result.Status == ClaudeTaskStatus.Succeeded, result.Reason + "\n" + result.Output + result.ErrorOutput);
+                Assert.Equal("through the gateway", Git("show", result.Branch + ":gateway.txt"));
+                Assert.Equal(ClaudeTaskEgress.Gateway, result.Egress);
+                Assert.Equal(2, result.Turns);
+
+                // The stand-in received the real key on every request, and nothing else as a key.
+                var keys = DockerCli.Run("logs", api).Stdout.Split('\n').Where(l => l.StartsWith("x-api-key received: ")).ToList();
+                Assert.True(keys.Count >= 2, string.Join("\n", keys));
+                Assert.All(keys, k => Assert.Equal("x-api-key received: " + Key, k));
+                var calls = Session.Invoke($"Receive-ClaudeTask {result.TaskId} -Network").ThrowIfFailed().Output.Select(o => (ClaudeTaskConnection)o.BaseObject).ToList();
+                Assert.True(calls.Count(c => c.Allowed && c.Kind == "api" && c.BytesReceived > 0) >= 2, string.Join("\n", calls));
+                AssertNoKeyAnywhere(result, r);
+            }
+        }
+        finally
+        {
+            // The session's gateway uses the test's network as its way out: it goes first.
+            ClaudeOrchestrator.Engine.Egress.EgressGateways.StopIdleAsync().Wait(TimeSpan.FromSeconds(30));
+            DockerCli.Run("rm", "-f", api);
+            DockerCli.Run("network", "rm", network);
+        }
     }
 
     [Fact]

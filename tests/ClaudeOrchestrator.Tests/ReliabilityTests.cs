@@ -1,11 +1,11 @@
-using ClaudeOrchestrator.Testing;
-using ClaudeOrchestrator.Tests.Infrastructure;
 using System.Diagnostics;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using System.Text;
 using Xunit;
 using Xunit.Abstractions;
+using ClaudeOrchestrator.Tests.Infrastructure;
+using ClaudeOrchestrator.Testing;
 
 namespace ClaudeOrchestrator.Tests;
 
@@ -61,7 +61,7 @@ public sealed class ReliabilityTests : TaskTestBase
             WaitUntil(() => tasks.All(t => t.PowerShell.Streams.Information.Any(i => i.MessageData?.ToString()?.StartsWith("agent: sleeping") == true)),
                 TimeSpan.FromSeconds(90), () => string.Join("; ", tasks.Select(t => $"{t.Index}: {t.PowerShell.InvocationStateInfo.State} {t.PowerShell.InvocationStateInfo.Reason?.Message} " +
                     string.Join("|", t.PowerShell.Streams.Information.Select(i => i.MessageData)) + string.Join("|", t.PowerShell.Streams.Error))));
-            Assert.Equal(8, DockerCli.NamesWithLabel("io.claude-orchestrator.owner-pid=" + Environment.ProcessId).Count);
+            Assert.Equal(8, DockerCli.TaskNamesWithLabel("io.claude-orchestrator.owner-pid=" + Environment.ProcessId).Count);
             foreach (var task in tasks.Where(t => t.Index % 2 == 1))
             {
                 task.PowerShell.Stop();
@@ -202,15 +202,9 @@ public sealed class ReliabilityTests : TaskTestBase
 
     private static void WaitUntil(Func<bool> condition, TimeSpan limit, Func<string> describe = null)
     {
-        var watch = Stopwatch.StartNew();
-        while (!condition())
+        if (!Eventually.Last(condition, met => met, limit))
         {
-            if (watch.Elapsed > limit)
-            {
-                throw new TimeoutException("condition not met within " + limit + ": " + describe?.Invoke());
-            }
-
-            Thread.Sleep(50);
+            throw new TimeoutException("condition not met within " + limit + ": " + describe?.Invoke());
         }
     }
 }

@@ -1,7 +1,8 @@
-using ClaudeOrchestrator.Testing;
-using ClaudeOrchestrator.Tests.Infrastructure;
 using Xunit;
 using Xunit.Abstractions;
+using ClaudeOrchestrator.Engine.Endpoints;
+using ClaudeOrchestrator.Tests.Infrastructure;
+using ClaudeOrchestrator.Testing;
 
 namespace ClaudeOrchestrator.Tests;
 
@@ -116,8 +117,10 @@ public sealed class RemoteEngineTests : TaskTestBase, IClassFixture<RemoteEngine
     {
         using var running = Session.Start(OnRemote("write-then-sleep left.txt from-far-away 600"));
         running.WaitForInformation(l => l == "agent: wrote left.txt, sleeping", TimeSpan.FromSeconds(60));
-        // Running: the task's container (a holder is only ever created).
-        var name = Assert.Single(Engine.Cli("ps", "--format", "{{.Names}}", "--filter", "label=io.claude-orchestrator.managed=true").EnsureSuccess().Stdout
+        // Running: the task's container (a holder is only ever created), and beside it, on that engine, the session's egress gateway.
+        var name = Assert.Single(Engine.Cli("ps", "--format", "{{.Names}}", "--filter", "label=io.claude-orchestrator.task-id").EnsureSuccess().Stdout
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Single(Engine.Cli("ps", "--format", "{{.Names}}", "--filter", "label=io.claude-orchestrator.role=egress-gateway").EnsureSuccess().Stdout
             .Split('\n', StringSplitOptions.RemoveEmptyEntries));
         var mounts = Engine.Cli("inspect", "--format", "{{range .Mounts}}{{.Type}} {{.Name}} {{.Source}} -> {{.Destination}}\n{{end}}", name).EnsureSuccess().Stdout
             .Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -253,11 +256,7 @@ public sealed class RemoteEngineTests : TaskTestBase, IClassFixture<RemoteEngine
         }
 
         // The watcher ends the container; the work stays in the task's volumes, and only there.
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (Engine.Containers(Project.FullName).Count > 0 && DateTime.UtcNow < deadline)
-        {
-            Thread.Sleep(100);
-        }
+        Eventually.Last(() => Engine.Containers(Project.FullName).Count, n => n == 0, TimeSpan.FromSeconds(20), TimeSpan.FromMilliseconds(100));
 
         Assert.Empty(Engine.Containers(Project.FullName));
         var volumes = Engine.Volumes(Project.FullName);
@@ -435,7 +434,7 @@ public sealed class RemoteSshEngineTests : TaskTestBase, IClassFixture<RemoteSsh
     [Fact]
     public void ATaskRunsOverSshWithItsWorkspaceCopiedAndTheTunnelGoesWithTheSession()
     {
-        using var command = Override(ClaudeOrchestrator.Engine.SshTunnel.CommandVariable, _remote.Ssh.ClientCommand);
+        using var command = Override(SshTunnel.CommandVariable, _remote.Ssh.ClientCommand);
         var r = Session.Invoke(StartTask("write-here made.txt over-ssh", $"-Isolation None -Engine {_remote.Ssh.Endpoint} -Verbose"));
         var result = r.Single<ClaudeTaskResult>();
         Assert.True(result.Status == ClaudeTaskStatus.Succeeded, result.Reason + result.ErrorOutput + r.Describe());
@@ -451,7 +450,7 @@ public sealed class RemoteSshEngineTests : TaskTestBase, IClassFixture<RemoteSsh
 
         // A session killed outright takes its tunnel along, and the engine sees the task's connection close.
         var script = StartTask("ignore-term 600", $"-Isolation None -Engine {_remote.Ssh.Endpoint}");
-        using (var host = HostProcess.Start(script, environment: new Dictionary<string, string> { [ClaudeOrchestrator.Engine.SshTunnel.CommandVariable] = _remote.Ssh.ClientCommand }))
+        using (var host = HostProcess.Start(script, environment: new Dictionary<string, string> { [SshTunnel.CommandVariable] = _remote.Ssh.ClientCommand }))
         {
             host.WaitForLine(l => l == "INFO: agent: ignoring SIGTERM", TimeSpan.FromSeconds(60));
             Assert.Equal(1, SshProcessesOf(host.Id));
@@ -460,20 +459,14 @@ public sealed class RemoteSshEngineTests : TaskTestBase, IClassFixture<RemoteSsh
             var gone = DockerCli.WaitGone(name, TimeSpan.FromSeconds(15), _remote.Engine.Socket);
             Log($"over ssh: container gone {gone.TotalMilliseconds:0} ms after SIGKILL of the host");
             Assert.True(gone < TimeSpan.FromSeconds(5), $"took {gone}");
-            var deadline = DateTime.UtcNow.AddSeconds(10);
-            while (SshProcessesOf(host.Id) > 0 && DateTime.UtcNow < deadline)
-            {
-                Thread.Sleep(50);
-            }
-
-            Assert.Equal(0, SshProcessesOf(host.Id));
+            Assert.Equal(0, Eventually.Last(() => SshProcessesOf(host.Id), n => n == 0, TimeSpan.FromSeconds(10)));
         }
     }
 
     [Fact]
     public void AHostThatRefusesTheConnectionIsAClearErrorBeforeAnythingIsCreated()
     {
-        using var command = Override(ClaudeOrchestrator.Engine.SshTunnel.CommandVariable, _remote.Ssh.ClientCommand);
+        using var command = Override(SshTunnel.CommandVariable, _remote.Ssh.ClientCommand);
         var wrongPort = _remote.Ssh.Endpoint.Replace(_remote.Engine.Address, _remote.Engine.Address + ":2222");
         var r = Session.Invoke(StartTask("write-here never.txt x", $"-Isolation None -Engine {wrongPort}"));
         Log(r.Describe());

@@ -1,7 +1,7 @@
-using ClaudeOrchestrator.Testing;
-using ClaudeOrchestrator.Tests.Infrastructure;
 using Xunit;
 using Xunit.Abstractions;
+using ClaudeOrchestrator.Tests.Infrastructure;
+using ClaudeOrchestrator.Testing;
 
 namespace ClaudeOrchestrator.Tests;
 
@@ -35,7 +35,11 @@ public class SandboxTests : TaskTestBase
             Assert.Equal("[no-new-privileges]", Get("{{.HostConfig.SecurityOpt}}"));
             Assert.Equal("[ALL]", Get("{{.HostConfig.CapDrop}}"));
             Assert.Equal("[CHOWN DAC_OVERRIDE FOWNER FSETID KILL]", Get("{{.HostConfig.CapAdd}}"));
-            Assert.Equal("bridge", Get("{{.HostConfig.NetworkMode}}"));
+            // The session's egress gateway network: internal (no route out), its name server the gateway.
+            var network = Get("{{.HostConfig.NetworkMode}}");
+            Assert.StartsWith("claude-egress-", network);
+            Assert.Equal("true", DockerCli.Run("network", "inspect", "-f", "{{.Internal}}", network).Stdout.Trim());
+            Assert.Matches(@"^\[\d+\.\d+\.\d+\.\d+\]$", Get("{{.HostConfig.Dns}}"));
             Assert.Equal("", Get("{{.HostConfig.PidMode}}"));
             Assert.Equal("private", Get("{{.HostConfig.IpcMode}}"));
             Assert.Equal("[]", Get("{{.HostConfig.Devices}}"));

@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using ClaudeOrchestrator.Testing;
-using ClaudeOrchestrator.Tests.Infrastructure;
 using Xunit;
 using Xunit.Abstractions;
+using ClaudeOrchestrator.Tests.Infrastructure;
+using ClaudeOrchestrator.Testing;
 
 namespace ClaudeOrchestrator.Tests;
 
@@ -67,7 +67,7 @@ public class SignalTests : TaskTestBase
             host.Signal(HostProcess.SIGKILL);
             var gone = DockerCli.WaitGone(name, TimeSpan.FromSeconds(10));
             Log($"SIGKILL: container removed {gone.TotalMilliseconds:0} ms after the kill");
-            Assert.True(gone < TimeSpan.FromSeconds(2), $"took {gone}");
+            Assert.True(gone < TimeSpan.FromSeconds(1), $"took {gone}");
             Assert.True(host.WaitForExit(TimeSpan.FromSeconds(5)));
         }
 

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Management.Automation;
-using ClaudeOrchestrator.Testing;
-using ClaudeOrchestrator.Tests.Infrastructure;
 using Xunit;
 using Xunit.Abstractions;
+using ClaudeOrchestrator.Tests.Infrastructure;
+using ClaudeOrchestrator.Testing;
 
 namespace ClaudeOrchestrator.Tests;
 
@@ -150,7 +150,7 @@ public class StartClaudeTaskTests : TaskTestBase
     }
 
     [Fact]
-    public void EnvironmentAndApiKeyReachTheAgentButNeverTheUser()
+    public void EnvironmentReachesTheAgentAndTheApiKeyNeverDoesNorTheUser()
     {
         const string secret = "sk-ant-test-0123456789-SECRET";
         const string other = "value-of-other-secret-42";
@@ -159,7 +159,10 @@ public class StartClaudeTaskTests : TaskTestBase
         {
             var r = Session.Invoke(StartTask("env ANTHROPIC_API_KEY", "-Environment @{ OTHER_SECRET = '" + other + "' } -Verbose"));
             var result = r.Single<ClaudeTaskResult>();
-            Assert.Equal("ANTHROPIC_API_KEY=" + secret + "\n", result.Output);
+            // The agent holds its task's token; the gateway puts the key on its requests.
+            Assert.StartsWith("ANTHROPIC_API_KEY=claude-task-" + result.TaskId + "-", result.Output);
+            Assert.DoesNotContain(secret, result.Output);
+            Assert.Equal(ClaudeTaskEgress.Gateway, result.Egress);
 
             var second = Session.Invoke(StartTask("env OTHER_SECRET", "-Environment @{ OTHER_SECRET = '" + other + "' } -Verbose"));
             Assert.Equal("OTHER_SECRET=" + other + "\n", second.Single<ClaudeTaskResult>().Output);
@@ -179,15 +182,19 @@ public class StartClaudeTaskTests : TaskTestBase
     [InlineData("ANTHROPIC_AUTH_TOKEN")]
     [InlineData("ANTHROPIC_BASE_URL")]
     [InlineData("CLAUDE_CODE_OAUTH_TOKEN")]
-    public void AgentCredentialsAndEndpointPassThroughWhenSet(string variable)
+    public void AgentCredentialsAndEndpointNeverEnterTheContainer(string variable)
     {
         var value = "pass-through-" + Guid.NewGuid().ToString("N");
-        Assert.Equal("", Session.Invoke(StartTask("env " + variable)).Single<ClaudeTaskResult>().Output);
+        Assert.Equal("", Session.Invoke(StartTask("env " + variable, "-Network none")).Single<ClaudeTaskResult>().Output);
         Environment.SetEnvironmentVariable(variable, value);
         try
         {
-            var r = Session.Invoke(StartTask("env " + variable, "-Verbose"));
-            Assert.Equal($"{variable}={value}\n", r.Single<ClaudeTaskResult>().Output);
+            // Offline: a credential becomes a token that opens nothing; an endpoint is not passed at all.
+            var r = Session.Invoke(StartTask("env " + variable, "-Network none -Verbose"));
+            var result = r.Single<ClaudeTaskResult>();
+            Assert.Equal(variable == "ANTHROPIC_BASE_URL" ? "" : $"{variable}=claude-task-{result.TaskId}-", variable == "ANTHROPIC_BASE_URL" ? result.Output : result.Output.Substring(0, Math.Min(result.Output.Length, $"{variable}=claude-task-{result.TaskId}-".Length)));
+            Assert.DoesNotContain(value, result.Output);
+            Assert.Equal(ClaudeTaskEgress.Offline, result.Egress);
             Assert.DoesNotContain(value, string.Join("\n", r.Verbose.Concat(r.Debug).Concat(r.ErrorIds)));
         }
         finally

@@ -1,10 +1,11 @@
 using System.Diagnostics;
 using System.Text.Json;
-using ClaudeOrchestrator.Engine;
-using ClaudeOrchestrator.Testing;
-using ClaudeOrchestrator.Tests.Infrastructure;
 using Xunit;
 using Xunit.Abstractions;
+using ClaudeOrchestrator.Engine.Backends;
+using ClaudeOrchestrator.Engine.Common;
+using ClaudeOrchestrator.Tests.Infrastructure;
+using ClaudeOrchestrator.Testing;
 
 namespace ClaudeOrchestrator.Tests;
 
@@ -34,7 +35,8 @@ public sealed class StartWindowTests : TaskTestBase
     /// <summary>A session held by the proxy at its first request matching <paramref name="request"/>; returns the container id.</summary>
     private (HostProcess Host, string Id) HoldSessionAt(HoldingProxy proxy)
     {
-        var host = HostProcess.Start(StartTask("sleep 600", "-Verbose"), environment: new Dictionary<string, string> { ["DOCKER_HOST"] = proxy.Host });
+        // Offline: the held request is the task container's own (a gateway would make the same requests first).
+        var host = HostProcess.Start(StartTask("sleep 600", "-Verbose -Network none"), environment: new Dictionary<string, string> { ["DOCKER_HOST"] = proxy.Host });
         if (!proxy.Held.Wait(TimeSpan.FromSeconds(60)))
         {
             host.Dispose();

@@ -1,8 +1,12 @@
-using ClaudeOrchestrator.Tests.Infrastructure;
 using System.IO.Compression;
 using System.Text;
-using ClaudeOrchestrator.Engine;
 using Xunit;
+using ClaudeOrchestrator.Engine.Backends.Swarm;
+using ClaudeOrchestrator.Engine.Common;
+using ClaudeOrchestrator.Engine.Planning;
+using ClaudeOrchestrator.Engine.Sandboxing;
+using ClaudeOrchestrator.Engine.Workspaces;
+using ClaudeOrchestrator.Tests.Infrastructure;
 
 namespace ClaudeOrchestrator.Tests;
 
@@ -251,7 +255,7 @@ public sealed class SwarmLogicTests : IDisposable
     public void TheServiceSpecCarriesTheSandboxTheLabelsAndNoSecret()
     {
         var project = Directory.CreateDirectory(Path.Combine(_scratch.FullName, "project"));
-        var spec = new Engine.TaskSpec
+        var spec = new TaskPlan
         {
             ProjectName = "p",
             ProjectPath = project.FullName,
@@ -260,9 +264,12 @@ public sealed class SwarmLogicTests : IDisposable
             AgentCommand = new List<string> { "claude", "--print" },
             Environment = new Dictionary<string, string> { ["ANTHROPIC_API_KEY"] = "sk-ant-never-in-labels" },
             Placement = new List<string> { "node.role==worker" },
+            // A swarm task has a network of its own choosing (the gateway's is refused there): the default bridge here.
+            Sandbox = new ClaudeOrchestrator.Engine.Sandboxing.Sandbox { Network = "bridge" },
+            Egress = ClaudeTaskEgress.Open,
         };
         var shipped = ShippedWorkspace.Plan(spec, null, null, null);
-        var built = ServiceRunner.BuildSpec(spec, "claude-x", "nonce1", shipped, null, null, null, new List<Docker.DotNet.Models.SwarmConfigReference>());
+        var built = ServiceSpecs.BuildSpec(spec, "claude-x", "nonce1", shipped, null, null, null, new List<Docker.DotNet.Models.SwarmConfigReference>());
 
         Assert.Equal(1UL, built.Mode.Replicated.Replicas);
         Assert.Equal("none", built.TaskTemplate.RestartPolicy.Condition);
@@ -271,7 +278,7 @@ public sealed class SwarmLogicTests : IDisposable
         Assert.True(container.Init);
         Assert.Equal(new[] { "ALL" }, container.CapabilityDrop);
         Assert.Equal(Sandbox.KeptCapabilities, container.CapabilityAdd);
-        Assert.Equal(ServiceRunner.StopGrace, container.StopGracePeriod);
+        Assert.Equal(ServiceSpecs.StopGrace, container.StopGracePeriod);
         Assert.Contains(container.Mounts, m => m.Type == "tmpfs" && m.Target == "/workspace");
         Assert.Contains(container.Mounts, m => m.Type == "tmpfs" && m.Target == "/tmp" && m.TmpfsOptions.SizeBytes == 512L << 20);
         Assert.DoesNotContain(container.Mounts, m => m.Type == "bind");

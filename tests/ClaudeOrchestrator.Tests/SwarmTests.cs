@@ -1,7 +1,10 @@
-using ClaudeOrchestrator.Testing;
-using ClaudeOrchestrator.Tests.Infrastructure;
 using Xunit;
 using Xunit.Abstractions;
+using ClaudeOrchestrator.Engine.Backends.Swarm;
+using ClaudeOrchestrator.Engine.Records;
+using ClaudeOrchestrator.Engine.Workspaces;
+using ClaudeOrchestrator.Tests.Infrastructure;
+using ClaudeOrchestrator.Testing;
 
 namespace ClaudeOrchestrator.Tests;
 
@@ -75,20 +78,14 @@ public sealed class SwarmTests : TaskTestBase, IClassFixture<SwarmTests.Swarm>
 
     private string Git(params string[] args) => ProjectGit(args);
 
-    private string OnSwarm(string description, string extra = "") => StartTask(description, $"-Swarm -Engine {Cluster.Endpoint} {extra}");
+    private string OnSwarm(string description, string extra = "") => StartTask(description, $"-Swarm -Network bridge -Engine {Cluster.Endpoint} {extra}");
 
     /// <summary>Services, configs and their containers on every node that answers, waiting a little for the nodes' engines to finish removing.</summary>
     private void AssertNothingLeftOnTheSwarm()
     {
         Assert.Empty(Cluster.Services(Project.FullName));
         Assert.Empty(Cluster.Configs(Project.FullName));
-        var deadline = DateTime.UtcNow.AddSeconds(45);
-        while (Cluster.TaskContainers().Count > 0 && DateTime.UtcNow < deadline)
-        {
-            Thread.Sleep(200);
-        }
-
-        Assert.Empty(Cluster.TaskContainers());
+        Assert.Empty(Eventually.Last(() => Cluster.TaskContainers(), left => left.Count == 0, TimeSpan.FromSeconds(45), TimeSpan.FromMilliseconds(200)));
     }
 
     private ClaudeTask TaskOf(string projectPath = null) =>
@@ -99,24 +96,16 @@ public sealed class SwarmTests : TaskTestBase, IClassFixture<SwarmTests.Swarm>
     {
         var path = Project.FullName.Replace("'", "''");
         using var running = Session.Start(
-            $"'{path}','{path}','{path}' | Start-ClaudeTask -Description 'write-then-sleep spread.txt from-the-swarm 8' -Image {Image} -Swarm -Engine {Cluster.Endpoint} " +
+            $"'{path}','{path}','{path}' | Start-ClaudeTask -Description 'write-then-sleep spread.txt from-the-swarm 8' -Image {Image} -Swarm -Network bridge -Engine {Cluster.Endpoint} " +
             "-ThrottleLimit 3 -Environment @{ ANTHROPIC_API_KEY = 'sk-ant-swarm-secret' }");
 
         // While they run: three services, each with its node, found by Get-ClaudeContainer -All.
         using var other = new PsSession();
-        List<ClaudeContainer> services = new();
-        var deadline = DateTime.UtcNow.AddSeconds(90);
-        while (DateTime.UtcNow < deadline)
-        {
-            services = other.Invoke($"Get-ClaudeContainer -All -Engine {Cluster.Endpoint}").ThrowIfFailed().Output
-                .Select(o => (ClaudeContainer)o.BaseObject).Where(c => c.Kind == "service" && c.ProjectPath == Project.FullName).ToList();
-            if (services.Count == 3 && services.All(s => s.State == "running" && s.Node != null))
-            {
-                break;
-            }
-
-            Thread.Sleep(250);
-        }
+        var services = Eventually.Last(
+            () => other.Invoke($"Get-ClaudeContainer -All -Engine {Cluster.Endpoint}").ThrowIfFailed().Output
+                .Select(o => (ClaudeContainer)o.BaseObject).Where(c => c.Kind == "service" && c.ProjectPath == Project.FullName).ToList(),
+            listed => listed.Count == 3 && listed.All(s => s.State == "running" && s.Node != null),
+            TimeSpan.FromSeconds(90), TimeSpan.FromMilliseconds(250));
 
         Log("services: " + string.Join("; ", services.Select(s => $"{s.Name} {s.State} on {s.Node}")));
         Assert.Equal(3, services.Count);
@@ -193,9 +182,9 @@ public sealed class SwarmTests : TaskTestBase, IClassFixture<SwarmTests.Swarm>
             var service = Assert.Single(Cluster.Services(Project.FullName));
             // Two heartbeats later: the label updates left the running task alone (one task, its first).
             string Beat() => Cluster.Manager.Cli("service", "inspect", service, "--format", "{{index .Spec.Labels \"io.claude-orchestrator.heartbeat\"}}").EnsureSuccess().Stdout.Trim();
-            var before = Beat();
-            Thread.Sleep(ClaudeOrchestrator.Engine.SwarmServices.HeartbeatInterval * 2 + TimeSpan.FromSeconds(1));
-            Assert.True(long.Parse(Beat()) >= long.Parse(before) + 10, $"heartbeat {before} -> {Beat()}");
+            var before = long.Parse(Beat());
+            var after = Eventually.Last(() => long.Parse(Beat()), beat => beat >= before + 10, SwarmServices.HeartbeatInterval * 3, TimeSpan.FromMilliseconds(500));
+            Assert.True(after >= before + 10, $"heartbeat {before} -> {after}");
             Assert.Single(Cluster.Manager.Cli("service", "ps", "-q", service).EnsureSuccess().Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
             Assert.Equal(1, running.InformationText.Count(l => l == "agent: wrote left.txt, sleeping"));
             running.Stop();
@@ -216,7 +205,7 @@ public sealed class SwarmTests : TaskTestBase, IClassFixture<SwarmTests.Swarm>
     [Fact]
     public void SigtermFlushesTheServiceAndTheWorkIsSavedBeforeTheProcessExits()
     {
-        using (var host = HostProcess.StartWhenWritten($"-Path '{Project.FullName}' -Description 'write-then-sleep left.txt before-sigterm 600' -Image {Image} -Swarm -Engine {Cluster.Endpoint}", "left.txt"))
+        using (var host = HostProcess.StartWhenWritten($"-Path '{Project.FullName}' -Description 'write-then-sleep left.txt before-sigterm 600' -Image {Image} -Swarm -Network bridge -Engine {Cluster.Endpoint}", "left.txt"))
         {
             host.Signal(HostProcess.SIGTERM);
             Assert.True(host.WaitForExit(TimeSpan.FromSeconds(60)), host.Transcript);
@@ -234,7 +223,7 @@ public sealed class SwarmTests : TaskTestBase, IClassFixture<SwarmTests.Swarm>
     [Fact]
     public void AServiceOfASessionKilledOnAnotherMachineIsSweptOnceItsHeartbeatIsStale()
     {
-        using (var host = HostProcess.StartWhenWritten($"-Path '{Project.FullName}' -Description 'write-then-sleep left.txt x 600' -Image {Image} -Swarm -Engine {Cluster.Endpoint}", "left.txt", hostName: "elsewhere-" + Guid.NewGuid().ToString("N")[..6]))
+        using (var host = HostProcess.StartWhenWritten($"-Path '{Project.FullName}' -Description 'write-then-sleep left.txt x 600' -Image {Image} -Swarm -Network bridge -Engine {Cluster.Endpoint}", "left.txt", hostName: "elsewhere-" + Guid.NewGuid().ToString("N")[..6]))
         {
             host.Signal(HostProcess.SIGKILL);
             Assert.True(host.WaitForExit(TimeSpan.FromSeconds(10)));
@@ -250,18 +239,11 @@ public sealed class SwarmTests : TaskTestBase, IClassFixture<SwarmTests.Swarm>
         // Another host's pid proves nothing here: only a stale heartbeat makes it an orphan.
         Assert.Empty(Session.Invoke($"Get-ClaudeContainer -Orphaned -Engine {Cluster.Endpoint}").ThrowIfFailed().Output
             .Select(o => (ClaudeContainer)o.BaseObject).Where(c => c.ProjectPath == Project.FullName));
-        List<ClaudeContainer> orphans = new();
-        while (DateTime.UtcNow - killedAt < TimeSpan.FromSeconds(90))
-        {
-            orphans = Session.Invoke($"Get-ClaudeContainer -Orphaned -Engine {Cluster.Endpoint}").ThrowIfFailed().Output
-                .Select(o => (ClaudeContainer)o.BaseObject).Where(c => c.ProjectPath == Project.FullName).ToList();
-            if (orphans.Any(o => o.Kind == "service") && orphans.Any(o => o.Kind == "config"))
-            {
-                break;
-            }
-
-            Thread.Sleep(1000);
-        }
+        var orphans = Eventually.Last(
+            () => Session.Invoke($"Get-ClaudeContainer -Orphaned -Engine {Cluster.Endpoint}").ThrowIfFailed().Output
+                .Select(o => (ClaudeContainer)o.BaseObject).Where(c => c.ProjectPath == Project.FullName).ToList(),
+            listed => listed.Any(o => o.Kind == "service") && listed.Any(o => o.Kind == "config"),
+            TimeSpan.FromSeconds(90) - (DateTime.UtcNow - killedAt), TimeSpan.FromSeconds(1));
 
         Log($"an orphan {(DateTime.UtcNow - killedAt).TotalSeconds:0.0} s after the kill: " + string.Join(", ", orphans.Select(o => o.Kind + " " + o.Name)));
         Assert.Contains(orphans, o => o.Kind == "service" && o.Id.StartsWith(service));
@@ -282,7 +264,7 @@ public sealed class SwarmTests : TaskTestBase, IClassFixture<SwarmTests.Swarm>
     [InlineData("write-then-ignore-term left.txt stubborn-after-sigkill", "stubborn-after-sigkill")]
     public void AfterSigkillTheSweepOnThisMachineRemovesTheServiceAndSavesItsWorkIntoTheBranch(string agent, string written)
     {
-        using (var host = HostProcess.StartWhenWritten($"-Path '{Project.FullName}' -Description '{agent}' -Image {Image} -Swarm -Engine {Cluster.Endpoint}", "left.txt"))
+        using (var host = HostProcess.StartWhenWritten($"-Path '{Project.FullName}' -Description '{agent}' -Image {Image} -Swarm -Network bridge -Engine {Cluster.Endpoint}", "left.txt"))
         {
             host.Signal(HostProcess.SIGKILL);
             Assert.True(host.WaitForExit(TimeSpan.FromSeconds(10)));
@@ -313,7 +295,7 @@ public sealed class SwarmTests : TaskTestBase, IClassFixture<SwarmTests.Swarm>
     {
         var profiles = Directory.CreateTempSubdirectory("co-profiles-");
         File.WriteAllText(Path.Combine(profiles.FullName, "onworker.yaml"),
-            $"name: onworker\nlocal_path: {Project.FullName}\ndocker:\n  engine: {Cluster.Endpoint}\n  swarm: true\n  placement:\n    - node.role==worker\n  image: {Image}\n");
+            $"name: onworker\nlocal_path: {Project.FullName}\ndocker:\n  engine: {Cluster.Endpoint}\n  swarm: true\n  network_mode: bridge\n  placement:\n    - node.role==worker\n  image: {Image}\n");
         SwarmCluster.Node stopped = null;
         try
         {
@@ -354,7 +336,7 @@ public sealed class SwarmTests : TaskTestBase, IClassFixture<SwarmTests.Swarm>
         const string key = "sk-ant-swarm-real-0123456789";
         var env = "-Environment @{ CLAUDE_CODE_MAX_RETRIES = '0' }";
         var r = Session.Invoke($"$env:ANTHROPIC_API_KEY = '{key}'; try {{ Start-ClaudeTask -Path '{Project.FullName}' -Description 'write notes.txt from a swarm node' " +
-                               $"-Image {Swarm.RealAgentImage} -Swarm -Engine {Cluster.Endpoint} {env} }} finally {{ $env:ANTHROPIC_API_KEY = $null }}");
+                               $"-Image {Swarm.RealAgentImage} -Swarm -Network bridge -Engine {Cluster.Endpoint} {env} }} finally {{ $env:ANTHROPIC_API_KEY = $null }}");
         var first = r.Single<ClaudeTaskResult>();
         Assert.True(first.Status == ClaudeTaskStatus.Succeeded, first.Reason + "\n" + first.Output + first.ErrorOutput);
         Assert.StartsWith("coe-node", first.Node);
@@ -371,7 +353,7 @@ public sealed class SwarmTests : TaskTestBase, IClassFixture<SwarmTests.Swarm>
 
         // Its session came back with the work: a resumed task on the swarm continues it, on the same branch.
         var resumed = Session.Invoke($"$env:ANTHROPIC_API_KEY = '{key}'; try {{ Start-ClaudeTask -Resume {first.TaskId} 'how many messages so far' " +
-                                     $"-Swarm -Engine {Cluster.Endpoint} {env} }} finally {{ $env:ANTHROPIC_API_KEY = $null }}").Single<ClaudeTaskResult>();
+                                     $"-Swarm -Network bridge -Engine {Cluster.Endpoint} {env} }} finally {{ $env:ANTHROPIC_API_KEY = $null }}").Single<ClaudeTaskResult>();
         Assert.True(resumed.Status == ClaudeTaskStatus.Succeeded, resumed.Reason + resumed.Output + resumed.ErrorOutput);
         Assert.Equal(first.SessionId, resumed.SessionId);
         Assert.Equal(first.Branch, resumed.Branch);
@@ -396,7 +378,7 @@ public sealed class SwarmTests : TaskTestBase, IClassFixture<SwarmTests.Swarm>
     {
         var env = path == null ? string.Empty : $"-Environment @{{ PATH = '{path}:/usr/local/bin' }}";
         var base_ = Git("rev-parse", "HEAD");
-        var r = Session.Invoke($"Start-ClaudeTask -Path '{Project.FullName}' -Description 'several doomed.txt' -Image {image} -Swarm -Engine {Cluster.Endpoint} {env}");
+        var r = Session.Invoke($"Start-ClaudeTask -Path '{Project.FullName}' -Description 'several doomed.txt' -Image {image} -Swarm -Network bridge -Engine {Cluster.Endpoint} {env}");
         var result = r.Single<ClaudeTaskResult>();
         Log($"{result.Status} {result.Work}: {result.Reason}\n{result.Output}{result.ErrorOutput}");
         Assert.NotEqual(ClaudeTaskStatus.Succeeded, result.Status);
@@ -425,7 +407,7 @@ public sealed class SwarmTests : TaskTestBase, IClassFixture<SwarmTests.Swarm>
 
         Assert.Null(record.CheckoutPath);
         Assert.Equal("delete me\n", File.ReadAllText(Path.Combine(Project.FullName, "doomed.txt")));
-        Assert.False(Directory.Exists(Path.Combine(ClaudeOrchestrator.Engine.TaskStore.DirectoryFor(record.TaskId), ClaudeOrchestrator.Engine.ReturnedParts.DirectoryName)));
+        Assert.False(Directory.Exists(Path.Combine(TaskStore.DirectoryFor(record.TaskId), ReturnedParts.DirectoryName)));
         AssertNothingLeftOnTheSwarm();
     }
 
@@ -531,6 +513,13 @@ public sealed class SwarmTests : TaskTestBase, IClassFixture<SwarmTests.Swarm>
         var mount = Session.Invoke(OnSwarm("succeed", "-Workspace Mount"));
         Assert.StartsWith("SwarmUnavailable,", mount.FirstError.FullyQualifiedErrorId);
         Assert.Equal(System.Management.Automation.ErrorCategory.InvalidArgument, mount.FirstError.CategoryInfo.Category);
+
+        // The egress gateway serves one engine: without -Network a swarm task is refused, and told how to opt out.
+        var open = Session.Invoke(StartTask("succeed", $"-Swarm -Engine {Cluster.Endpoint}"));
+        Assert.StartsWith("SwarmEgressUnavailable,", open.FirstError.FullyQualifiedErrorId);
+        Assert.Equal(System.Management.Automation.ErrorCategory.SecurityError, open.FirstError.CategoryInfo.Category);
+        Assert.Contains("-Network none", open.FirstError.ToString());
+        Assert.Contains("open egress", open.FirstError.ToString());
 
         // Nothing was made: no branch, no service, no task left running.
         Assert.DoesNotContain("claude/", Git("branch", "--list"));

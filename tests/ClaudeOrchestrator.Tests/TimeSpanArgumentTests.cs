@@ -1,6 +1,6 @@
-using ClaudeOrchestrator.Testing;
-using ClaudeOrchestrator.Tests.Infrastructure;
 using Xunit;
+using ClaudeOrchestrator.Tests.Infrastructure;
+using ClaudeOrchestrator.Testing;
 
 namespace ClaudeOrchestrator.Tests;
 

@@ -1,7 +1,8 @@
-using ClaudeOrchestrator.Tests.Infrastructure;
-using ClaudeOrchestrator.Engine;
-using ClaudeOrchestrator.Testing;
 using Xunit;
+using ClaudeOrchestrator.Engine.Endpoints;
+using ClaudeOrchestrator.Engine.Workspaces;
+using ClaudeOrchestrator.Testing;
+using ClaudeOrchestrator.Tests.Infrastructure;
 
 namespace ClaudeOrchestrator.Tests;
 

@@ -18,18 +18,12 @@ public static class DaemonProcess
         daemon.BeginOutputReadLine();
         daemon.BeginErrorReadLine();
 
-        var watch = Stopwatch.StartNew();
-        while (!answers())
+        if (!Eventually.Last(() => !daemon.HasExited && answers(), up => up || daemon.HasExited, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100)))
         {
-            if (daemon.HasExited || watch.Elapsed > TimeSpan.FromSeconds(60))
+            lock (log)
             {
-                lock (log)
-                {
-                    throw new InvalidOperationException($"{what} did not come up: {log}");
-                }
+                throw new InvalidOperationException($"{what} did not come up: {log}");
             }
-
-            Thread.Sleep(100);
         }
 
         return daemon;

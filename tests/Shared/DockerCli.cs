@@ -52,7 +52,24 @@ public static class DockerCli
         Run("ps", "-a", "--filter", "label=" + labelFilter, "--format", "{{.Names}}").EnsureSuccess()
             .Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    public static IReadOnlyList<string> ManagedNames() => NamesWithLabel("io.claude-orchestrator.managed=true");
+    /// <summary>Names of the containers carrying a label filter that are not an egress gateway (tasks, holders, probes).</summary>
+    public static IReadOnlyList<string> TaskNamesWithLabel(string labelFilter) => NamesWithLabel(labelFilter).Except(GatewayNames()).ToList();
+
+    /// <summary>
+    /// The module's containers but the session's egress gateway, which stays a while after the
+    /// last task (the leak checks stop it and then look at everything: <see cref="AllManagedNames"/>).
+    /// </summary>
+    public static IReadOnlyList<string> ManagedNames() => AllManagedNames().Except(GatewayNames()).ToList();
+
+    public static IReadOnlyList<string> AllManagedNames() => NamesWithLabel("io.claude-orchestrator.managed=true");
+
+    /// <summary>The module's networks (an egress gateway's) on the engine DOCKER_HOST names.</summary>
+    public static IReadOnlyList<string> ManagedNetworks(string host = null) =>
+        RunOn(host, "network", "ls", "--filter", "label=io.claude-orchestrator.managed=true", "--format", "{{.Name}}").Stdout
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>The egress gateways' containers (any state) on the engine DOCKER_HOST names.</summary>
+    public static IReadOnlyList<string> GatewayNames() => NamesWithLabel("io.claude-orchestrator.role=egress-gateway");
 
     public static bool Exists(string nameOrId, string host = null) => RunOn(host, "inspect", "--type", "container", nameOrId).ExitCode == 0;
 

@@ -15,6 +15,25 @@ public static class Eventually
     public static void True(Func<bool> condition, TimeSpan limit, string what, TimeSpan? poll = null) =>
         Value(() => condition(), done => done, limit, what, poll);
 
+    /// <summary>
+    /// What <paramref name="get"/> returns once <paramref name="done"/> holds for it, or at the
+    /// deadline whatever it returns then: for a caller that asserts on what it sees either way.
+    /// </summary>
+    public static T Last<T>(Func<T> get, Func<T, bool> done, TimeSpan limit, TimeSpan? poll = null)
+    {
+        var watch = Stopwatch.StartNew();
+        while (true)
+        {
+            var value = get();
+            if (done(value) || watch.Elapsed > limit)
+            {
+                return value;
+            }
+
+            Thread.Sleep(poll ?? DefaultPoll);
+        }
+    }
+
     /// <summary>Waits until <paramref name="done"/> holds for what <paramref name="get"/> returns, and returns that value.</summary>
     public static T Value<T>(Func<T> get, Func<T, bool> done, TimeSpan limit, string what, TimeSpan? poll = null)
     {

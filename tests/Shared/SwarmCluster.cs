@@ -48,15 +48,11 @@ public sealed class SwarmCluster : IDisposable
                 worker.Cli("swarm", "join", "--token", token, "--advertise-addr", worker.Address, Manager.Address + ":2377").EnsureSuccess();
             }
 
-            var watch = Stopwatch.StartNew();
-            while (Manager.Cli("node", "ls", "--format", "{{.Status}}").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(s => s == "Ready") < _nodes.Count)
+            var ready = Eventually.Last(() => Manager.Cli("node", "ls", "--format", "{{.Status}}").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Count(s => s == "Ready"),
+                n => n >= _nodes.Count, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(200));
+            if (ready < _nodes.Count)
             {
-                if (watch.Elapsed > TimeSpan.FromSeconds(60))
-                {
-                    throw new InvalidOperationException("The swarm's nodes did not all become ready: " + Manager.Cli("node", "ls").Stdout);
-                }
-
-                Thread.Sleep(200);
+                throw new InvalidOperationException("The swarm's nodes did not all become ready: " + Manager.Cli("node", "ls").Stdout);
             }
         }
         catch

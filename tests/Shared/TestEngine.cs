@@ -39,17 +39,13 @@ public abstract class TestEngine : IDisposable
         Process.ErrorDataReceived += (_, e) => { if (e.Data != null) _log.Enqueue(e.Data); };
         Process.BeginOutputReadLine();
         Process.BeginErrorReadLine();
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline && !Process.HasExited)
+        var answered = Eventually.Last(
+            () => Process.HasExited ? null : DockerCli.RunOn(Host, "version", "--format", "{{.Server.Version}} (API {{.Server.APIVersion}})"),
+            version => version == null || version.ExitCode == 0, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250));
+        if (answered?.ExitCode == 0)
         {
-            var version = DockerCli.RunOn(Host, "version", "--format", "{{.Server.Version}} (API {{.Server.APIVersion}})");
-            if (version.ExitCode == 0)
-            {
-                Version = version.Stdout.Trim();
-                return;
-            }
-
-            Thread.Sleep(250);
+            Version = answered.Stdout.Trim();
+            return;
         }
 
         Dispose();
@@ -71,8 +67,13 @@ public abstract class TestEngine : IDisposable
         }
     }
 
-    /// <summary>Labelled containers this engine still has.</summary>
-    public IReadOnlyList<string> ManagedNames() =>
+    /// <summary>Labelled containers this engine still has, but an egress gateway waiting for the session's next task.</summary>
+    public IReadOnlyList<string> ManagedNames() => AllManagedNames().Except(
+        DockerCli.RunOn(Host, "ps", "-a", "--filter", "label=io.claude-orchestrator.role=egress-gateway", "--format", "{{.Names}}")
+            .Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)).ToList();
+
+    /// <summary>Every labelled container this engine still has.</summary>
+    public IReadOnlyList<string> AllManagedNames() =>
         DockerCli.RunOn(Host, "ps", "-a", "--filter", "label=io.claude-orchestrator.managed=true", "--format", "{{.Names}}")
             .Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
@@ -83,7 +84,7 @@ public abstract class TestEngine : IDisposable
     {
         try
         {
-            foreach (var name in ManagedNames())
+            foreach (var name in AllManagedNames())
             {
                 DockerCli.RunOn(Host, "rm", "-f", name);
             }

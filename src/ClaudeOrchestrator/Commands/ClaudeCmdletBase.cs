@@ -3,7 +3,7 @@ using System.Management.Automation;
 using System.Runtime.ExceptionServices;
 using System.Threading;
 using System.Threading.Tasks;
-using ClaudeOrchestrator.Engine;
+using ClaudeOrchestrator.Engine.Common;
 
 namespace ClaudeOrchestrator.Commands
 {

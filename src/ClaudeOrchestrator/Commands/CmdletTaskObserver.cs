@@ -1,6 +1,9 @@
 using System;
 using System.Management.Automation;
-using ClaudeOrchestrator.Engine;
+using ClaudeOrchestrator.Engine.Agent;
+using ClaudeOrchestrator.Engine.Backends;
+using ClaudeOrchestrator.Engine.Common;
+using ClaudeOrchestrator.Hosting;
 
 namespace ClaudeOrchestrator.Commands
 {
@@ -56,7 +59,7 @@ namespace ClaudeOrchestrator.Commands
             if (started != null)
             {
                 var elapsed = DateTime.Now - started.Value;
-                record.CurrentOperation = "Elapsed " + elapsed.ToString(@"hh\:mm\:ss") + ActivityText(_agentActivity);
+                record.CurrentOperation = "Elapsed " + elapsed.ToString(@"hh\:mm\:ss") + ActivityStatus.Text(_agentActivity);
                 if (_timeout.HasValue && _timeout.Value > TimeSpan.Zero)
                 {
                     record.PercentComplete = (int)Math.Min(99, elapsed.TotalMilliseconds * 100 / _timeout.Value.TotalMilliseconds);
@@ -65,30 +68,6 @@ namespace ClaudeOrchestrator.Commands
             }
 
             _cmdlet.WriteProgress(record);
-        }
-
-        /// <summary>Turns, the tool at work and what was spent so far, when the agent reports events.</summary>
-        internal static string ActivityText(AgentActivity activity)
-        {
-            if (activity == null || !activity.SawEvents)
-            {
-                return string.Empty;
-            }
-
-            var tokens = activity.Tokens;
-            var text = new System.Text.StringBuilder();
-            text.Append(" · turn ").Append(activity.Turns.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            var tool = activity.CurrentTool;
-            if (tool != null)
-            {
-                text.Append(" · ").Append(tool.Length > 60 ? tool.Substring(0, 57) + "..." : tool);
-            }
-
-            var cost = activity.CostUsd;
-            text.Append(" · ").Append(cost.HasValue
-                ? "$" + cost.Value.ToString("0.0000", System.Globalization.CultureInfo.InvariantCulture)
-                : (tokens.Input + tokens.CacheRead + tokens.CacheCreation + tokens.Output).ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + " tokens");
-            return text.ToString();
         }
 
         public void Complete()

@@ -1,5 +1,6 @@
 using System.Management.Automation;
-using ClaudeOrchestrator.Engine;
+using ClaudeOrchestrator.Engine.Common;
+using ClaudeOrchestrator.Engine.Git;
 
 namespace ClaudeOrchestrator.Commands
 {

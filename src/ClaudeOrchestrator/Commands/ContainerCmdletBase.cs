@@ -4,7 +4,10 @@ using System.Linq;
 using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
-using ClaudeOrchestrator.Engine;
+using ClaudeOrchestrator.Engine.Cleanup;
+using ClaudeOrchestrator.Engine.Common;
+using ClaudeOrchestrator.Engine.Endpoints;
+using ClaudeOrchestrator.Engine.Tracking;
 
 namespace ClaudeOrchestrator.Commands
 {
@@ -13,7 +16,7 @@ namespace ClaudeOrchestrator.Commands
     {
         /// <summary>Only containers in these engine states; "volume" for the workspace volumes of tasks on an engine elsewhere.</summary>
         [Parameter]
-        [ValidateSet("created", "running", "paused", "restarting", "removing", "exited", "dead", "volume", IgnoreCase = true)]
+        [ValidateSet("created", "running", "paused", "restarting", "removing", "exited", "dead", "volume", "network", IgnoreCase = true)]
         public string[] Status { get; set; }
 
         /// <summary>Only containers created longer ago than this: 90 (seconds), 30m, 12h, 1d, 00:30:00.</summary>
@@ -144,7 +147,7 @@ namespace ClaudeOrchestrator.Commands
         /// </remarks>
         internal IReadOnlyList<ClaudeContainer> List(DockerConnection engine, IReadOnlyList<DockerConnection> engines, ContainerScope scope, ContainerFilter filter)
         {
-            if (!TryOnEngine(engine, engines, cancel => ContainerQuery.ListAsync(engine, scope, filter, cancel, withVolumes: true), out var listed))
+            if (!TryOnEngine(engine, engines, cancel => Inventory.ListAsync(engine, scope, filter, cancel, withVolumes: true), out var listed))
             {
                 return Array.Empty<ClaudeContainer>();
             }

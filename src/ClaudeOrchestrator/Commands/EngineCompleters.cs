@@ -6,8 +6,9 @@ using System.Management.Automation;
 using System.Management.Automation.Language;
 using System.Threading;
 using System.Threading.Tasks;
-using ClaudeOrchestrator.Engine;
-using Docker.DotNet.Models;
+using ClaudeOrchestrator.Engine.Cleanup;
+using ClaudeOrchestrator.Engine.Endpoints;
+using ClaudeOrchestrator.Engine.Tracking;
 
 namespace ClaudeOrchestrator.Commands
 {
@@ -85,24 +86,21 @@ namespace ClaudeOrchestrator.Commands
     public sealed class ContainerNameCompleter : EngineCompleter
     {
         internal override async Task<IReadOnlyList<string>> CandidatesAsync(DockerConnection connection, CancellationToken cancel) =>
-            (await ContainerQuery.ListAsync(connection, ContainerScope.All, ContainerFilter.None, cancel).ConfigureAwait(false))
+            (await Inventory.ListAsync(connection, ContainerScope.All, ContainerFilter.None, cancel).ConfigureAwait(false))
             .Select(c => c.Name).ToList();
     }
 
     public sealed class ContainerIdCompleter : EngineCompleter
     {
         internal override async Task<IReadOnlyList<string>> CandidatesAsync(DockerConnection connection, CancellationToken cancel) =>
-            (await ContainerQuery.ListAsync(connection, ContainerScope.All, ContainerFilter.None, cancel).ConfigureAwait(false))
+            (await Inventory.ListAsync(connection, ContainerScope.All, ContainerFilter.None, cancel).ConfigureAwait(false))
             .Select(c => c.Id.Substring(0, Math.Min(12, c.Id.Length))).ToList();
     }
 
     /// <summary>Local images as repository:tag.</summary>
     public sealed class ImageNameCompleter : EngineCompleter
     {
-        internal override async Task<IReadOnlyList<string>> CandidatesAsync(DockerConnection connection, CancellationToken cancel)
-        {
-            var images = await connection.Client.Images.ListImagesAsync(new ImagesListParameters(), cancel).ConfigureAwait(false);
-            return images.SelectMany(i => i.RepoTags ?? new List<string>()).Where(t => t != "<none>:<none>").ToList();
-        }
+        internal override Task<IReadOnlyList<string>> CandidatesAsync(DockerConnection connection, CancellationToken cancel) =>
+            connection.Images.ListTagsAsync(cancel);
     }
 }

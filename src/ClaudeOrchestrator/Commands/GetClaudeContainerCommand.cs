@@ -1,7 +1,8 @@
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
-using ClaudeOrchestrator.Engine;
+using ClaudeOrchestrator.Engine.Common;
+using ClaudeOrchestrator.Engine.Tracking;
 
 namespace ClaudeOrchestrator.Commands
 {

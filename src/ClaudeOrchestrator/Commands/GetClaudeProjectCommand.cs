@@ -1,6 +1,7 @@
 using System.Linq;
 using System.Management.Automation;
-using ClaudeOrchestrator.Engine;
+using ClaudeOrchestrator.Engine.Common;
+using ClaudeOrchestrator.Engine.Projects;
 
 namespace ClaudeOrchestrator.Commands
 {

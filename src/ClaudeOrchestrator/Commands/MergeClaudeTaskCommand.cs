@@ -1,5 +1,7 @@
 using System.Management.Automation;
-using ClaudeOrchestrator.Engine;
+using ClaudeOrchestrator.Engine.Common;
+using ClaudeOrchestrator.Engine.Git;
+using ClaudeOrchestrator.Engine.Records;
 
 namespace ClaudeOrchestrator.Commands
 {

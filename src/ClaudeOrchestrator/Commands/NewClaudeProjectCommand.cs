@@ -1,7 +1,9 @@
 using System;
 using System.IO;
 using System.Management.Automation;
-using ClaudeOrchestrator.Engine;
+using ClaudeOrchestrator.Engine.Common;
+using ClaudeOrchestrator.Engine.Projects;
+using ClaudeOrchestrator.Engine.Sandboxing;
 
 namespace ClaudeOrchestrator.Commands
 {

@@ -5,7 +5,8 @@ using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using System.Management.Automation.Language;
-using ClaudeOrchestrator.Engine;
+using ClaudeOrchestrator.Engine.Common;
+using ClaudeOrchestrator.Engine.Projects;
 
 namespace ClaudeOrchestrator.Commands
 {
@@ -30,7 +31,7 @@ namespace ClaudeOrchestrator.Commands
                 yield return Path.GetFileNameWithoutExtension(file);
             }
 
-            var root = TaskDefaults.ProjectsRoot();
+            var root = ModuleDefaults.ProjectsRoot();
             if (Directory.Exists(root))
             {
                 foreach (var directory in Directory.EnumerateDirectories(root))

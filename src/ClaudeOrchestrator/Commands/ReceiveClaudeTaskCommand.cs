@@ -1,15 +1,21 @@
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
-using ClaudeOrchestrator.Engine;
+using ClaudeOrchestrator.Engine.Agent;
+using ClaudeOrchestrator.Engine.Egress;
+using ClaudeOrchestrator.Engine.Records;
 
 namespace ClaudeOrchestrator.Commands
 {
-    /// <summary>Emits a task's transcript: everything the agent printed, with times, and what the module did.</summary>
-    [Cmdlet(VerbsCommunications.Receive, "ClaudeTask")]
-    [OutputType(typeof(ClaudeTranscriptLine))]
+    /// <summary>Emits a task's transcript: everything the agent printed, with times, and what the module did; or, with -Network, every connection attempt its egress gateway saw.</summary>
+    [Cmdlet(VerbsCommunications.Receive, "ClaudeTask", DefaultParameterSetName = TranscriptSet)]
+    [OutputType(typeof(ClaudeTranscriptLine), ParameterSetName = new[] { TranscriptSet })]
+    [OutputType(typeof(ClaudeTaskConnection), ParameterSetName = new[] { NetworkSet })]
     public sealed class ReceiveClaudeTaskCommand : TaskCmdletBase
     {
+        private const string TranscriptSet = "Transcript";
+        private const string NetworkSet = "Network";
+
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [Alias("TaskId")]
         [SupportsWildcards]
@@ -22,18 +28,33 @@ namespace ClaudeOrchestrator.Commands
         public int Tail { get; set; }
 
         /// <summary>Output (stdout), Error (stderr), Module; all by default.</summary>
-        [Parameter]
+        [Parameter(ParameterSetName = TranscriptSet)]
         [ValidateSet("Output", "Error", "Module")]
         public string[] Stream { get; set; }
 
         /// <summary>Claude Code's events as they were written (JSON), instead of their readable rendering.</summary>
-        [Parameter]
+        [Parameter(ParameterSetName = TranscriptSet)]
         public SwitchParameter Raw { get; set; }
+
+        /// <summary>The task's connection attempts (allowed and refused) instead of its transcript.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = NetworkSet)]
+        public SwitchParameter Network { get; set; }
 
         protected override void ProcessRecord()
         {
             foreach (var task in SelectById(Id))
             {
+                if (Network)
+                {
+                    var records = TaskEgress.Read(System.IO.Path.Combine(TaskStore.DirectoryFor(task.TaskId), TaskEgress.RecordFileName));
+                    foreach (var record in MyInvocation.BoundParameters.ContainsKey(nameof(Tail)) ? records.Reverse().Take(Tail).Reverse() : records)
+                    {
+                        WriteObject(record);
+                    }
+
+                    continue;
+                }
+
                 var lines = Transcript.Read(task.TranscriptPath ?? TaskStore.TranscriptFor(task.TaskId), task.TaskId)
                     .Where(l => Stream == null || Stream.Contains(l.Stream, System.StringComparer.OrdinalIgnoreCase));
                 if (!Raw)

@@ -3,7 +3,12 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using System.Threading;
-using ClaudeOrchestrator.Engine;
+using ClaudeOrchestrator.Engine.Cleanup;
+using ClaudeOrchestrator.Engine.Common;
+using ClaudeOrchestrator.Engine.Endpoints;
+using ClaudeOrchestrator.Engine.Records;
+using ClaudeOrchestrator.Engine.Tracking;
+using ClaudeOrchestrator.Hosting;
 
 namespace ClaudeOrchestrator.Commands
 {
@@ -94,26 +99,47 @@ namespace ClaudeOrchestrator.Commands
             var targets = SelectTargets(engines, candidates)
                 .Where(c => ShouldProcess($"{c.Name} ({c.State}, project '{c.Project}'{(engines.Count > 1 ? ", engine " + c.Engine : string.Empty)})", "Remove container") && MayInterrupt(c))
                 .ToList();
-            // Each on the engine that has it; a workspace volume only once its work is back.
+            // Each on the engine that has it, kind after kind (Inventory's order); a workspace
+            // volume only once its work is back, so a salvage waits until its containers are gone.
             foreach (var connection in engines)
             {
-                // A swarm config cannot go while its service references it: services first.
-                var here = targets.Where(t => t.Engine == connection.Endpoint && t.Kind != ContainerKinds.Volume && t.Kind != ContainerKinds.Config).ToList();
-                if (here.Count > 0)
+                var here = targets.Where(t => t.Engine == connection.Endpoint).ToList();
+                var salvage = new List<ClaudeTask>();
+                var removable = new List<ClaudeContainer>();
+                foreach (var target in here)
                 {
-                    RemoveTargets(connection, here, scope);
+                    var decision = RemovalPolicy.Review(target, Force);
+                    switch (decision.Action)
+                    {
+                        case RemovalAction.GoesWithTask:
+                            WriteVerbose($"{target.Name} holds the workspace of task {target.TaskId}, which this session runs: it goes when the task ends, after its work is back.");
+                            break;
+                        case RemovalAction.Salvage:
+                            if (salvage.All(t => t.TaskId != decision.Record.TaskId))
+                            {
+                                salvage.Add(decision.Record);
+                            }
+
+                            break;
+                        case RemovalAction.HoldsWork:
+                            WriteError(new ErrorRecord(
+                                new InvalidOperationException($"{target.Name} holds a task's workspace and was left alone: {decision.Reason}. Its work comes back when that session or its host's sweep finishes it; add -Force to discard it."),
+                                ErrorIds.VolumeHoldsWork, ErrorCategory.ResourceBusy, target));
+                            break;
+                        default:
+                            removable.Add(target);
+                            break;
+                    }
                 }
 
-                var configs = targets.Where(t => t.Engine == connection.Endpoint && t.Kind == ContainerKinds.Config).ToList();
-                if (configs.Count > 0)
+                if (removable.Count > 0)
                 {
-                    RemoveTargets(connection, configs, scope);
+                    RemoveTargets(connection, removable, scope);
                 }
 
-                var volumes = targets.Where(t => t.Engine == connection.Endpoint && t.Kind == ContainerKinds.Volume).ToList();
-                if (volumes.Count > 0)
+                foreach (var task in salvage.Count == 0 ? Array.Empty<ClaudeTask>() : Run(cancel => TaskSalvager.SalvageAsync(connection, salvage, cancel)))
                 {
-                    RemoveVolumes(connection, volumes);
+                    ReportSalvage(task);
                 }
             }
 
@@ -189,74 +215,9 @@ namespace ClaudeOrchestrator.Commands
             }
         }
 
-        /// <summary>
-        /// A workspace volume holds a task's work until it is back on the machine that ran the
-        /// task: one of a task this session runs goes with the task; one of a dead session's task
-        /// recorded here is salvaged (work back into the branch, then the volumes removed); one
-        /// of a task this machine has no record of, or of another live session, is someone
-        /// else's work and stays unless -Force.
-        /// </summary>
-        private void RemoveVolumes(DockerConnection connection, IReadOnlyList<ClaudeContainer> volumes)
-        {
-            var removed = 0;
-            foreach (var volume in volumes)
-            {
-                if (volume.IsTracked)
-                {
-                    WriteVerbose($"{volume.Name} holds the workspace of task {volume.TaskId}, which this session runs: it goes when the task ends, after its work is back.");
-                    continue;
-                }
-
-                var record = volume.TaskId == null ? null : TaskStore.Load(volume.TaskId);
-                if (record != null && record.Workspace == WorkspaceTransfer.Copy && TaskSalvager.HasWorkToKeep(record))
-                {
-                    foreach (var task in Run(cancel => TaskSalvager.SalvageAsync(connection, new[] { record }, cancel)))
-                    {
-                        ReportSalvage(task);
-                    }
-
-                    continue;
-                }
-
-                var foreign = record == null ? $"this machine has no record of its task {volume.TaskId} (it ran from {volume.OwnerHost ?? "another machine"})"
-                    : record.Status == ClaudeTaskStatus.Running ? $"its task {volume.TaskId} is running in another session (process {record.OwnerPid} on {record.OwnerHost})"
-                    : null;
-                if (foreign != null && !Force)
-                {
-                    WriteError(new ErrorRecord(
-                        new InvalidOperationException($"{volume.Name} holds a task's workspace and was left alone: {foreign}. Its work comes back when that session or its host's sweep finishes it; add -Force to discard it."),
-                        ErrorIds.VolumeHoldsWork, ErrorCategory.ResourceBusy, volume));
-                    continue;
-                }
-
-                var problem = Run(_ => ShippedWorkspace.RemoveVolumeAsync(connection, volume.Name));
-                if (problem == null)
-                {
-                    removed++;
-                    WriteVerbose($"Removed the volume {volume.Name}.");
-                    if (PassThru)
-                    {
-                        WriteObject(volume);
-                    }
-                }
-                else
-                {
-                    WriteError(new ErrorRecord(new InvalidOperationException($"The volume {volume.Name} could not be removed: {problem}"),
-                        ErrorIds.RemovalFailed, ErrorCategory.ResourceUnavailable, volume));
-                }
-            }
-
-            if (removed > 0)
-            {
-                WriteInformation(
-                    new HostInformationMessage { Message = $"Removed {removed} workspace volume(s)" },
-                    new[] { AgentOutputTags.Module, "Summary", AgentOutputTags.Host });
-            }
-        }
-
         private void RemoveTargets(DockerConnection connection, IReadOnlyList<ClaudeContainer> targets, ContainerScope scope)
         {
-            WriteVerbose($"Removing {targets.Count} container(s), up to {ContainerRemover.MaxParallelRemovals} at a time.");
+            WriteVerbose($"Removing {targets.Count} object(s), up to {ContainerRemover.MaxParallelRemovals} at a time.");
             var reason = scope == ContainerScope.Orphaned ? CleanupReason.OrphanSweep : CleanupReason.Manual;
             var done = 0;
             var progress = new ProgressRecord(ProgressActivityId, "Removing ClaudeOrchestrator containers", $"0 of {targets.Count}");
@@ -270,34 +231,35 @@ namespace ClaudeOrchestrator.Commands
             }
 
             var outcomes = RunPumped(
-                _ => ContainerRemover.RemoveManyAsync(connection, targets, reason, CancelToken, __ => Interlocked.Increment(ref done)),
+                _ => Inventory.RemoveAsync(connection, targets, reason, CancelToken, __ => Interlocked.Increment(ref done)),
                 () => ReportProgress(ProgressRecordType.Processing));
             ReportProgress(ProgressRecordType.Completed);
 
-            var byId = targets.ToDictionary(t => t.Id);
-            var removed = 0;
-            foreach (var outcome in outcomes)
+            var removed = new List<ClaudeContainer>();
+            for (var i = 0; i < targets.Count; i++)
             {
+                var (target, outcome) = (targets[i], outcomes[i]);
                 if (outcome.Removed)
                 {
-                    removed++;
+                    removed.Add(target);
                     WriteVerbose($"Removed {outcome.Name} in {outcome.Duration.TotalMilliseconds:0} ms.");
                     if (PassThru)
                     {
-                        WriteObject(byId[outcome.Id]);
+                        WriteObject(target);
                     }
                 }
                 else
                 {
                     WriteError(new ErrorRecord(
-                        outcome.Error ?? new InvalidOperationException("The container could not be removed."),
-                        ErrorIds.RemovalFailed, ErrorCategory.ResourceUnavailable, byId[outcome.Id]));
+                        outcome.Error ?? new InvalidOperationException($"The {target.Kind} could not be removed."),
+                        ErrorIds.RemovalFailed, ErrorCategory.ResourceUnavailable, target));
                 }
             }
 
-            WriteInformation(
-                new HostInformationMessage { Message = $"Cleaned up {removed} container(s)" },
-                new[] { AgentOutputTags.Module, "Summary", AgentOutputTags.Host });
+            foreach (var line in Inventory.Summarize(removed))
+            {
+                WriteInformation(new HostInformationMessage { Message = line }, new[] { AgentOutputTags.Module, "Summary", AgentOutputTags.Host });
+            }
         }
 
         /// <summary>
@@ -347,7 +309,7 @@ namespace ClaudeOrchestrator.Commands
             var selection = new ContainerSelection(_names, _ids);
             foreach (var missing in selection.UnmatchedLiterals(candidates))
             {
-                var exists = engines.Any(connection => Run(cancel => ExistsAsync(connection, missing, cancel)));
+                var exists = engines.Any(connection => Run(cancel => ContainerObjects.NamedExistsAsync(connection, missing, cancel)));
                 if (exists)
                 {
                     WriteError(new ErrorRecord(
@@ -368,23 +330,6 @@ namespace ClaudeOrchestrator.Commands
             }
 
             return candidates.Where(selection.Matches);
-        }
-
-        private static async System.Threading.Tasks.Task<bool> ExistsAsync(DockerConnection connection, string nameOrId, System.Threading.CancellationToken cancel)
-        {
-            try
-            {
-                await connection.Client.Containers.InspectContainerAsync(nameOrId, cancel).ConfigureAwait(false);
-                return true;
-            }
-            catch (Docker.DotNet.DockerContainerNotFoundException)
-            {
-                return false;
-            }
-            catch (Exception e) when (!(e is OperationCanceledException))
-            {
-                throw connection.Translate(e);
-            }
         }
     }
 }

@@ -2,7 +2,11 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
-using ClaudeOrchestrator.Engine;
+using ClaudeOrchestrator.Engine.Cleanup;
+using ClaudeOrchestrator.Engine.Common;
+using ClaudeOrchestrator.Engine.Endpoints;
+using ClaudeOrchestrator.Engine.Git;
+using ClaudeOrchestrator.Engine.Records;
 
 namespace ClaudeOrchestrator.Commands
 {
@@ -92,7 +96,7 @@ namespace ClaudeOrchestrator.Commands
             SalvageFirst(pending);
             foreach (var task in pending.Select(t => TaskStore.Load(t.TaskId) ?? t))
             {
-                if (IsRunning(task) || TaskSession.IsActive(task.TaskId))
+                if (IsRunning(task) || ActiveTasks.IsActive(task.TaskId))
                 {
                     WriteError(RunningError(task, "remove it"));
                     continue;

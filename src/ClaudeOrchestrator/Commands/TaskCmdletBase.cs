@@ -2,7 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
-using ClaudeOrchestrator.Engine;
+using ClaudeOrchestrator.Engine.Common;
+using ClaudeOrchestrator.Engine.Records;
 
 namespace ClaudeOrchestrator.Commands
 {

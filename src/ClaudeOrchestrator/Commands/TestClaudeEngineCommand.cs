@@ -2,7 +2,9 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
-using ClaudeOrchestrator.Engine;
+using ClaudeOrchestrator.Engine.Common;
+using ClaudeOrchestrator.Engine.Doctor;
+using ClaudeOrchestrator.Engine.Endpoints;
 
 namespace ClaudeOrchestrator.Commands
 {
@@ -39,9 +41,9 @@ namespace ClaudeOrchestrator.Commands
 
         protected override void EndProcessing()
         {
-            var image = TaskDefaults.Image(Image);
+            var image = ModuleDefaults.Image(Image);
             var path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path ?? SessionState.Path.CurrentFileSystemLocation.ProviderPath);
-            var agent = AgentCommand ?? TaskDefaults.DefaultAgentCommand.First();
+            var agent = AgentCommand ?? ModuleDefaults.DefaultAgentCommand.First();
             var failed = new List<string>();
             foreach (var engine in Names())
             {

@@ -1,7 +1,7 @@
 using System;
 using System.Globalization;
 using System.Management.Automation;
-using System.Text.RegularExpressions;
+using ClaudeOrchestrator.Engine.Common;
 
 namespace ClaudeOrchestrator.Commands
 {
@@ -12,8 +12,6 @@ namespace ClaudeOrchestrator.Commands
     /// </summary>
     public sealed class TimeSpanArgumentAttribute : ArgumentTransformationAttribute
     {
-        private static readonly Regex Shorthand = new Regex(@"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant);
-
         public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
         {
             var value = inputData is PSObject wrapped ? wrapped.BaseObject : inputData;
@@ -42,32 +40,14 @@ namespace ClaudeOrchestrator.Commands
 
         internal static TimeSpan Parse(string text)
         {
-            var match = Shorthand.Match(text);
-            if (match.Success)
+            try
             {
-                var amount = double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
-                switch (match.Groups[2].Value.ToLowerInvariant())
-                {
-                    case "ms": return TimeSpan.FromMilliseconds(amount);
-                    case "s": return TimeSpan.FromSeconds(amount);
-                    case "m": return TimeSpan.FromMinutes(amount);
-                    case "h": return TimeSpan.FromHours(amount);
-                    default: return TimeSpan.FromDays(amount);
-                }
+                return Durations.Parse(text);
             }
-
-            if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
+            catch (FormatException e)
             {
-                return TimeSpan.FromSeconds(seconds);
+                throw new ArgumentTransformationMetadataException(e.Message, e);
             }
-
-            if (TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span))
-            {
-                return span;
-            }
-
-            throw new ArgumentTransformationMetadataException(
-                $"'{text}' is not a duration. Use a number of seconds, a value such as 30s, 10m, 2h or 1d, or a TimeSpan such as 00:10:00.");
         }
     }
 }

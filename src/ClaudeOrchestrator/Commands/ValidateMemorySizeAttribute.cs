@@ -1,6 +1,6 @@
 using System;
 using System.Management.Automation;
-using ClaudeOrchestrator.Engine;
+using ClaudeOrchestrator.Engine.Sandboxing;
 
 namespace ClaudeOrchestrator.Commands
 {

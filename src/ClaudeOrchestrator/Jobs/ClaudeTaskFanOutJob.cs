@@ -4,7 +4,7 @@ using System.Linq;
 using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
-using ClaudeOrchestrator.Engine;
+using ClaudeOrchestrator.Engine.Planning;
 
 namespace ClaudeOrchestrator.Jobs
 {

@@ -2,8 +2,12 @@ using System;
 using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
-using ClaudeOrchestrator.Commands;
-using ClaudeOrchestrator.Engine;
+using ClaudeOrchestrator.Engine.Agent;
+using ClaudeOrchestrator.Engine.Backends;
+using ClaudeOrchestrator.Engine.Common;
+using ClaudeOrchestrator.Engine.Planning;
+using ClaudeOrchestrator.Engine.Tasks;
+using ClaudeOrchestrator.Hosting;
 
 namespace ClaudeOrchestrator.Jobs
 {
@@ -14,13 +18,13 @@ namespace ClaudeOrchestrator.Jobs
     public sealed class ClaudeTaskJob : Job, ITaskObserver
     {
         private readonly CancellationTokenSource _cancel = new CancellationTokenSource();
-        private readonly TaskSpec _spec;
+        private readonly TaskPlan _spec;
         private Task _run = Task.CompletedTask;
         private bool _started;
         private string _containerName;
         private AgentActivity _activity;
 
-        internal ClaudeTaskJob(string command, string name, TaskSpec spec)
+        internal ClaudeTaskJob(string command, string name, TaskPlan spec)
             : base(command, name)
         {
             _spec = spec;
@@ -35,7 +39,7 @@ namespace ClaudeOrchestrator.Jobs
 
         public override bool HasMoreData => Output.Count > 0 || Error.Count > 0 || Information.Count > 0 || Verbose.Count > 0 || Debug.Count > 0 || Warning.Count > 0;
 
-        public override string StatusMessage => (_containerName ?? string.Empty) + CmdletTaskObserver.ActivityText(_activity);
+        public override string StatusMessage => (_containerName ?? string.Empty) + ActivityStatus.Text(_activity);
 
         internal void Start()
         {

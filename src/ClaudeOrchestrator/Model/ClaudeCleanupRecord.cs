@@ -33,6 +33,9 @@ namespace ClaudeOrchestrator
         public long? CacheReadTokens { get; set; }
         public long? CacheCreationTokens { get; set; }
 
+        /// <summary>For a Usage record: connection attempts the task's egress gateway refused.</summary>
+        public int? ConnectionsRefused { get; set; }
+
         public int ProcessId { get; set; }
         public string HostName { get; set; }
 

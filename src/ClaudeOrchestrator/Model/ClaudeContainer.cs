@@ -63,5 +63,6 @@ namespace ClaudeOrchestrator
         public const string Volume = "volume";
         public const string Service = "service";
         public const string Config = "config";
+        public const string Network = "network";
     }
 }

@@ -34,6 +34,9 @@ namespace ClaudeOrchestrator
         public double? Cpus { get; set; }
         public string Network { get; set; }
 
+        /// <summary>Hosts the egress gateway lets the agent reach (docker.allow_hosts), besides the model API.</summary>
+        public string[] AllowHosts { get; set; }
+
         /// <summary>Names of variables passed from the caller's environment to the agent.</summary>
         public string[] Environment { get; set; } = Array.Empty<string>();
 

@@ -6,7 +6,7 @@ namespace ClaudeOrchestrator
     /// A task as this machine remembers it (Get-ClaudeTask): kept in the state directory from the
     /// moment it starts, with its branch, diff stats and transcript, until Remove-ClaudeTask prunes it.
     /// </summary>
-    public sealed class ClaudeTask : Engine.IBranchWork, Engine.IAgentReport
+    public sealed class ClaudeTask : IBranchWork, IAgentReport
     {
         public string TaskId { get; set; }
         public string Project { get; set; }
@@ -17,6 +17,15 @@ namespace ClaudeOrchestrator
 
         public ClaudeTaskStatus Status { get; set; }
         public ClaudeTaskWork Work { get; set; }
+
+        /// <summary>How the task's container reached the network (Gateway by default).</summary>
+        public ClaudeTaskEgress? Egress { get; set; }
+
+        /// <summary>Connection attempts its egress gateway let through (Receive-ClaudeTask -Network lists them).</summary>
+        public int? ConnectionsAllowed { get; set; }
+
+        /// <summary>Connection attempts its egress gateway refused.</summary>
+        public int? ConnectionsRefused { get; set; }
         public DateTime StartTime { get; set; }
         public DateTime? EndTime { get; set; }
         public TimeSpan? Duration => EndTime.HasValue ? EndTime.Value - StartTime : (TimeSpan?)null;

@@ -3,7 +3,7 @@ using System;
 namespace ClaudeOrchestrator
 {
     /// <summary>The one object Start-ClaudeTask emits per task.</summary>
-    public sealed class ClaudeTaskResult : Engine.IBranchWork, Engine.IAgentReport
+    public sealed class ClaudeTaskResult : IBranchWork, IAgentReport
     {
         public string TaskId { get; set; }
         public string Project { get; set; }
@@ -44,6 +44,15 @@ namespace ClaudeOrchestrator
         /// <summary>How the work was kept: InPlace, NoChanges, AgentCommits, ModuleCommit or NotSaved.</summary>
         public ClaudeTaskWork Work { get; set; }
 
+        /// <summary>How the task's container reached the network (Gateway by default).</summary>
+        public ClaudeTaskEgress? Egress { get; set; }
+
+        /// <summary>Connection attempts its egress gateway let through (Receive-ClaudeTask -Network lists them).</summary>
+        public int? ConnectionsAllowed { get; set; }
+
+        /// <summary>Connection attempts its egress gateway refused.</summary>
+        public int? ConnectionsRefused { get; set; }
+
         /// <summary>The task's branch in the project's repository; null for a task run in place.</summary>
         public string Branch { get; set; }
 
@@ -60,7 +69,7 @@ namespace ClaudeOrchestrator
         /// <summary>Claude Code's session id (for -Resume); null when the agent reported none.</summary>
         public string SessionId { get; set; }
 
-        string Engine.IAgentReport.AgentSessionId { get => SessionId; set => SessionId = value; }
+        string IAgentReport.AgentSessionId { get => SessionId; set => SessionId = value; }
 
         /// <summary>The model the agent used, as it reported it.</summary>
         public string Model { get; set; }

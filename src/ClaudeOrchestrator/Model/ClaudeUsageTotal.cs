@@ -13,6 +13,9 @@ namespace ClaudeOrchestrator
         public long CacheReadTokens { get; set; }
         public long CacheCreationTokens { get; set; }
 
+        /// <summary>Connection attempts the egress gateway refused to these tasks' agents.</summary>
+        public int ConnectionsRefused { get; set; }
+
         public override string ToString() => $"{Name} {Tasks} task(s) ${CostUsd:0.00}";
     }
 }

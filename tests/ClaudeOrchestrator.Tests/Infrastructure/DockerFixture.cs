@@ -1,5 +1,5 @@
-using ClaudeOrchestrator.Testing;
 using Xunit;
+using ClaudeOrchestrator.Testing;
 
 namespace ClaudeOrchestrator.Tests.Infrastructure;
 
@@ -47,7 +47,8 @@ public sealed class DockerFixture : IDisposable
     public void Dispose()
     {
         // The last word on leaks: whatever a test forgot, the run fails here.
-        var leftovers = DockerCli.ManagedNames();
+        ClaudeOrchestrator.Engine.Egress.EgressGateways.StopAll();
+        var leftovers = DockerCli.AllManagedNames();
         foreach (var name in leftovers)
         {
             DockerCli.Run("rm", "-f", name);
@@ -57,7 +58,7 @@ public sealed class DockerFixture : IDisposable
         StateHome.Delete(recursive: true);
         if (_podman.IsValueCreated)
         {
-            var onPodman = _podman.Value.ManagedNames();
+            var onPodman = _podman.Value.AllManagedNames();
             _podman.Value.Dispose();
             leftovers = leftovers.Concat(onPodman.Select(n => "podman:" + n)).ToList();
         }

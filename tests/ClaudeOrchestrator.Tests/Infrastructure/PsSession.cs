@@ -1,8 +1,9 @@
-using ClaudeOrchestrator.Testing;
 using System.Collections.ObjectModel;
 using System.Management.Automation;
 using System.Management.Automation.Host;
 using System.Management.Automation.Runspaces;
+using ClaudeOrchestrator.Engine.Common;
+using ClaudeOrchestrator.Testing;
 
 namespace ClaudeOrchestrator.Tests.Infrastructure;
 
@@ -80,16 +81,10 @@ public sealed class RunningScript : IDisposable
     /// <summary>Waits until an information line satisfies <paramref name="predicate"/>.</summary>
     public void WaitForInformation(Func<string, bool> predicate, TimeSpan limit)
     {
-        var deadline = DateTime.UtcNow + limit;
-        while (!InformationText.ToList().Any(predicate))
+        if (!Eventually.Last(() => InformationText.ToList().Any(predicate), seen => seen, limit, TimeSpan.FromMilliseconds(20)))
         {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException("Expected agent output did not appear. Errors: " +
-                    string.Join("; ", PowerShell.Streams.Error.Select(e => e.ToString())));
-            }
-
-            Thread.Sleep(20);
+            throw new TimeoutException("Expected agent output did not appear. Errors: " +
+                string.Join("; ", PowerShell.Streams.Error.Select(e => e.ToString())));
         }
     }
 

@@ -1,7 +1,8 @@
-using ClaudeOrchestrator.Testing;
 using System.Diagnostics;
 using Xunit;
 using Xunit.Abstractions;
+using ClaudeOrchestrator.Engine.Journal;
+using ClaudeOrchestrator.Testing;
 
 namespace ClaudeOrchestrator.Tests.Infrastructure;
 
@@ -64,40 +65,19 @@ public abstract class TaskTestBase : IDisposable
     /// <summary>Waits until the agent's container exists and returns its name.</summary>
     protected static string WaitForSessionContainer(RunningScript running, TimeSpan limit)
     {
-        var watch = Stopwatch.StartNew();
-        while (watch.Elapsed < limit)
-        {
-            var names = DockerCli.NamesWithLabel("io.claude-orchestrator.session-id");
-            var line = running.InformationText.FirstOrDefault(l => l != null && l.StartsWith("agent:"));
-            if (names.Count > 0 && line != null)
-            {
-                return names[0];
-            }
-
-            Thread.Sleep(20);
-        }
-
-        throw new TimeoutException("The task's container never appeared. " +
+        var names = Eventually.Last(
+            () => running.InformationText.Any(l => l != null && l.StartsWith("agent:")) ? DockerCli.NamesWithLabel("io.claude-orchestrator.task-id") : new List<string>(),
+            found => found.Count > 0, limit, TimeSpan.FromMilliseconds(20));
+        return names.Count > 0 ? names[0] : throw new TimeoutException("The task's container never appeared. " +
             string.Join("; ", running.PowerShell.Streams.Error.Select(e => e.ToString())));
     }
 
     /// <summary>Waits until a container of this process is running and returns its name.</summary>
-    protected static string WaitForJobContainer()
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (DateTime.UtcNow < deadline)
-        {
-            var names = DockerCli.NamesWithLabel("io.claude-orchestrator.owner-pid=" + Environment.ProcessId);
-            if (names.Count > 0 && DockerCli.Inspect(names[0], "{{.State.Status}}") == "running")
-            {
-                return names[0];
-            }
-
-            Thread.Sleep(20);
-        }
-
-        throw new TimeoutException("The job's container never started.");
-    }
+    protected static string WaitForJobContainer() =>
+        Eventually.Value(
+            () => DockerCli.TaskNamesWithLabel("io.claude-orchestrator.owner-pid=" + Environment.ProcessId).FirstOrDefault(),
+            name => name != null && DockerCli.Inspect(name, "{{.State.Status}}") == "running",
+            TimeSpan.FromSeconds(20), "a container of this process is running (the job's container started)", TimeSpan.FromMilliseconds(20));
 
     protected void Log(string message) => Output.WriteLine(message);
 
@@ -137,7 +117,7 @@ public abstract class TaskTestBase : IDisposable
     /// <summary>The cleanup journal's lines, from the state directory the environment names now.</summary>
     protected static List<System.Text.Json.JsonElement> JournalLines()
     {
-        var file = Path.Combine(Environment.GetEnvironmentVariable("XDG_STATE_HOME") ?? "", "claude-orchestrator", ClaudeOrchestrator.Engine.CleanupJournal.FileName);
+        var file = Path.Combine(Environment.GetEnvironmentVariable("XDG_STATE_HOME") ?? "", "claude-orchestrator", CleanupJournal.FileName);
         return File.Exists(file)
             ? File.ReadAllLines(file).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.Clone()).ToList()
             : new List<System.Text.Json.JsonElement>();
@@ -167,12 +147,25 @@ public abstract class TaskTestBase : IDisposable
         Session.Dispose();
         Project.Delete(recursive: true);
 
+        // The session's idle egress gateways go as they do when the module is removed; confirmed, with their networks.
+        ClaudeOrchestrator.Engine.Egress.EgressGateways.StopIdleAsync().Wait(TimeSpan.FromSeconds(30));
+
         // Remove before asserting, so one leak fails one test and not every test after it.
-        var leaked = DockerCli.ManagedNames();
+        var leaked = DockerCli.AllManagedNames();
         foreach (var name in leaked)
         {
             DockerCli.Run("rm", "-f", name);
         }
+
+        // A network of a process the test killed waits for a sweep (as it would for a user's next one); this process's own is a leak.
+        var networks = DockerCli.ManagedNetworks();
+        var mine = networks.Where(n => DockerCli.Run("network", "inspect", "-f", "{{index .Labels \"io.claude-orchestrator.owner-pid\"}}", n).Stdout.Trim() == Environment.ProcessId.ToString()).ToList();
+        foreach (var name in networks)
+        {
+            DockerCli.Run("network", "rm", name);
+        }
+
+        leaked = leaked.Concat(mine.Select(n => "network " + n)).ToList();
 
         // Back to the default engine for the next test (checked after the leak check, which looks at this test's engine).
         _engine?.Dispose();

@@ -4,6 +4,8 @@
 //   prompt "write <file> <text...>"  -> a Write tool call for <cwd>/<file>, then (after its result) a final answer
 //   anything else                    -> a final answer that counts the messages it was sent
 // STANDIN_STATUS=401|429|529 makes every request fail with that API error instead.
+// STANDIN_BIND=0.0.0.0 serves other containers (the egress tests run it in a container of its own);
+// STANDIN_KEY, when set, is the only x-api-key accepted, and every key received is printed.
 'use strict';
 const http = require('http');
 const fs = require('fs');
@@ -11,6 +13,8 @@ const fs = require('fs');
 const port = Number(process.env.STANDIN_PORT || 18080);
 const cwd = process.env.STANDIN_CWD || '/workspace';
 const failWith = Number(process.env.STANDIN_STATUS || 0);
+const bind = process.env.STANDIN_BIND || '127.0.0.1';
+const expectedKey = process.env.STANDIN_KEY || '';
 const errors = {
   401: ['authentication_error', 'invalid x-api-key'],
   429: ['rate_limit_error', 'Number of request tokens has exceeded your per-minute rate limit'],
@@ -64,6 +68,15 @@ http.createServer((req, res) => {
   let raw = '';
   req.on('data', (chunk) => { raw += chunk; });
   req.on('end', () => {
+    if (expectedKey) {
+      const key = req.headers['x-api-key'] || '';
+      console.log(`x-api-key received: ${key}`);
+      if (key !== expectedKey) {
+        res.writeHead(401, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } }));
+        return;
+      }
+    }
     if (req.method !== 'POST' || !req.url.startsWith('/v1/messages') || req.url.includes('count_tokens')) {
       res.writeHead(404, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ type: 'error', error: { type: 'not_found_error', message: 'not scripted' } }));
@@ -76,4 +89,4 @@ http.createServer((req, res) => {
     }
     reply(res, JSON.parse(raw || '{}'));
   });
-}).listen(port, '127.0.0.1', () => fs.writeFileSync('/tmp/standin-api.ready', String(process.pid)));
+}).listen(port, bind, () => fs.writeFileSync('/tmp/standin-api.ready', String(process.pid)));

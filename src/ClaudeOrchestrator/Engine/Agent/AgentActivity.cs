@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 
-namespace ClaudeOrchestrator.Engine
+namespace ClaudeOrchestrator.Engine.Agent
 {
     /// <summary>
     /// What the agent's event stream has said so far: the live part feeds the progress bar, the

@@ -1,25 +1,8 @@
 using System.Collections.Generic;
 using System.Linq;
 
-namespace ClaudeOrchestrator.Engine
+namespace ClaudeOrchestrator.Engine.Agent
 {
-    /// <summary>What the agent reported about its run, carried by a task's result and by its record.</summary>
-    internal interface IAgentReport
-    {
-        string AgentSessionId { get; set; }
-        string Model { get; set; }
-        int? Turns { get; set; }
-        double? CostUsd { get; set; }
-        long? InputTokens { get; set; }
-        long? OutputTokens { get; set; }
-        long? CacheReadTokens { get; set; }
-        long? CacheCreationTokens { get; set; }
-        ClaudeAgentErrorKind? ErrorKind { get; set; }
-        int Attempts { get; set; }
-        string ResultText { get; set; }
-        string ResumedFrom { get; set; }
-    }
-
     internal static class AgentReport
     {
         /// <summary>Adds one attempt's report: cost and tokens add up over attempts, the rest is the latest attempt's.</summary>
@@ -69,13 +52,13 @@ namespace ClaudeOrchestrator.Engine
                 .Any(name => environment.TryGetValue(name, out var value) && !string.IsNullOrEmpty(value));
 
         /// <summary>The task's reason for an error the agent reported: its words, what it means, what to do. Never a secret.</summary>
-        public static string Explain(ClaudeAgentErrorKind kind, string agentText, TaskSpec spec)
+        public static string Explain(ClaudeAgentErrorKind kind, string agentText, IDictionary<string, string> environment)
         {
             var said = string.IsNullOrWhiteSpace(agentText) ? string.Empty : $" (the agent said: {agentText.Trim()})";
             switch (kind)
             {
                 case ClaudeAgentErrorKind.AuthenticationFailed:
-                    return HasCredential(spec.Environment)
+                    return HasCredential(environment)
                         ? $"The Anthropic API refused the agent's credentials{said}. The key or token passed to the task is invalid or lacks access: check ANTHROPIC_API_KEY (or ANTHROPIC_AUTH_TOKEN, CLAUDE_CODE_OAUTH_TOKEN)."
                         : $"The agent is not authenticated{said}: no ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN or CLAUDE_CODE_OAUTH_TOKEN was set in this session or passed with -Environment.";
                 case ClaudeAgentErrorKind.RateLimited:

@@ -1,7 +1,8 @@
 using System.IO;
 using System.Linq;
+using ClaudeOrchestrator.Engine.Common;
 
-namespace ClaudeOrchestrator.Engine
+namespace ClaudeOrchestrator.Engine.Agent
 {
     /// <summary>
     /// The agent's own state directory of a task (Claude Code's CLAUDE_CONFIG_DIR: its session

@@ -3,8 +3,9 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Management.Automation;
+using ClaudeOrchestrator.Engine.Common;
 
-namespace ClaudeOrchestrator.Engine
+namespace ClaudeOrchestrator.Engine.Agent
 {
     /// <summary>
     /// Start-ClaudeTask's agent parameters as Claude Code's own flags (names checked against

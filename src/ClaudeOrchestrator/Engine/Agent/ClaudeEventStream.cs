@@ -3,8 +3,9 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Text.Json;
+using ClaudeOrchestrator.Engine.Common;
 
-namespace ClaudeOrchestrator.Engine
+namespace ClaudeOrchestrator.Engine.Agent
 {
     /// <summary>
     /// Reads Claude Code's <c>--output-format stream-json --verbose</c> output, one JSON event per
@@ -20,7 +21,7 @@ namespace ClaudeOrchestrator.Engine
     /// </summary>
     internal sealed class ClaudeEventStream
     {
-        private const string Workspace = TaskRunner.WorkspacePath + "/";
+        private const string Workspace = ContainerPaths.Workspace + "/";
         private const int MaxToolDetail = 120;
 
         public ClaudeEventStream(AgentActivity activity)

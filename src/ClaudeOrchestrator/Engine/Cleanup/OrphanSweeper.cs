@@ -3,8 +3,11 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using ClaudeOrchestrator.Engine.Endpoints;
+using ClaudeOrchestrator.Engine.Tracking;
+using ClaudeOrchestrator.Engine.Workspaces;
 
-namespace ClaudeOrchestrator.Engine
+namespace ClaudeOrchestrator.Engine.Cleanup
 {
     /// <summary>
     /// The one gap the in-container watcher cannot close: a session killed between creating its
@@ -95,16 +98,14 @@ namespace ClaudeOrchestrator.Engine
             {
                 // A running container of a dead session ends itself (its watcher); a service does
                 // not, so an orphaned service goes in any state, and its configs after it.
-                var orphans = (await ContainerQuery.ListAsync(connection, ContainerScope.Orphaned, ContainerFilter.None, budget.Token).ConfigureAwait(false))
-                    .Where(c => SweptStates.Contains(c.State) || c.Kind == ContainerKinds.Service || c.Kind == ContainerKinds.Config).ToList();
+                var orphans = (await Inventory.ListAsync(connection, ContainerScope.Orphaned, ContainerFilter.None, budget.Token).ConfigureAwait(false))
+                    .Where(c => SweptStates.Contains(c.State) || !Inventory.KindOf(c).EndsWithItsOwner).ToList();
                 if (orphans.Count == 0)
                 {
                     return Array.Empty<RemovalOutcome>();
                 }
 
-                var first = await ContainerRemover.RemoveManyAsync(connection, orphans.Where(c => c.Kind != ContainerKinds.Config), CleanupReason.OrphanSweep, budget.Token, parallel: SweepParallelism).ConfigureAwait(false);
-                var configs = await ContainerRemover.RemoveManyAsync(connection, orphans.Where(c => c.Kind == ContainerKinds.Config), CleanupReason.OrphanSweep, budget.Token, parallel: SweepParallelism).ConfigureAwait(false);
-                return first.Concat(configs).ToList();
+                return await Inventory.RemoveAsync(connection, orphans, CleanupReason.OrphanSweep, budget.Token, parallel: SweepParallelism).ConfigureAwait(false);
             }
         }
     }

@@ -2,8 +2,14 @@ using System;
 using System.Collections.Generic;
 using System.Reflection;
 using System.Threading;
+using System.Threading.Tasks;
+using ClaudeOrchestrator.Engine.Common;
+using ClaudeOrchestrator.Engine.Egress;
+using ClaudeOrchestrator.Engine.Endpoints;
+using ClaudeOrchestrator.Engine.Tasks;
+using ClaudeOrchestrator.Engine.Tracking;
 
-namespace ClaudeOrchestrator.Engine
+namespace ClaudeOrchestrator.Engine.Cleanup
 {
     /// <summary>
     /// Removes every tracked container when the process is going away: normal exit, SIGTERM,
@@ -32,6 +38,8 @@ namespace ClaudeOrchestrator.Engine
                 return;
             }
 
+            // The first contact with each engine sweeps its orphans, in the background.
+            DockerConnection.Reached += OrphanSweeper.EnsureSwept;
             AppDomain.CurrentDomain.ProcessExit += (sender, args) => FlushEverything(CleanupReason.ProcessExit);
             AppDomain.CurrentDomain.UnhandledException += (sender, args) => FlushEverything(CleanupReason.Crash);
             RegisterPosixSignals("SIGHUP", "SIGTERM", "SIGQUIT");
@@ -46,11 +54,16 @@ namespace ClaudeOrchestrator.Engine
         {
             ContainerTracker.Close(runspace);
             ContainerTracker.Flush(c => runspace == null || c.RunspaceId == runspace.Value, reason, progress);
+            // The gateways once the tasks they served are gone (all of them when the process goes, the idle ones when one
+            // runspace does), while the tasks' work is saved: an exit should take no longer than the longer of the two.
+            var gateways = runspace == null ? Task.Run(EgressGateways.StopAll) : EgressGateways.StopIdleAsync();
             TaskSession.FinishAll(s => runspace == null || s.RunspaceId == runspace.Value, reason, SaveBudget);
+            gateways.Wait(TimeSpan.FromSeconds(10));
         }
 
         private static void FlushEverything(CleanupReason reason)
         {
+            ProcessEnding.Begin();
             try
             {
                 // No host to draw progress on while the process goes away: one line on stderr when it takes a while.
@@ -67,6 +80,10 @@ namespace ClaudeOrchestrator.Engine
             catch (Exception)
             {
                 // The process is going away regardless; the in-container watcher removes the rest.
+            }
+            finally
+            {
+                ProcessEnding.End();
             }
         }
 

@@ -4,8 +4,16 @@ using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using ClaudeOrchestrator.Engine.Common;
+using ClaudeOrchestrator.Engine.Endpoints;
+using ClaudeOrchestrator.Engine.Git;
+using ClaudeOrchestrator.Engine.Journal;
+using ClaudeOrchestrator.Engine.Records;
+using ClaudeOrchestrator.Engine.Tasks;
+using ClaudeOrchestrator.Engine.Tracking;
+using ClaudeOrchestrator.Engine.Workspaces;
 
-namespace ClaudeOrchestrator.Engine
+namespace ClaudeOrchestrator.Engine.Cleanup
 {
     /// <summary>
     /// The work of a session that died outright (SIGKILL, power loss) is still in its checkout:
@@ -15,9 +23,6 @@ namespace ClaudeOrchestrator.Engine
     /// </summary>
     internal static class TaskSalvager
     {
-        private const string LockName = "salvage.lock";
-        private static readonly TimeSpan ClaimWait = TimeSpan.FromSeconds(60);
-        private static readonly TimeSpan ClaimPoll = TimeSpan.FromMilliseconds(50);
 
         /// <summary>
         /// A task with a checkout nobody is running any more whose work is not in its branch yet:
@@ -25,7 +30,7 @@ namespace ClaudeOrchestrator.Engine
         /// its save has a leftover checkout instead.)
         /// </summary>
         public static bool NeedsSalvage(ClaudeTask task) =>
-            task.CheckoutPath != null && !TaskSession.IsActive(task.TaskId) &&
+            task.CheckoutPath != null && !ActiveTasks.IsActive(task.TaskId) &&
             task.Status != ClaudeTaskStatus.Running && (task.Work == ClaudeTaskWork.Pending || task.Work == ClaudeTaskWork.NotSaved) &&
             // A session killed before its checkout existed still left a record, and perhaps a branch, to finish.
             (TaskCheckout.Exists(TaskStore.DirectoryFor(task.TaskId)) || task.AgentLaunched == false);
@@ -39,11 +44,11 @@ namespace ClaudeOrchestrator.Engine
         private static async Task RemoveLeftoverVolumesAsync(DockerConnection connection, CancellationToken cancel)
         {
             var volumes = await ShippedWorkspace.ListVolumesAsync(connection, null, cancel).ConfigureAwait(false);
-            foreach (var volume in volumes.Select(v => ContainerQuery.ToClaudeContainer(v, connection)).Where(OwnerLiveness.IsOrphan))
+            foreach (var volume in volumes.Select(v => VolumeObjects.ToClaudeContainer(v, connection)).Where(OwnerLiveness.IsOrphan))
             {
                 var record = volume.TaskId == null ? null : TaskStore.Load(volume.TaskId);
                 if (record != null && record.Status != ClaudeTaskStatus.Running && record.Work != ClaudeTaskWork.Pending &&
-                    !HasWorkToKeep(record) && !TaskSession.IsActive(record.TaskId))
+                    !HasWorkToKeep(record) && !ActiveTasks.IsActive(record.TaskId))
                 {
                     await ShippedWorkspace.RemoveVolumeAsync(connection, volume.Name).ConfigureAwait(false);
                 }
@@ -56,7 +61,7 @@ namespace ClaudeOrchestrator.Engine
         /// <summary>A task in place whose session died with its tree still copied to a remote engine.</summary>
         public static bool NeedsRecovery(ClaudeTask task) =>
             task.CheckoutPath == null && task.Workspace == WorkspaceTransfer.Copy && task.Work == ClaudeTaskWork.InPlace &&
-            task.Status == ClaudeTaskStatus.Interrupted && !TaskSession.IsActive(task.TaskId);
+            task.Status == ClaudeTaskStatus.Interrupted && !ActiveTasks.IsActive(task.TaskId);
 
         /// <summary>
         /// A checkout whose work is already in the branch (the record says so before the checkout
@@ -65,7 +70,7 @@ namespace ClaudeOrchestrator.Engine
         /// </summary>
         public static bool HasLeftoverCheckout(ClaudeTask task) =>
             task.Status != ClaudeTaskStatus.Running && task.Work != ClaudeTaskWork.Pending && task.Work != ClaudeTaskWork.NotSaved &&
-            !TaskSession.IsActive(task.TaskId) && (TaskCheckout.Exists(TaskStore.DirectoryFor(task.TaskId)) || task.CheckoutPath != null);
+            !ActiveTasks.IsActive(task.TaskId) && (TaskCheckout.Exists(TaskStore.DirectoryFor(task.TaskId)) || task.CheckoutPath != null);
 
         /// <summary>What a salvage of <paramref name="task"/> does, in the words -WhatIf and -Confirm show.</summary>
         public static string Describe(ClaudeTask task) =>
@@ -102,13 +107,13 @@ namespace ClaudeOrchestrator.Engine
             }
 
             // A container still there may still be writing: its work is saved on a later sweep.
-            var containers = await ContainerQuery.ListAsync(connection, ContainerScope.All, ContainerFilter.None, cancel).ConfigureAwait(false);
+            var containers = await Inventory.ListAsync(connection, ContainerScope.All, ContainerFilter.None, cancel).ConfigureAwait(false);
             // A workspace holder only copies, and the salvage itself makes one: it writes nothing here.
             var busy = new HashSet<string>(containers.Where(c => c.Role != ShippedWorkspace.HolderRole).Select(c => c.TaskId).Where(t => t != null), StringComparer.Ordinal);
-            // Services that could not be listed may still be running their agents: their tasks wait for a sweep that sees them.
-            var servicesUnknown = containers.Problems.Any(p => p.Part == ContainerKinds.Service);
+            // What could not be listed may still be running its agent: its tasks wait for a sweep that sees it.
+            var unknown = new HashSet<string>(containers.Problems.Select(p => p.Part), StringComparer.Ordinal);
             var salvaged = new List<ClaudeTask>();
-            foreach (var task in candidates.Where(t => !busy.Contains(t.TaskId) && !(servicesUnknown && t.Backend == ClaudeTaskBackend.SwarmService)))
+            foreach (var task in candidates.Where(t => !busy.Contains(t.TaskId) && !unknown.Contains(TaskBackends.For(t.Backend).RunsIn.Name)))
             {
                 cancel.ThrowIfCancellationRequested();
                 var saved = await SalvageAsync(connection, task, cancel).ConfigureAwait(false);
@@ -152,7 +157,7 @@ namespace ClaudeOrchestrator.Engine
                     new TaskCheckout(TaskStore.DirectoryFor(task.TaskId), task.Repository, task.GitDirectory ?? string.Empty, task.Branch, task.BaseCommit, task.TaskId).DeleteFiles();
                     ReturnedParts.Clear(task.TaskId);
                     var record = TaskStore.Load(task.TaskId);
-                    if (record != null && record.CheckoutPath != null && !TaskSession.IsActive(task.TaskId))
+                    if (record != null && record.CheckoutPath != null && !ActiveTasks.IsActive(task.TaskId))
                     {
                         record.CheckoutPath = null;
                         record.EndTime = record.EndTime ?? DateTime.Now;
@@ -172,39 +177,6 @@ namespace ClaudeOrchestrator.Engine
         }
 
         /// <summary>
-        /// Saves one task's work, under a claim on its directory so that two sweeps (this
-        /// process's background one and a command's, or another process's) never work on it at
-        /// once; null when another one holds the claim or finished it a moment ago. A workspace
-        /// copied to an engine first comes back from the engine's volumes; when it cannot, the
-        /// record returned says so (Work NotSaved, not written: the next sweep tries again).
-        /// </summary>
-        /// <summary>
-        /// The task's salvage claim (a lock file in its directory, gone when disposed), held by
-        /// whoever is bringing its work back or saving it; null when another holds it past the wait.
-        /// Another sweep holding the claim is finishing this very task: waiting for it (bounded)
-        /// makes a command that asked for the salvage return after it, not before.
-        /// </summary>
-        internal static async Task<FileStream> ClaimAsync(string taskId, CancellationToken cancel)
-        {
-            var lockFile = Path.Combine(TaskStore.DirectoryFor(taskId), LockName);
-            for (var waited = TimeSpan.Zero; ; waited += ClaimPoll)
-            {
-                try
-                {
-                    return new FileStream(lockFile, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.DeleteOnClose);
-                }
-                catch (IOException) when (waited < ClaimWait)
-                {
-                    await Task.Delay(ClaimPoll, cancel).ConfigureAwait(false);
-                }
-                catch (IOException)
-                {
-                    return null;
-                }
-            }
-        }
-
-        /// <summary>
         /// Finishes one task whose session died, from whatever step it stopped at: work brought
         /// back from an engine's volumes or put in place from a swarm service's received parts,
         /// then saved into the branch, then the checkout deleted. A task whose agent was never
@@ -213,7 +185,7 @@ namespace ClaudeOrchestrator.Engine
         /// </summary>
         internal static async Task<ClaudeTask> SalvageAsync(DockerConnection connection, ClaudeTask task, CancellationToken cancel)
         {
-            var claim = await ClaimAsync(task.TaskId, cancel).ConfigureAwait(false);
+            var claim = await SalvageClaim.AcquireAsync(task.TaskId, cancel).ConfigureAwait(false);
             if (claim == null)
             {
                 return null;
@@ -228,22 +200,15 @@ namespace ClaudeOrchestrator.Engine
                     return null;
                 }
 
-                // A copy whose agent never ran holds nothing to bring back (and may be half-made): its volumes are only leftovers.
-                var unrecovered = current.Workspace == WorkspaceTransfer.Copy && current.Backend == ClaudeTaskBackend.Container && current.AgentLaunched != false
-                    ? await ShippedWorkspace.RecoverAsync(connection, current, cancel).ConfigureAwait(false)
-                    : null;
-                if (unrecovered != null)
+                var recovery = await TaskBackends.For(current.Backend).RecoverAsync(connection, current, cancel).ConfigureAwait(false);
+                if (recovery.NotYet != null)
                 {
-                    return NotSavedYet(current, unrecovered);
+                    return NotSavedYet(current, recovery.NotYet);
                 }
 
+                var lost = recovery.Lost;
                 using (var transcript = OpenTranscript(current))
                 {
-                    var (lost, notPlaced) = PutReturnedParts(current);
-                    if (notPlaced != null)
-                    {
-                        return NotSavedYet(current, notPlaced);
-                    }
 
                     if (current.CheckoutPath == null)
                     {
@@ -300,7 +265,7 @@ namespace ClaudeOrchestrator.Engine
             ReturnedParts.Clear(record.TaskId);
             var save = new WorkSave { Saved = true, Work = ClaudeTaskWork.NoChanges, Branch = null, BaseCommit = record.BaseCommit, HeadCommit = record.BaseCommit };
             note("the agent never started: the checkout held only the base, deleted with the branch still at it");
-            CleanupJournal.Append(CleanupRecords.ForWork(record, save, CleanupReason.OrphanSweep));
+            CleanupJournal.Append(save.ToRecord(record, CleanupReason.OrphanSweep));
             save.ApplyTo(record);
             record.Branch = checkout.OwnsBranch ? null : record.Branch;
             record.CheckoutPath = null;
@@ -318,55 +283,10 @@ namespace ClaudeOrchestrator.Engine
             record.Work = ClaudeTaskWork.NotSaved;
             record.WorkError = why;
             record.Reason = why;
-            CleanupJournal.Append(CleanupRecords.ForWork(record, new WorkSave { Saved = false, Work = ClaudeTaskWork.NotSaved, Error = why }, CleanupReason.OrphanSweep));
+            CleanupJournal.Append(new WorkSave { Saved = false, Work = ClaudeTaskWork.NotSaved, Error = why }.ToRecord(record, CleanupReason.OrphanSweep));
             TaskStore.Save(record);
             return record;
         }
-
-        /// <summary>
-        /// A swarm task's received parts put in place (idempotent: a kill during the last try
-        /// left them). Returns why the workspace is lost (its part failed, or its service went
-        /// without its work reaching this machine) and why parts could not be put in place.
-        /// </summary>
-        private static (string Lost, string NotPlaced) PutReturnedParts(ClaudeTask record)
-        {
-            if (record.Backend != ClaudeTaskBackend.SwarmService || record.AgentLaunched == false)
-            {
-                return (null, null);
-            }
-
-            var workspace = ShippedWorkspace.ForRecord(record);
-            var directory = ReturnedParts.DirectoryFor(record.TaskId);
-            string lost = ReturnedParts.LostWhy(directory, TaskRunner.WorkspacePath);
-            foreach (var target in ReturnedParts.Waiting(record.TaskId).Where(t => workspace.ReturnedTargets.Contains(t)))
-            {
-                try
-                {
-                    workspace.RestoreReceived(target, ReturnedParts.PathFor(directory, target));
-                    ReturnedParts.MarkRestored(directory, target);
-                }
-                catch (InvalidDataException e)
-                {
-                    ReturnedParts.MarkLost(directory, target, e.Message);
-                    lost = target == TaskRunner.WorkspacePath ? $"The agent's work came back from its swarm service unreadable ({e.Message.TrimEnd('.')}); it is lost." : lost;
-                }
-                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
-                {
-                    return (null, $"the agent's work in {target} came back from its swarm service but could not be put into place ({e.Message}); it is kept in {directory}");
-                }
-            }
-
-            if (lost == null && !ReturnedParts.WasRestored(directory, TaskRunner.WorkspacePath))
-            {
-                lost = "Its swarm service is gone and the agent's work never reached this machine (the service was removed by another machine's sweep after its heartbeat went stale, or its node went away); what the agent wrote there is lost.";
-            }
-
-            return (lost, null);
-        }
-
-        /// <summary>Records that the agent's work did not come back from its service (the sweep removed it and its result was cut, damaged or missing).</summary>
-        internal static void MarkLost(ClaudeTask record, string why) =>
-            ReturnedParts.MarkLost(ReturnedParts.DirectoryFor(record.TaskId), TaskRunner.WorkspacePath, why);
 
         private static Transcript OpenTranscript(ClaudeTask task)
         {

@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 
-namespace ClaudeOrchestrator.Engine
+namespace ClaudeOrchestrator.Engine.Common
 {
     /// <summary>Stable FullyQualifiedErrorId prefixes; README documents them, scripts match on them.</summary>
     internal static class ErrorIds
@@ -64,6 +64,10 @@ namespace ClaudeOrchestrator.Engine
         public const string AgentMaxTurnsReached = "AgentMaxTurnsReached";
         public const string AgentBudgetExceeded = "AgentBudgetExceeded";
         public const string ResumeUnavailable = "ClaudeTaskCannotResume";
+        public const string AllowHostInvalid = "AllowHostInvalid";
+        public const string SwarmEgressUnavailable = "SwarmEgressUnavailable";
+        public const string GatewayUnavailable = "EgressGatewayUnavailable";
+        public const string GatewayFailed = "EgressGatewayFailed";
 
         /// <summary>
         /// Refusals: what was asked of one task cannot be done (its path, project, profile,
@@ -76,7 +80,8 @@ namespace ClaudeOrchestrator.Engine
             EngineNotFound, ImageNotFound, ProjectPathNotFound, ProjectPathNotDirectory, ProjectNameInvalid, ProjectProfileNotFound,
             ProjectProfileInvalid, ProjectPathRefused, NetworkRefused, DescriptionEmpty, DescriptionTooLong, EnvironmentNameInvalid,
             GitNotFound, IsolationUnavailable, IsolationNoCommits, IsolationProjectUntracked, BranchNameInvalid, BranchExists,
-            SwarmUnavailable, TaskNotFound, TaskRunning, ResumeUnavailable, AgentOptionsUnsupported,
+            SwarmUnavailable, TaskNotFound, TaskRunning, ResumeUnavailable, AgentOptionsUnsupported, AllowHostInvalid, SwarmEgressUnavailable,
+            GatewayUnavailable,
         };
 
         public static bool IsRefusal(string errorId) => errorId != null && Refusals.Contains(errorId);

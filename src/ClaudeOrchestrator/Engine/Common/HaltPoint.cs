@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Threading;
 
-namespace ClaudeOrchestrator.Engine
+namespace ClaudeOrchestrator.Engine.Common
 {
     /// <summary>
     /// A test hook for "killed at any moment": when CLAUDE_ORCHESTRATOR_HALT_AT names a step of a

@@ -2,7 +2,7 @@ using System;
 using System.IO;
 using System.Runtime.InteropServices;
 
-namespace ClaudeOrchestrator.Engine
+namespace ClaudeOrchestrator.Engine.Common
 {
     /// <summary>Where the module keeps its own files, per platform convention.</summary>
     internal static class ModulePaths

@@ -1,6 +1,6 @@
 using System.Reflection;
 
-namespace ClaudeOrchestrator.Engine
+namespace ClaudeOrchestrator.Engine.Common
 {
     internal static class ModuleVersion
     {

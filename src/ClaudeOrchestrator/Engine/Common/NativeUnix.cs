@@ -2,7 +2,7 @@ using System;
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace ClaudeOrchestrator.Engine
+namespace ClaudeOrchestrator.Engine.Common
 {
     /// <summary>The few libc calls the module needs on Linux and macOS.</summary>
     internal static class NativeUnix

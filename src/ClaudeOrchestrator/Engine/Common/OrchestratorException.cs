@@ -1,7 +1,7 @@
 using System;
 using System.Management.Automation;
 
-namespace ClaudeOrchestrator.Engine
+namespace ClaudeOrchestrator.Engine.Common
 {
     /// <summary>
     /// A failure the engine layer has already classified, so every cmdlet reports it with the

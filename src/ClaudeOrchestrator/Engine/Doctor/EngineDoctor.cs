@@ -7,8 +7,13 @@ using System.Threading;
 using System.Threading.Tasks;
 using Docker.DotNet;
 using Docker.DotNet.Models;
+using ClaudeOrchestrator.Engine.Backends.Swarm;
+using ClaudeOrchestrator.Engine.Common;
+using ClaudeOrchestrator.Engine.Endpoints;
+using ClaudeOrchestrator.Engine.Sandboxing;
+using ClaudeOrchestrator.Engine.Tracking;
 
-namespace ClaudeOrchestrator.Engine
+namespace ClaudeOrchestrator.Engine.Doctor
 {
     /// <summary>
     /// What Test-ClaudeEngine checks: everything a task needs from an engine, each as a finding
@@ -139,7 +144,7 @@ namespace ClaudeOrchestrator.Engine
         {
             try
             {
-                await connection.Client.Images.InspectImageAsync(_image, cancel).ConfigureAwait(false);
+                await connection.Images.InspectImageAsync(_image, cancel).ConfigureAwait(false);
                 Add("Image", ClaudeEngineCheckStatus.Pass, $"'{_image}' is present");
                 return true;
             }
@@ -188,7 +193,7 @@ namespace ClaudeOrchestrator.Engine
             {
                 Name = name,
                 Image = _image,
-                Entrypoint = new List<string> { AgentWatcher.Shell },
+                Entrypoint = new List<string> { ContainerPaths.Shell },
                 Cmd = new List<string> { "-c", script },
                 User = sandbox.User,
                 Labels = ContainerLabels.For(ProbeTaskId, "Test-ClaudeEngine", _projectPath ?? string.Empty),
@@ -201,7 +206,7 @@ namespace ClaudeOrchestrator.Engine
             {
                 try
                 {
-                    var created = await connection.Client.Containers.CreateContainerAsync(parameters, CancellationToken.None).ConfigureAwait(false);
+                    var created = await connection.Containers.CreateContainerAsync(parameters, CancellationToken.None).ConfigureAwait(false);
                     tracked = new TrackedContainer(created.ID, name, ProbeTaskId, "Test-ClaudeEngine", _projectPath, Guid.Empty, connection);
                 }
                 finally
@@ -209,10 +214,10 @@ namespace ClaudeOrchestrator.Engine
                     ContainerTracker.EndCreate(name, creating, tracked);
                 }
 
-                await connection.Client.Containers.StartContainerAsync(tracked.Id, new ContainerStartParameters(), cancel).ConfigureAwait(false);
-                var exit = await connection.Client.Containers.WaitContainerAsync(tracked.Id, cancel).ConfigureAwait(false);
+                await connection.Containers.StartContainerAsync(tracked.Id, new ContainerStartParameters(), cancel).ConfigureAwait(false);
+                var exit = await connection.Containers.WaitContainerAsync(tracked.Id, cancel).ConfigureAwait(false);
                 string output;
-                using (var logs = await connection.Client.Containers.GetContainerLogsAsync(tracked.Id, new ContainerLogsParameters { ShowStdout = true, ShowStderr = true }, cancel).ConfigureAwait(false))
+                using (var logs = await connection.Containers.GetContainerLogsAsync(tracked.Id, new ContainerLogsParameters { ShowStdout = true, ShowStderr = true }, cancel).ConfigureAwait(false))
                 {
                     var (stdout, stderr) = await logs.ReadOutputToEndAsync(cancel).ConfigureAwait(false);
                     output = stdout + stderr;
@@ -224,13 +229,13 @@ namespace ClaudeOrchestrator.Engine
                     ReportSwarmTransport(output);
                 }
             }
-            catch (DockerApiException e) when (TaskRunner.InitMissing(TaskRunner.ApiMessage(e)))
+            catch (DockerApiException e) when (EngineErrors.InitMissing(EngineErrors.ApiMessage(e)))
             {
-                Add("Init", ClaudeEngineCheckStatus.Fail, TaskRunner.ApiMessage(e), TaskRunner.InitMissingFix(facts.Kind));
+                Add("Init", ClaudeEngineCheckStatus.Fail, EngineErrors.ApiMessage(e), EngineErrors.InitMissingFix(facts.Kind));
             }
             catch (DockerApiException e)
             {
-                Add("Container", ClaudeEngineCheckStatus.Fail, "the engine refused the probe container: " + TaskRunner.ApiMessage(e),
+                Add("Container", ClaudeEngineCheckStatus.Fail, "the engine refused the probe container: " + EngineErrors.ApiMessage(e),
                     "Run Start-ClaudeTask -Verbose for the full request; the engine's log says why.");
             }
             finally

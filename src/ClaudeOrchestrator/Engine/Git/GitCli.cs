@@ -6,8 +6,9 @@ using System.Linq;
 using System.Management.Automation;
 using System.Text;
 using System.Threading;
+using ClaudeOrchestrator.Engine.Common;
 
-namespace ClaudeOrchestrator.Engine
+namespace ClaudeOrchestrator.Engine.Git
 {
     /// <summary>The outcome of one git command.</summary>
     internal sealed class GitOutput

@@ -3,8 +3,9 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
+using ClaudeOrchestrator.Engine.Common;
 
-namespace ClaudeOrchestrator.Engine
+namespace ClaudeOrchestrator.Engine.Git
 {
     /// <summary>
     /// What isolation needs to know about the repository a project lives in, read before any

@@ -4,8 +4,9 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
+using ClaudeOrchestrator.Engine.Common;
 
-namespace ClaudeOrchestrator.Engine
+namespace ClaudeOrchestrator.Engine.Git
 {
     /// <summary>What the module does with a finished task's branch in the user's repository: diff, merge, prune.</summary>
     internal static class TaskBranches

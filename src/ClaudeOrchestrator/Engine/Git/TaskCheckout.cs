@@ -4,10 +4,10 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Management.Automation;
-using System.Text;
 using System.Text.RegularExpressions;
+using ClaudeOrchestrator.Engine.Common;
 
-namespace ClaudeOrchestrator.Engine
+namespace ClaudeOrchestrator.Engine.Git
 {
     /// <summary>
     /// A task's private checkout of a repository, under the task's state directory:
@@ -26,7 +26,7 @@ namespace ClaudeOrchestrator.Engine
     /// moved to the saved work at the end by a push, so the user's working tree, index and current
     /// branch are never touched.
     /// </summary>
-    internal sealed class TaskCheckout
+    internal sealed partial class TaskCheckout
     {
         public const string ContainerObjectsPath = "/base-objects";
         internal const string AlternatesEntry = "../../../base-objects";
@@ -149,127 +149,6 @@ namespace ClaudeOrchestrator.Engine
         }
 
         private string HostRepository => Path.Combine(TaskDirectory, HostRepositoryName);
-
-        /// <summary>The module's own bare repository for saving, borrowing the checkout's and the repository's objects.</summary>
-        private void MakeHostRepository(string objectFormat)
-        {
-            var host = HostRepository;
-            var init = new List<string> { "init", "-q", "--bare" };
-            if (objectFormat != null && objectFormat != "sha1")
-            {
-                init.Add("--object-format=" + objectFormat);
-            }
-
-            init.Add(HostRepositoryName);
-            GitCli.Check(TaskDirectory, ErrorIds.IsolationFailed, init.ToArray());
-            HaltPoint.Reached(HaltPoint.Steps.HostRepositoryStarted);
-            File.WriteAllText(Path.Combine(host, "objects", "info", "alternates"),
-                Path.Combine(CheckoutDirectory, ".git", "objects") + "\n" + ObjectsDirectory + "\n");
-            CopyShallow(Path.Combine(host, "shallow"));
-            // Written last: a host.git without it was cut short while being made.
-            File.WriteAllText(Path.Combine(host, HostReadyName), BaseCommit + "\n");
-        }
-
-        private const string HostReadyName = "claude-orchestrator-ready";
-
-        /// <summary>
-        /// host.git as saving needs it: one cut short while being made (a kill, a full disk) is
-        /// made again. It holds nothing of its own but commits of a save, which reach the branch
-        /// by the push, so remaking it loses nothing.
-        /// </summary>
-        private void EnsureHostRepository()
-        {
-            var host = HostRepository;
-            if (File.Exists(Path.Combine(host, HostReadyName)) && File.Exists(Path.Combine(host, "HEAD")))
-            {
-                return;
-            }
-
-            DeleteTree(host);
-            MakeHostRepository(ObjectFormatOf(CommonDirectory));
-        }
-
-        private static string ObjectFormatOf(string gitDirectory)
-        {
-            var format = GitCli.Run(gitDirectory, "--git-dir=" + gitDirectory, "rev-parse", "--show-object-format");
-            return format.Ok && format.Line.Length > 0 ? format.Line : "sha1";
-        }
-
-        /// <summary>
-        /// For a sweep, whose task's session is provably dead: the locks that session's git left
-        /// where only the module's own git runs (the save's index, host.git), and the task
-        /// branch's own ref lock in the user's repository once it is older than any git command
-        /// holds one. Nothing else of the user's repository is touched.
-        /// </summary>
-        internal void RemoveStaleLocks()
-        {
-            foreach (var file in new[] { Path.Combine(TaskDirectory, HostIndexName + ".lock") }
-                         .Concat(Directory.Exists(HostRepository) ? Directory.EnumerateFiles(HostRepository, "*.lock", SearchOption.AllDirectories) : Enumerable.Empty<string>()))
-            {
-                ShippedWorkspace.TryDelete(file);
-            }
-
-            var branchLock = Path.Combine(CommonDirectory, "refs", "heads", Branch.Replace('/', Path.DirectorySeparatorChar) + ".lock");
-            if (File.Exists(branchLock) && DateTime.UtcNow - File.GetLastWriteTimeUtc(branchLock) > StaleRefLock)
-            {
-                ShippedWorkspace.TryDelete(branchLock);
-            }
-        }
-
-        // git holds a ref lock for the moment of one update; an old one was left by a killed process.
-        private static readonly TimeSpan StaleRefLock = TimeSpan.FromSeconds(10);
-
-        /// <summary>
-        /// The base commit and every object of its tree as one pack (pack and index files, in
-        /// the task directory), for a checkout that travels to another machine without the
-        /// repository's object store behind it. The caller deletes the files.
-        /// </summary>
-        internal IReadOnlyList<string> PackBaseTree()
-        {
-            var directory = Path.Combine(TaskDirectory, "ship-pack");
-            DeleteTree(directory);
-            Directory.CreateDirectory(directory);
-            var objects = GitCli.Check(CheckoutDirectory, ErrorIds.IsolationFailed, Hardened("rev-list", "--objects", "--no-object-names", "-n", "1", BaseCommit));
-            var packed = GitCli.Run(CheckoutDirectory, Hardened("pack-objects", "-q", Path.Combine(directory, "pack")), null, objects + "\n");
-            if (!packed.Ok)
-            {
-                throw new OrchestratorException(ErrorIds.IsolationFailed, ErrorCategory.WriteError, "git pack-objects failed: " + GitCli.FirstLines(packed.Stderr));
-            }
-
-            return Directory.GetFiles(directory, "pack-*");
-        }
-
-        /// <summary>
-        /// After the checkout came back from another machine: its alternates and shallow files
-        /// are this machine's again (the travelling copy named neither the same way).
-        /// </summary>
-        internal void RestoreHostFiles()
-        {
-            var dotGit = Path.Combine(CheckoutDirectory, ".git");
-            if (!IsPlainDirectory(dotGit))
-            {
-                return;
-            }
-
-            Directory.CreateDirectory(Path.Combine(dotGit, "objects", "info"));
-            File.WriteAllText(Path.Combine(dotGit, "objects", "info", "alternates"), AlternatesEntry + "\n");
-            var shallow = Path.Combine(dotGit, "shallow");
-            if (File.Exists(shallow) || Directory.Exists(shallow))
-            {
-                NativeUnix.Unlink(shallow);
-            }
-
-            CopyShallow(shallow);
-        }
-
-        private void CopyShallow(string target)
-        {
-            var shallow = Path.Combine(CommonDirectory, "shallow");
-            if (File.Exists(shallow))
-            {
-                File.Copy(shallow, target, true);
-            }
-        }
 
         /// <summary>Commits what the agent left uncommitted onto its own commits and moves the branch there.</summary>
         internal WorkSave Save(ClaudeTaskStatus status, bool salvage)
@@ -401,90 +280,6 @@ namespace ClaudeOrchestrator.Engine
         private bool IsCommit(string host, string sha) =>
             GitCli.Run(TaskDirectory, HostArgs(host, null, "cat-file", "-t", sha)).Line == "commit";
 
-        /// <summary>
-        /// The commit the checkout's HEAD names, read as plain files: running git against a .git
-        /// the agent could rewrite would run whatever its config says. Null when unreadable.
-        /// </summary>
-        internal string AgentHead()
-        {
-            var dotGit = Path.Combine(CheckoutDirectory, ".git");
-            if (!IsPlainDirectory(dotGit))
-            {
-                return null;
-            }
-
-            var head = ReadSmall(Path.Combine(dotGit, "HEAD"));
-            for (var depth = 0; head != null && depth < 5; depth++)
-            {
-                if (!head.StartsWith("ref: ", StringComparison.Ordinal))
-                {
-                    return IsObjectName(head) ? head : null;
-                }
-
-                var name = head.Substring(5).Trim();
-                if (!name.StartsWith("refs/", StringComparison.Ordinal) || name.Contains(".."))
-                {
-                    return null;
-                }
-
-                head = ReadSmall(Path.Combine(dotGit, name.Replace('/', Path.DirectorySeparatorChar))) ?? PackedRef(dotGit, name);
-            }
-
-            return null;
-        }
-
-        private static string PackedRef(string dotGit, string name)
-        {
-            var packed = Path.Combine(dotGit, "packed-refs");
-            if (!File.Exists(packed) || !IsPlainFile(packed))
-            {
-                return null;
-            }
-
-            foreach (var line in File.ReadLines(packed))
-            {
-                var space = line.IndexOf(' ');
-                if (space > 0 && !line.StartsWith("#", StringComparison.Ordinal) && line.Substring(space + 1) == name)
-                {
-                    return line.Substring(0, space);
-                }
-            }
-
-            return null;
-        }
-
-        private static string ReadSmall(string path)
-        {
-            if (!File.Exists(path) || !IsPlainFile(path) || new FileInfo(path).Length > 4096)
-            {
-                return null;
-            }
-
-            return File.ReadAllText(path).Trim();
-        }
-
-        private static bool IsObjectName(string text) =>
-            (text.Length == 40 || text.Length == 64) && text.All(c => (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'));
-
-        private static bool IsPlainDirectory(string path) =>
-            Directory.Exists(path) && (new DirectoryInfo(path).Attributes & FileAttributes.ReparsePoint) == 0;
-
-        private static bool IsPlainFile(string path) => (new FileInfo(path).Attributes & FileAttributes.ReparsePoint) == 0;
-
-        private static string[] HostArgs(string hostRepository, string workTree, params string[] command)
-        {
-            var args = new List<string> { "--git-dir=" + hostRepository };
-            if (workTree != null)
-            {
-                args.Add("--work-tree=" + workTree);
-            }
-
-            args.AddRange(Hardened(command));
-            return args.ToArray();
-        }
-
-        private static string[] Hardened(params string[] command) => GitCli.Hardened.Concat(command).ToArray();
-
         /// <summary>Deletes the task's branch while it is still at the base commit (nothing was saved onto it).</summary>
         public void DeleteBranchAtBase()
         {
@@ -515,102 +310,12 @@ namespace ClaudeOrchestrator.Engine
 
             foreach (var directory in new[] { CheckoutName, HostRepositoryName, "ship-pack" })
             {
-                DeleteTree(Path.Combine(TaskDirectory, directory));
+                Files.DeleteTree(Path.Combine(TaskDirectory, directory));
                 if (directory == CheckoutName)
                 {
                     HaltPoint.Reached(HaltPoint.Steps.CheckoutPartlyDeleted);
                 }
             }
         }
-
-        /// <summary>
-        /// Recursive delete that never follows a link out of the tree (the agent may have planted
-        /// links to anywhere) and gets past read-only files and directories the agent left.
-        /// </summary>
-        internal static void DeleteTree(string path)
-        {
-            var info = new DirectoryInfo(path);
-            if (!info.Exists)
-            {
-                return;
-            }
-
-            if ((info.Attributes & FileAttributes.ReparsePoint) != 0)
-            {
-                NativeUnix.Unlink(path);
-                return;
-            }
-
-            try
-            {
-                // .NET deletes links inside the tree as links, never following them; only a tree
-                // the agent made read-only needs the slow path below.
-                Directory.Delete(path, true);
-                return;
-            }
-            catch (Exception e) when (e is UnauthorizedAccessException || e is IOException)
-            {
-            }
-
-            NativeUnix.TryChmod(path, Convert.ToInt32("700", 8));
-            foreach (var entry in info.EnumerateFileSystemInfos())
-            {
-                if (entry is DirectoryInfo directory && (directory.Attributes & FileAttributes.ReparsePoint) == 0)
-                {
-                    DeleteTree(directory.FullName);
-                }
-                else
-                {
-                    entry.Attributes = FileAttributes.Normal;
-                    NativeUnix.Unlink(entry.FullName);
-                }
-            }
-
-            Directory.Delete(path, false);
-        }
-    }
-
-    /// <summary>The branch outcome a task's result and its record both carry.</summary>
-    internal interface IBranchWork
-    {
-        ClaudeTaskWork Work { get; set; }
-        string Branch { get; set; }
-        string HeadCommit { get; set; }
-        int Commits { get; set; }
-        int FilesChanged { get; set; }
-        int Insertions { get; set; }
-        int Deletions { get; set; }
-    }
-
-    /// <summary>How a task's work ended up in its branch.</summary>
-    internal sealed class WorkSave
-    {
-        /// <summary>Copies the outcome; a failed save keeps the target's branch (it still exists, unmoved).</summary>
-        public void ApplyTo(IBranchWork target)
-        {
-            target.Work = Work;
-            target.Branch = Saved ? Branch : target.Branch;
-            target.HeadCommit = HeadCommit ?? target.HeadCommit;
-            target.Commits = Commits;
-            target.FilesChanged = FilesChanged;
-            target.Insertions = Insertions;
-            target.Deletions = Deletions;
-        }
-
-        public bool Saved { get; set; }
-        public ClaudeTaskWork Work { get; set; }
-        public string Branch { get; set; }
-        public string BaseCommit { get; set; }
-        public string HeadCommit { get; set; }
-        public int Commits { get; set; }
-        public int FilesChanged { get; set; }
-        public int Insertions { get; set; }
-        public int Deletions { get; set; }
-
-        /// <summary>Why the work could not be saved; null when it was.</summary>
-        public string Error { get; set; }
-
-        /// <summary>Something the user should know although the work was saved.</summary>
-        public string Note { get; set; }
     }
 }

@@ -1,13 +1,14 @@
 using System.IO;
 using System.Management.Automation;
+using ClaudeOrchestrator.Engine.Common;
 
-namespace ClaudeOrchestrator.Engine
+namespace ClaudeOrchestrator.Engine.Projects
 {
     /// <summary>Checks a project directory before anything is created on the engine.</summary>
     internal static class ProjectLocator
     {
         /// <summary>The directory of a named project under the projects root.</summary>
-        public static string PathForName(string name) => Path.Combine(TaskDefaults.ProjectsRoot(), CheckName(name));
+        public static string PathForName(string name) => Path.Combine(ModuleDefaults.ProjectsRoot(), CheckName(name));
 
         /// <summary>
         /// A project name becomes part of a file path (profile, projects root): refuse anything

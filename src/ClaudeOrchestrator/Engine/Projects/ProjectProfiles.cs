@@ -4,10 +4,13 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text.RegularExpressions;
-using ClaudeOrchestrator.Commands;
 using YamlDotNet.RepresentationModel;
+using ClaudeOrchestrator.Engine.Agent;
+using ClaudeOrchestrator.Engine.Common;
+using ClaudeOrchestrator.Engine.Egress;
+using ClaudeOrchestrator.Engine.Sandboxing;
 
-namespace ClaudeOrchestrator.Engine
+namespace ClaudeOrchestrator.Engine.Projects
 {
     /// <summary>
     /// Per-project profiles, one YAML file per project in the profiles directory, in the format
@@ -24,7 +27,7 @@ namespace ClaudeOrchestrator.Engine
         private static readonly Regex NetworkName = new Regex(@"^[A-Za-z0-9][A-Za-z0-9_.-]*$", RegexOptions.CultureInvariant);
         private static readonly string[] TopLevelFields = { "name", "local_path", "docker", "environment", "timeout", "isolation", "branch_prefix", "agent" };
         private static readonly string[] AgentFields = { "model", "max_turns", "max_budget_usd", "allowed_tools", "disallowed_tools", "append_system_prompt" };
-        private static readonly string[] DockerFields = { "image", "memory", "cpus", "network_mode", "engine", "selinux_relabel", "workspace", "swarm", "placement" };
+        private static readonly string[] DockerFields = { "image", "memory", "cpus", "network_mode", "allow_hosts", "engine", "selinux_relabel", "workspace", "swarm", "placement" };
 
         public static string Directory => ModulePaths.ProfilesDirectory;
 
@@ -81,6 +84,10 @@ namespace ClaudeOrchestrator.Engine
             AddIf(docker, "memory", project.Memory);
             AddIf(docker, "cpus", project.Cpus?.ToString(CultureInfo.InvariantCulture));
             AddIf(docker, "network_mode", project.Network);
+            if (project.AllowHosts != null && project.AllowHosts.Length > 0)
+            {
+                docker.Add("allow_hosts", new YamlSequenceNode(project.AllowHosts.Select(h => new YamlScalarNode(h))));
+            }
             AddIf(docker, "engine", project.Engine);
             AddIf(docker, "selinux_relabel", project.SELinuxRelabel?.ToString().ToLowerInvariant());
             AddIf(docker, "workspace", project.Workspace?.ToString().ToLowerInvariant());
@@ -148,13 +155,14 @@ namespace ClaudeOrchestrator.Engine
 
             if (Child(root, "docker") is YamlNode dockerNode)
             {
-                var docker = dockerNode as YamlMappingNode ?? throw new ProfileProblem("field 'docker' must be a mapping (image, memory, cpus, network_mode, engine, selinux_relabel, workspace, swarm, placement).");
+                var docker = dockerNode as YamlMappingNode ?? throw new ProfileProblem("field 'docker' must be a mapping (image, memory, cpus, network_mode, allow_hosts, engine, selinux_relabel, workspace, swarm, placement).");
                 NoteUnknown(docker, DockerFields, "docker.", file, note);
                 project.Image = Scalar(docker, "image", "docker.image");
                 project.Memory = Scalar(docker, "memory", "docker.memory");
                 Checked("docker.memory", project.Memory, Sandbox.ParseMemory);
                 project.Cpus = ParseCpus(Scalar(docker, "cpus", "docker.cpus"));
                 project.Network = ParseNetwork(Scalar(docker, "network_mode", "docker.network_mode"));
+                project.AllowHosts = AllowHosts(Child(docker, "allow_hosts"));
                 project.Engine = Scalar(docker, "engine", "docker.engine");
                 var relabel = Scalar(docker, "selinux_relabel", "docker.selinux_relabel");
                 if (relabel != null)
@@ -209,7 +217,7 @@ namespace ClaudeOrchestrator.Engine
             var timeout = Scalar(root, "timeout");
             if (timeout != null)
             {
-                project.Timeout = Checked("timeout", timeout, TimeSpanArgumentAttribute.Parse);
+                project.Timeout = Checked("timeout", timeout, Durations.Parse);
                 if (project.Timeout <= TimeSpan.Zero)
                 {
                     throw new ProfileProblem($"field 'timeout': '{timeout}' must be positive.");
@@ -333,7 +341,7 @@ namespace ClaudeOrchestrator.Engine
             {
                 return parse(text);
             }
-            catch (Exception e) when (e is FormatException || e is System.Management.Automation.ArgumentTransformationMetadataException || e is OverflowException)
+            catch (Exception e) when (e is FormatException || e is OverflowException)
             {
                 throw new ProfileProblem($"field '{field}': {e.Message}");
             }
@@ -343,6 +351,28 @@ namespace ClaudeOrchestrator.Engine
             map.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value : null;
 
         /// <summary>A tool list: a sequence of names, or one comma-separated value.</summary>
+        private static string[] AllowHosts(YamlNode node)
+        {
+            if (node == null)
+            {
+                return null;
+            }
+
+            var items = node is YamlSequenceNode sequence
+                ? sequence.Children.Select(n => (n as YamlScalarNode)?.Value ?? throw new ProfileProblem("field 'docker.allow_hosts' must be a list of host names."))
+                : node is YamlScalarNode scalar ? scalar.Value.Split(',') : throw new ProfileProblem("field 'docker.allow_hosts' must be a list of host names.");
+            var hosts = items.Select(h => h?.Trim()).Where(h => !string.IsNullOrEmpty(h)).ToArray();
+            foreach (var host in hosts)
+            {
+                if (!AllowedHost.TryParse(host, out _, out var problem))
+                {
+                    throw new ProfileProblem($"field 'docker.allow_hosts': '{host}' is not an allowed-host entry: {problem}.");
+                }
+            }
+
+            return hosts;
+        }
+
         private static string[] Tools(YamlMappingNode agent, string key)
         {
             var node = Child(agent, key);

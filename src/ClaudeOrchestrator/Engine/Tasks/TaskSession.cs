@@ -3,10 +3,18 @@ using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using System.Threading;
 using System.Threading.Tasks;
+using ClaudeOrchestrator.Engine.Agent;
+using ClaudeOrchestrator.Engine.Backends;
+using ClaudeOrchestrator.Engine.Common;
+using ClaudeOrchestrator.Engine.Git;
+using ClaudeOrchestrator.Engine.Journal;
+using ClaudeOrchestrator.Engine.Planning;
+using ClaudeOrchestrator.Engine.Records;
+using ClaudeOrchestrator.Engine.Tracking;
+using ClaudeOrchestrator.Engine.Workspaces;
 
-namespace ClaudeOrchestrator.Engine
+namespace ClaudeOrchestrator.Engine.Tasks
 {
     /// <summary>
     /// What outlives a task's container: its record, its transcript and, in a repository, its
@@ -15,7 +23,7 @@ namespace ClaudeOrchestrator.Engine
     /// removed the container. A session killed outright leaves record and checkout for the
     /// salvage sweep.
     /// </summary>
-    internal sealed class TaskSession
+    internal sealed class TaskSession : IAttemptHost
     {
         private static readonly ConcurrentDictionary<string, TaskSession> Active = new ConcurrentDictionary<string, TaskSession>(StringComparer.Ordinal);
 
@@ -47,50 +55,24 @@ namespace ClaudeOrchestrator.Engine
         /// <summary>The agent's own state directory on the host (its sessions, for -Resume); null for a task without record.</summary>
         public string AgentStateDirectory => Unrecorded == null ? Record.AgentStatePath : null;
 
-        /// <summary>The volumes the workspace was copied into on a remote engine; null when it is bind-mounted.</summary>
-        public ShippedWorkspace Shipped { get; private set; }
+        /// <summary>How the workspace reaches the agent; finishing brings the agent's work back through it before anything is saved.</summary>
+        public IWorkspaceDelivery Workspace { get; private set; }
 
-        private DockerConnection _shippedTo;
-        private TaskSpec _spec;
+        /// <summary>The task's workspace travels through <paramref name="workspace"/> from now on.</summary>
+        public void Use(IWorkspaceDelivery workspace) => Workspace = workspace;
 
-        // Reading the volumes back: bounded, since a shutdown path waits for it; what does not come
-        // back in time stays in the volumes for the salvage sweep.
-        private static readonly TimeSpan BringBackLimit = TimeSpan.FromMinutes(5);
-
-        /// <summary>The workspace is in <paramref name="shipped"/>'s volumes now: finishing brings it back before anything is saved.</summary>
-        public void Copied(ShippedWorkspace shipped, DockerConnection connection, TaskSpec spec)
-        {
-            Shipped = shipped;
-            _shippedTo = connection;
-            _spec = spec;
-        }
-
-        private Task _returning;
-
-        /// <summary>
-        /// The work that is on its way back into the checkout (a swarm service's result, read from
-        /// its log after the service was removed): saving waits for it, bounded, whoever saves.
-        /// </summary>
-        public void Returning(Task restore) => _returning = restore;
-
-        /// <summary>Set once the agent's container has started: a task that never ran leaves no branch behind.</summary>
-        public bool AgentStarted { get; set; }
-
-        /// <summary>Where a swarm service's result parts are kept until they are in the checkout (beside the record, so a sweep finds them).</summary>
         public string ReturnedPartsDirectory => Unrecorded == null
             ? ReturnedParts.DirectoryFor(Record.TaskId)
             : System.IO.Path.Combine(System.IO.Path.GetTempPath(), "claude-orchestrator-" + Record.TaskId + "-" + ReturnedParts.DirectoryName);
+
+        /// <summary>Set once the agent's container has started: a task that never ran leaves no branch behind.</summary>
+        public bool AgentStarted { get; set; }
 
         /// <summary>Why the agent's work did not come back from where it ran; null when it did (or nothing was to come).</summary>
         public string WorkLost { get; private set; }
 
         /// <summary>The agent's work did not come back (a swarm service's result cut, damaged or never printed): nothing of it may be saved, and the outcome says Lost.</summary>
         public void Lost(string why) => WorkLost = WorkLost ?? why;
-
-        private string _notPlaced;
-
-        /// <summary>The work came back but could not be put into the checkout: saving waits for the sweep, which puts it in place first.</summary>
-        public void NotPlaced(string why) => _notPlaced = _notPlaced ?? why;
 
         /// <summary>
         /// Written into the record before the first container or service that runs the agent is
@@ -109,7 +91,7 @@ namespace ClaudeOrchestrator.Engine
         }
 
         /// <summary>Claims the task id, opens the transcript and, for an isolated task, creates branch and checkout.</summary>
-        public static TaskSession Begin(TaskSpec spec)
+        public static TaskSession Begin(TaskPlan spec)
         {
             var record = new ClaudeTask
             {
@@ -124,7 +106,8 @@ namespace ClaudeOrchestrator.Engine
                 Engine = spec.EngineEndpoint,
                 // Decided before the record is written: a salvage must know to look on the engine.
                 Workspace = spec.Workspace,
-                Backend = spec.Swarm ? ClaudeTaskBackend.SwarmService : ClaudeTaskBackend.Container,
+                Backend = spec.Backend,
+                Egress = spec.Egress,
                 TranscriptPath = TaskStore.TranscriptFor(spec.TaskId),
                 OwnerPid = SessionIdentity.ProcessId,
                 OwnerHost = SessionIdentity.HostName,
@@ -201,6 +184,7 @@ namespace ClaudeOrchestrator.Engine
                             (spec.Resumes != null ? $", resuming task {spec.Resumes.TaskId} (session {spec.Resumes.AgentSessionId})" : string.Empty));
             var session = new TaskSession(record, transcript, checkout, spec.RunspaceId);
             Active[spec.TaskId] = session;
+            ActiveTasks.Add(spec.TaskId);
             return session;
         }
 
@@ -226,16 +210,7 @@ namespace ClaudeOrchestrator.Engine
 
             try
             {
-                try
-                {
-                    _returning?.Wait(BringBackLimit);
-                }
-                catch (AggregateException)
-                {
-                    // The runner says why in the result; what did come back is saved.
-                }
-
-                var onEngine = Shipped == null ? _notPlaced : BringBack(containerGone);
+                var onEngine = Workspace?.BringBack(containerGone);
                 if (onEngine != null)
                 {
                     // The work is in the volumes (or the received parts), not in the checkout: saving it now would save nothing.
@@ -245,7 +220,7 @@ namespace ClaudeOrchestrator.Engine
                     {
                         save.ApplyTo(Record);
                         Record.WorkError = onEngine;
-                        CleanupJournal.Append(CleanupRecords.ForWork(Record, save, reason));
+                        CleanupJournal.Append(save.ToRecord(Record, reason));
                     }
 
                     result.Status = result.Status == ClaudeTaskStatus.Succeeded ? ClaudeTaskStatus.Failed : result.Status;
@@ -271,11 +246,14 @@ namespace ClaudeOrchestrator.Engine
                 Record.EndTime = DateTime.Now;
                 AgentReport.Copy(result, Record);
                 Record.ResumedFrom = Record.ResumedFrom ?? result.ResumedFrom;
-                if (Record.CostUsd.HasValue || Record.InputTokens.HasValue)
+                if (Record.CostUsd.HasValue || Record.InputTokens.HasValue || Record.ConnectionsRefused > 0)
                 {
                     CleanupJournal.Append(CleanupRecords.ForUsage(Record));
                 }
                 Record.ExitCode = result.ExitCode;
+                Record.Egress = result.Egress;
+                Record.ConnectionsAllowed = result.ConnectionsAllowed;
+                Record.ConnectionsRefused = result.ConnectionsRefused;
                 Record.Reason = result.Reason;
                 Record.ContainerName = result.ContainerName ?? Record.ContainerName;
                 TaskStore.Save(Record);
@@ -289,38 +267,10 @@ namespace ClaudeOrchestrator.Engine
             {
                 Transcript.Dispose();
                 Active.TryRemove(Record.TaskId, out _);
+                ActiveTasks.Remove(Record.TaskId);
             }
 
             return save;
-        }
-
-        /// <summary>
-        /// The copied workspace back onto this machine, then its volumes removed; null when done,
-        /// else why the work is still on the engine (the salvage sweep brings it back later).
-        /// </summary>
-        private string BringBack(bool containerGone)
-        {
-            var where = $"The task's work is still in the volume(s) {Shipped.Describe()} on the engine at {_shippedTo.Endpoint}";
-            if (!containerGone)
-            {
-                return where + ", whose container could not be removed; the next orphan sweep or Remove-ClaudeContainer -Orphaned brings it back once the container is gone.";
-            }
-
-            try
-            {
-                using (var limit = new CancellationTokenSource(BringBackLimit))
-                {
-                    Shipped.BringBackAsync(_shippedTo, _spec, limit.Token).GetAwaiter().GetResult();
-                }
-            }
-            catch (Exception e)
-            {
-                return Shipped.NotReadBack(_shippedTo.Endpoint, ShippedWorkspace.Why(_shippedTo, e));
-            }
-
-            var problem = Shipped.RemoveVolumesAsync(_shippedTo).GetAwaiter().GetResult();
-            Transcript.Note($"workspace copied back from {_shippedTo.Endpoint}" + (problem == null ? "; volumes removed" : $"; a volume could not be removed ({problem}), the sweep removes it"));
-            return null;
         }
 
         /// <summary>
@@ -365,7 +315,7 @@ namespace ClaudeOrchestrator.Engine
                     : save.Saved
                     ? $"work {(salvage ? "salvaged after the session died" : "saved")}: {save.Work}, branch {save.Branch ?? "(deleted, nothing ran)"} at {save.HeadCommit}, {save.Commits} commit(s), {save.FilesChanged} file(s) +{save.Insertions} -{save.Deletions}"
                     : $"work NOT saved: {save.Error}; the checkout stays at {checkout.CheckoutDirectory}");
-                CleanupJournal.Append(CleanupRecords.ForWork(record, save, reason));
+                CleanupJournal.Append(save.ToRecord(record, reason));
             }
 
             if (delete)
@@ -391,10 +341,6 @@ namespace ClaudeOrchestrator.Engine
             }
         }
 
-        public static bool IsActive(string taskId) => Active.ContainsKey(taskId);
-
-        /// <summary>Whether a task of this process has its workspace copied to an engine right now.</summary>
-        public static bool AnyCopied => Active.Values.Any(s => s.Shipped != null);
 
         /// <summary>
         /// For shutdown paths, after the container flush: finishes the matching tasks as

@@ -1,0 +1,8 @@
+namespace ClaudeOrchestrator.Engine.Common
+{
+    internal enum AgentStream
+    {
+        StandardOutput,
+        StandardError,
+    }
+}

@@ -1,8 +1,0 @@
-namespace ClaudeOrchestrator.Engine
-{
-    internal enum AgentStream
-    {
-        StandardOutput,
-        StandardError,
-    }
-}
