@@ -175,7 +175,7 @@ public class EgressTests : TaskTestBase, IClassFixture<EgressHosts>
             Assert.DoesNotContain("claude-task-" + result.TaskId, requests);
             Assert.Contains(Connections(result.TaskId), c => c.Allowed && c.Kind == "api" && c.Host == _hosts.Address && c.BytesSent > 0);
             Assert.DoesNotContain(Key, File.ReadAllText(result.TranscriptPath));
-            Assert.DoesNotContain(Key, File.ReadAllText(Path.Combine(Path.GetDirectoryName(result.TranscriptPath)!, TaskEgress.RecordFileName)));
+            Assert.DoesNotContain(Key, File.ReadAllText(ClaudeOrchestrator.Engine.Records.TaskStore.ConnectionsFor(result.TaskId)));
             Assert.DoesNotContain(Key, r.AllText);
         }
     }

@@ -74,7 +74,7 @@ public class ErrorTests : TaskTestBase
     public void PermissionDeniedOnTheSocketSaysSo()
     {
         Assert.True(Environment.UserName == "root", "this test switches to the unprivileged user 'nobody' and so must run as root");
-        var before = ContainersButGateways();
+        var before = DockerCli.IdsButGateways();
 
         using var host = HostProcess.Start(StartTask("succeed"), user: "nobody");
 
@@ -84,14 +84,14 @@ public class ErrorTests : TaskTestBase
         Assert.Contains("unix:///var/run/docker.sock", line);
         Assert.True(host.WaitForExit(TimeSpan.FromSeconds(30)));
         Assert.Equal(1, host.ExitCode);
-        Assert.Equal(before, ContainersButGateways());
+        Assert.Equal(before, DockerCli.IdsButGateways());
     }
 
     [Fact]
     public void MissingProjectPathIsItemNotFoundAndCreatesNothing()
     {
         var missing = Path.Combine(Project.FullName, "does-not-exist");
-        var before = ContainersButGateways();
+        var before = DockerCli.IdsButGateways();
 
         var r = Session.Invoke($"Start-ClaudeTask -Path '{missing}' -Description 'succeed' -Image {Image}");
 
@@ -101,7 +101,7 @@ public class ErrorTests : TaskTestBase
         Assert.Equal(ErrorCategory.ObjectNotFound, error.CategoryInfo.Category);
         Assert.Equal(missing, error.TargetObject);
         Assert.Empty(r.Output);
-        Assert.Equal(before, ContainersButGateways());
+        Assert.Equal(before, DockerCli.IdsButGateways());
     }
 
     [Fact]
@@ -118,7 +118,7 @@ public class ErrorTests : TaskTestBase
     [Fact]
     public void MissingImageSaysHowToBuildItAndLeavesNoContainer()
     {
-        var before = ContainersButGateways();
+        var before = DockerCli.IdsButGateways();
 
         var r = Session.Invoke($"Start-ClaudeTask -Path '{Project.FullName}' -Description 'succeed' -Image claude-orchestrator-missing:none");
 
@@ -126,7 +126,7 @@ public class ErrorTests : TaskTestBase
         Assert.StartsWith("ImageNotFound,", error.FullyQualifiedErrorId);
         Assert.Contains("docker build", error.Exception.Message);
         Assert.Contains("claude-orchestrator-missing:none", error.Exception.Message);
-        Assert.Equal(before, ContainersButGateways());
+        Assert.Equal(before, DockerCli.IdsButGateways());
     }
 
     [Theory]
@@ -164,7 +164,7 @@ public class ErrorTests : TaskTestBase
     public void AnEngineRefusalAtCreateIsDockerEngineErrorWithTheEnginesReason()
     {
         // More CPUs than the machine has: the engine refuses the create itself.
-        var before = ContainersButGateways();
+        var before = DockerCli.IdsButGateways();
 
         var r = Session.Invoke(StartTask("succeed", "-Cpus 512"));
 
@@ -173,7 +173,7 @@ public class ErrorTests : TaskTestBase
         Assert.Equal(System.Management.Automation.ErrorCategory.InvalidOperation, error.CategoryInfo.Category);
         Assert.Contains("refused to create the task container", error.Exception.Message);
         Assert.Contains("CPUs", error.Exception.Message);
-        Assert.Equal(before, ContainersButGateways());
+        Assert.Equal(before, DockerCli.IdsButGateways());
     }
 
     [Fact]
@@ -199,12 +199,5 @@ public class ErrorTests : TaskTestBase
             Assert.Equal("Failed", line.GetProperty("reason").GetString());
             Assert.Equal("Removed", line.GetProperty("outcome").GetString());
         }
-    }
-
-    /// <summary>Every container's id but the session's egress gateway, which waits for the next task once started.</summary>
-    private static string ContainersButGateways()
-    {
-        var gateways = DockerCli.Run("ps", "-aq", "--filter", "label=io.claude-orchestrator.role=egress-gateway").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        return string.Join("\n", DockerCli.Run("ps", "-aq").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Except(gateways));
     }
 }

@@ -63,6 +63,13 @@ public static class DockerCli
 
     public static IReadOnlyList<string> AllManagedNames() => NamesWithLabel("io.claude-orchestrator.managed=true");
 
+    /// <summary>Every container's id (anyone's, not only the module's) but the egress gateways', one per line, as "ps -aq" prints them.</summary>
+    public static string IdsButGateways()
+    {
+        var gateways = Run("ps", "-aq", "--filter", "label=io.claude-orchestrator.role=egress-gateway").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return string.Join("\n", Run("ps", "-aq").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Except(gateways));
+    }
+
     /// <summary>The module's networks (an egress gateway's) on the engine DOCKER_HOST names.</summary>
     public static IReadOnlyList<string> ManagedNetworks(string host = null) =>
         RunOn(host, "network", "ls", "--filter", "label=io.claude-orchestrator.managed=true", "--format", "{{.Name}}").Stdout

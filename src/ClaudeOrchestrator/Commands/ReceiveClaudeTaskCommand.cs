@@ -46,7 +46,7 @@ namespace ClaudeOrchestrator.Commands
             {
                 if (Network)
                 {
-                    var records = TaskEgress.Read(System.IO.Path.Combine(TaskStore.DirectoryFor(task.TaskId), TaskEgress.RecordFileName));
+                    var records = TaskEgress.Read(TaskStore.ConnectionsFor(task.TaskId));
                     foreach (var record in MyInvocation.BoundParameters.ContainsKey(nameof(Tail)) ? records.Reverse().Take(Tail).Reverse() : records)
                     {
                         WriteObject(record);

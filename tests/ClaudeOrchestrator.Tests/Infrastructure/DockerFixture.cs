@@ -47,7 +47,7 @@ public sealed class DockerFixture : IDisposable
     public void Dispose()
     {
         // The last word on leaks: whatever a test forgot, the run fails here.
-        ClaudeOrchestrator.Engine.Egress.EgressGateways.StopAll();
+        ClaudeOrchestrator.Engine.Egress.EgressGateways.StopAllAsync().Wait(TimeSpan.FromSeconds(30));
         var leftovers = DockerCli.AllManagedNames();
         foreach (var name in leftovers)
         {

@@ -56,7 +56,7 @@ namespace ClaudeOrchestrator.Engine.Cleanup
             ContainerTracker.Flush(c => runspace == null || c.RunspaceId == runspace.Value, reason, progress);
             // The gateways once the tasks they served are gone (all of them when the process goes, the idle ones when one
             // runspace does), while the tasks' work is saved: an exit should take no longer than the longer of the two.
-            var gateways = runspace == null ? Task.Run(EgressGateways.StopAll) : EgressGateways.StopIdleAsync();
+            var gateways = runspace == null ? EgressGateways.StopAllAsync() : EgressGateways.StopIdleAsync();
             TaskSession.FinishAll(s => runspace == null || s.RunspaceId == runspace.Value, reason, SaveBudget);
             gateways.Wait(TimeSpan.FromSeconds(10));
         }

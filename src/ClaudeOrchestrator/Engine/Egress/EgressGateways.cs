@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using ClaudeOrchestrator.Engine.Common;
 using ClaudeOrchestrator.Engine.Endpoints;
 
 namespace ClaudeOrchestrator.Engine.Egress
@@ -20,7 +21,6 @@ namespace ClaudeOrchestrator.Engine.Egress
         /// <summary>How long an idle gateway waits for the session's next task.</summary>
         public static readonly TimeSpan IdleLinger = TimeSpan.FromSeconds(60);
 
-        private static readonly TimeSpan ExitBudget = TimeSpan.FromSeconds(10);
         private static readonly Dictionary<DockerConnection, Entry> Entries = new Dictionary<DockerConnection, Entry>();
         private static readonly object Gate = new object();
 
@@ -50,9 +50,7 @@ namespace ClaudeOrchestrator.Engine.Egress
 
             try
             {
-                await Task.WhenAny(entry.Starting, Task.Delay(Timeout.Infinite, cancel)).ConfigureAwait(false);
-                cancel.ThrowIfCancellationRequested();
-                return await entry.Starting.ConfigureAwait(false);
+                return await SharedWork.WaitAsync(entry.Starting, cancel).ConfigureAwait(false);
             }
             catch (Exception)
             {
@@ -80,18 +78,8 @@ namespace ClaudeOrchestrator.Engine.Egress
         /// <summary>Stops the gateways no task uses now (the module is removed; tests end), confirmed gone with their networks.</summary>
         public static Task StopIdleAsync() => StopWhereAsync(e => e.Users == 0);
 
-        /// <summary>Stops every gateway, within a bound: the process is going away (its tasks are flushed first).</summary>
-        public static void StopAll()
-        {
-            try
-            {
-                StopWhereAsync(_ => true).Wait(ExitBudget);
-            }
-            catch (Exception)
-            {
-                // Whatever is left ends with its stdin, and the sweep takes its network.
-            }
-        }
+        /// <summary>Stops every gateway: the process is going away (its tasks are flushed first). Whatever is not stopped ends with its stdin, and the sweep takes its network.</summary>
+        public static Task StopAllAsync() => StopWhereAsync(_ => true);
 
         private static void Release(DockerConnection connection, Entry entry)
         {

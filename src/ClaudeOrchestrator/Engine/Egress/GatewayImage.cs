@@ -63,9 +63,7 @@ namespace ClaudeOrchestrator.Engine.Egress
                 task = load.Value;
             }
 
-            await Task.WhenAny(task, Task.Delay(Timeout.Infinite, cancel)).ConfigureAwait(false);
-            cancel.ThrowIfCancellationRequested();
-            return await task.ConfigureAwait(false);
+            return await SharedWork.WaitAsync(task, cancel).ConfigureAwait(false);
         }
 
         private static async Task<string> LoadAsync(DockerConnection connection, Action<string> verbose)

@@ -101,9 +101,8 @@ namespace ClaudeOrchestrator.Engine.Egress
                 {
                     return null;
                 }
-                catch (DockerApiException e) when (watch.Elapsed < InUseGrace && !cancel.IsCancellationRequested)
+                catch (DockerApiException) when (watch.Elapsed < InUseGrace && !cancel.IsCancellationRequested)
                 {
-                    _ = e;
                     await Task.Delay(200, cancel).ConfigureAwait(false);
                 }
                 catch (DockerApiException e)

@@ -20,8 +20,6 @@ namespace ClaudeOrchestrator.Engine.Egress
     /// </summary>
     internal sealed class TaskEgress
     {
-        public const string RecordFileName = "connections.tsv";
-
         private static readonly string[] ProxyVariables = { "HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy" };
         private static readonly string[] NoProxyVariables = { "NO_PROXY", "no_proxy" };
 
@@ -34,6 +32,7 @@ namespace ClaudeOrchestrator.Engine.Egress
         private readonly HashSet<string> _warned = new HashSet<string>(StringComparer.Ordinal);
         private DockerConnection _connection;
         private EgressGateway _gateway;
+        private Task _opening = Task.CompletedTask;
         private int _allowedCount;
         private int _refusedCount;
 
@@ -82,16 +81,21 @@ namespace ClaudeOrchestrator.Engine.Egress
         public bool NeedsGateway => Mode == ClaudeTaskEgress.Gateway || (Mode == ClaudeTaskEgress.Open && _credential != null);
 
         /// <summary>The session's gateway on the task's engine, started if need be; a no-op when the task needs none.</summary>
-        public async Task OpenAsync(DockerConnection connection, Action<string> verbose, CancellationToken cancel)
+        /// <remarks>Begun, not awaited: the gateway starts while the task's branch and checkout are made; <see cref="ReadyAsync"/> waits for it.</remarks>
+        public void Open(DockerConnection connection, Action<string> verbose, CancellationToken cancel)
         {
-            if (!NeedsGateway)
+            if (NeedsGateway)
             {
-                return;
+                _connection = connection;
+                _opening = OpenAsync(verbose, cancel);
             }
-
-            _connection = connection;
-            _gateway = await EgressGateways.AcquireAsync(connection, verbose, cancel).ConfigureAwait(false);
         }
+
+        /// <summary>The gateway is up (or the reason it is not, thrown); at once when the task needs none.</summary>
+        public Task ReadyAsync() => _opening;
+
+        private async Task OpenAsync(Action<string> verbose, CancellationToken cancel) =>
+            _gateway = await EgressGateways.AcquireAsync(_connection, verbose, cancel).ConfigureAwait(false);
 
         /// <summary>
         /// The container's network, name server and environment: the credential variables and
@@ -186,6 +190,8 @@ namespace ClaudeOrchestrator.Engine.Egress
         /// <summary>The task has ended: its token is refused from now on, and its use of the gateway is handed back.</summary>
         public async Task CloseAsync()
         {
+            // An opening still under way ends first (its failure was the task's to report), so its use is handed back too.
+            await Task.WhenAny(_opening).ConfigureAwait(false);
             var gateway = _gateway;
             _gateway = null;
             if (gateway == null)

@@ -18,6 +18,9 @@ namespace ClaudeOrchestrator.Engine.Records
         public const string TranscriptName = "transcript.log";
         public const string AgentStateName = "agent";
 
+        /// <summary>The task's connection attempts as its egress gateway recorded them, one line each.</summary>
+        public const string ConnectionsName = "connections.tsv";
+
         // Lower-case letters and digits without the look-alikes (0/o, 1/l): easy to read and type.
         private const string IdAlphabet = "abcdefghijkmnpqrstuvwxyz23456789";
         private const int IdLength = 8;
@@ -35,6 +38,8 @@ namespace ClaudeOrchestrator.Engine.Records
         public static string TranscriptFor(string taskId) => Path.Combine(DirectoryFor(taskId), TranscriptName);
 
         public static string AgentStateFor(string taskId) => Path.Combine(DirectoryFor(taskId), AgentStateName);
+
+        public static string ConnectionsFor(string taskId) => Path.Combine(DirectoryFor(taskId), ConnectionsName);
 
         /// <summary>A short readable id whose directory did not exist: creating the record claims it.</summary>
         public static string NewId()

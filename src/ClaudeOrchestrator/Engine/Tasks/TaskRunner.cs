@@ -50,8 +50,11 @@ namespace ClaudeOrchestrator.Engine.Tasks
 
             // The gateway starts (or is found) while the branch and checkout are made.
             var egress = TaskEgress.For(spec.TaskId, spec.Egress, spec.AllowedHosts, new System.Collections.ObjectModel.ReadOnlyDictionary<string, string>(spec.Environment),
-                System.IO.Path.Combine(TaskStore.DirectoryFor(spec.TaskId), TaskEgress.RecordFileName), observer.Warning);
-            var opening = backend.JoinsGateway ? egress.OpenAsync(connection, observer.Verbose, cancel) : Task.CompletedTask;
+                TaskStore.ConnectionsFor(spec.TaskId), observer.Warning);
+            if (backend.JoinsGateway)
+            {
+                egress.Open(connection, observer.Verbose, cancel);
+            }
 
             if (spec.Repository != null)
             {
@@ -65,7 +68,6 @@ namespace ClaudeOrchestrator.Engine.Tasks
             }
             catch (Exception)
             {
-                await Task.WhenAny(opening).ConfigureAwait(false);
                 await egress.CloseAsync().ConfigureAwait(false);
                 throw;
             }
@@ -94,7 +96,7 @@ namespace ClaudeOrchestrator.Engine.Tasks
                 var workspace = backend.Workspace(connection, spec, session, descriptionFile);
                 session.Use(workspace);
                 await workspace.PrepareAsync(connection, observer.Verbose, cancel).ConfigureAwait(false);
-                await opening.ConfigureAwait(false);
+                await egress.ReadyAsync().ConfigureAwait(false);
 
                 for (var attempt = 1; ; attempt++)
                 {
@@ -152,7 +154,6 @@ namespace ClaudeOrchestrator.Engine.Tasks
             {
                 DescriptionDelivery.DeleteFile(descriptionFile);
                 // The container is gone (or stays tracked): its token is refused from now on.
-                await Task.WhenAny(opening).ConfigureAwait(false);
                 await egress.CloseAsync().ConfigureAwait(false);
                 egress.ApplyTo(result);
                 // A container that could not be removed may still be writing into the checkout.
