@@ -41,10 +41,14 @@ BeforeAll {
     $script:Pwsh = (Get-Command pwsh -CommandType Application | Select-Object -First 1).Source
 
     function script:Wait-Until {
-        param([scriptblock] $Condition, [timespan] $Timeout = '00:00:30', [string] $Because = 'the condition')
+        # -Show: what to print with the failure (a terminal test's screen), read when the deadline passed.
+        param([scriptblock] $Condition, [timespan] $Timeout = '00:00:30', [string] $Because = 'the condition', [scriptblock] $Show)
         $deadline = [DateTime]::UtcNow + $Timeout
         while (-not (& $Condition)) {
-            if ([DateTime]::UtcNow -gt $deadline) { throw "Not within $($Timeout.TotalSeconds) s: $Because." }
+            if ([DateTime]::UtcNow -gt $deadline) {
+                $seen = if ($Show) { "`n" + ((& $Show) -join "`n") } else { '' }
+                throw "Not within $($Timeout.TotalSeconds) s: $Because.$seen"
+            }
             Start-Sleep -Milliseconds 50
         }
     }
@@ -334,6 +338,8 @@ Describe 'Engines' {
         @{ Extra = @{ Image = 'claude-orchestrator-no-such-image:1' }; Id = 'ImageNotFound' },
         @{ Extra = @{ Network = 'host' }; Id = 'NetworkModeRefused' }) {
         $p = New-Item -ItemType Directory -Path (Join-Path $TestDrive ('refused-' + [guid]::NewGuid().ToString('N').Substring(0, 6)))
+        git -C $p init -q -b main; git -C $p -c user.name=t -c user.email=t@t commit -q --allow-empty -m first
+        $gateways = @(docker ps -a --filter 'label=io.claude-orchestrator.role=egress-gateway' --format '{{.Names}}')
         $arguments = @{ Path = $p; Description = 'succeed'; Image = $Image }
         foreach ($key in $Extra.Keys) { $arguments[$key] = $Extra[$key] }
         # Non-terminating: the next statement runs, $? is false, -ErrorVariable has it.
@@ -344,6 +350,9 @@ Describe 'Engines' {
         $err[0].FullyQualifiedErrorId | Should -BeLike "$Id,*"
         { Start-ClaudeTask @arguments -ErrorAction Stop } | Should -Throw -ErrorId "$Id*"
         Get-LabelledName | Should -BeNullOrEmpty
+        # Nothing else either: no gateway started for it, no branch.
+        @(docker ps -a --filter 'label=io.claude-orchestrator.role=egress-gateway' --format '{{.Names}}') | Where-Object { $_ -notin $gateways } | Should -BeNullOrEmpty
+        git -C $p branch --format '%(refname:short)' | Should -Be 'main'
     }
 
     It 'gives each container its engine and removes piped ones on it' {
@@ -618,18 +627,30 @@ Describe 'In a real terminal' {
         function script:Screen { (tmux capture-pane -p -t $Tmux) -join "`n" }
         # The prompt is back when the last line with text on the screen is one.
         function script:AtPrompt { ((tmux capture-pane -p -t $Tmux) | Where-Object { $_.Trim() } | Select-Object -Last 1) -match '^PS .*> ?$' }
-        function script:Send-Line([string] $Line) { tmux send-keys -t $Tmux -l $Line; tmux send-keys -t $Tmux Enter }
+        # Typed only at a prompt: keys typed ahead while a command runs reach PSReadLine in the
+        # terminal's cooked mode, where the Enter may come as a line feed that does not accept the line.
+        function script:Send-Line([string] $Line) {
+            Wait-Until { AtPrompt } -Because 'the prompt is there to type at' -Show { Screen }
+            tmux send-keys -t $Tmux -l $Line
+            tmux send-keys -t $Tmux Enter
+        }
+        function script:Clear-Screen {
+            Send-Line 'Clear-Host'
+            Wait-Until { ((tmux capture-pane -p -t $Tmux) | Where-Object { $_.Trim() }).Count -eq 1 -and (AtPrompt) } -Because 'the screen clears' -Show { Screen }
+        }
         Wait-Until { AtPrompt } -Because 'pwsh shows its prompt'
         Send-Line "Import-Module '$manifest'"
         Wait-Until { (AtPrompt) -and (Screen) -match 'Import-Module' } -Because 'the module imports'
     }
     AfterAll {
-        tmux kill-session -t $Tmux 2>$null
+        # Left as a user leaves it: the shell exits, and its session's gateway goes with it.
+        Send-Line 'exit'
+        Wait-Until { tmux has-session -t $Tmux 2>$null; $LASTEXITCODE -ne 0 } -Because 'the shell exits' -Show { Screen }
         Remove-Item -Recurse -Force $TermProject
     }
 
     It 'shows the agent''s lines as they come and a progress bar while the task runs, then the result and the prompt' {
-        Send-Line 'Clear-Host'
+        Clear-Screen
         Send-Line "Start-ClaudeTask -Path '$TermProject' -Description 'sleep 6' -Image $Image | Format-List Status, ExitCode"
         Wait-Until { (Screen) -match 'agent: sleeping 6' } -Timeout '00:01:00' -Because 'the agent''s first line shows while it runs'
         (Screen) | Should -Not -Match 'agent: woke up' -Because 'it showed before the agent ended'
@@ -643,9 +664,9 @@ Describe 'In a real terminal' {
     }
 
     It 'returns the prompt on Ctrl+C with no container left' {
-        Send-Line 'Clear-Host'
+        Clear-Screen
         Send-Line "Start-ClaudeTask -Path '$TermProject' -Description 'ignore-term 600' -Image $Image"
-        Wait-Until { (Screen) -match 'agent: ignoring SIGTERM' } -Timeout '00:01:00' -Because 'the agent runs'
+        Wait-Until { (Screen) -match 'agent: ignoring SIGTERM' } -Timeout '00:01:00' -Because 'the agent runs' -Show { Screen }
         $name = Get-LabelledName
         $name | Should -Not -BeNullOrEmpty
         tmux send-keys -t $Tmux C-c

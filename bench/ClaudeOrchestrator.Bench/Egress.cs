@@ -12,7 +12,8 @@ namespace ClaudeOrchestrator.Bench;
 /// the anchor) and with -Network none, interleaved; a piped fan-out of ten such tasks both ways
 /// (one gateway shared); and many concurrent tasks that each fetch a page through the gateway from
 /// the bench's own outside host: refusals that should have passed, the gateway's peak memory and
-/// its CPU time per task. Every figure comes from the same run.
+/// its CPU time per task; and, for scale, what the engine alone charges to start a container on a
+/// network of its own rather than on its default bridge. Every figure comes from the same run.
 /// </summary>
 public static class Egress
 {
@@ -43,6 +44,11 @@ public static class Egress
             var offline = new Distribution();
             var fanGateway = new Distribution();
             var fanBridge = new Distribution();
+            // The engine's own price for a network of one's own (its name server, its endpoint), with no module at all.
+            var internalNetwork = "co-bench-internal-" + suffix;
+            DockerCli.Run("network", "create", "--internal", internalNetwork).EnsureSuccess();
+            var engineInternal = new Distribution();
+            var engineBridge = new Distribution();
             Benchmarks.Invoke(session, Task(""));
             Benchmarks.Invoke(session, Task("-Network bridge"));
             for (var i = 0; i < runs; i++)
@@ -52,7 +58,11 @@ public static class Egress
                 offline.Add(Time(() => Benchmarks.Invoke(session, Task("-Network none"))));
                 fanGateway.Add(Time(() => Benchmarks.Invoke(session, FanOut(""))));
                 fanBridge.Add(Time(() => Benchmarks.Invoke(session, FanOut("-Network bridge"))));
+                engineInternal.Add(Time(() => DockerCli.Run("run", "--rm", "--network", internalNetwork, image, "true").EnsureSuccess()));
+                engineBridge.Add(Time(() => DockerCli.Run("run", "--rm", "--network", "bridge", image, "true").EnsureSuccess()));
             }
+
+            DockerCli.Run("network", "rm", internalNetwork);
 
             Console.WriteLine();
             Console.WriteLine("| Figure | Ours (median, min-max) | Anchor | Anchor (median, min-max) | Ratio |");
@@ -60,6 +70,7 @@ public static class Egress
             Console.WriteLine(Benchmarks.Row("A task, start to result, through the gateway", gateway, "-Network bridge", bridge));
             Console.WriteLine(Benchmarks.Row("A task, start to result, -Network none", offline, "-Network bridge", bridge));
             Console.WriteLine(Benchmarks.Row("10 piped tasks (-ThrottleLimit 4), through the gateway", fanGateway, "-Network bridge", fanBridge));
+            Console.WriteLine(Benchmarks.Row("docker run --rm true on an internal network (the engine alone)", engineInternal, "on the bridge", engineBridge));
 
             Concurrent(session, project.FullName, image, address, concurrent);
             // The session's gateway goes with the module (it would wait for a next task), before its way out does.

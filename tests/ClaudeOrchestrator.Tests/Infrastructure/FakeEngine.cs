@@ -93,6 +93,7 @@ internal sealed class FakeEngine : IContainerApi, IVolumeApi, ISwarmApi, IImageA
     public Task<IReadOnlyList<string>> ListTagsAsync(CancellationToken cancel) => Call<Task<IReadOnlyList<string>>>(nameof(ListTagsAsync), null);
     public Task<ImageInspectResponse> InspectImageAsync(string name, CancellationToken cancel) => Call<Task<ImageInspectResponse>>(nameof(InspectImageAsync), null, name);
     public Task ImportAsync(string repository, string tag, Stream archive, CancellationToken cancel) => Call<Task>(nameof(ImportAsync), null, repository + ":" + tag);
+    public Task UntagAsync(string name, CancellationToken cancel) => Call<Task>(nameof(UntagAsync), null, name);
 
     // The engine itself
     public Func<CancellationToken, Task> OnPing { get; set; } = _ => Task.CompletedTask;

@@ -63,18 +63,28 @@ namespace ClaudeOrchestrator.Engine.Egress
         /// <summary>Makes the network and the gateway, and waits until the gateway reads its orders.</summary>
         public static async Task<EgressGateway> StartAsync(DockerConnection connection, Action<string> verbose, CancellationToken cancel)
         {
-            var image = await GatewayImage.EnsureAsync(connection, verbose, cancel).ConfigureAwait(false);
-            var suffix = ContainerNames.NewName().Substring("claude-".Length);
-            var gateway = new EgressGateway(connection, "claude-egress-" + suffix, "claude-gateway-" + suffix);
-            try
+            for (var attempt = 1; ; attempt++)
             {
-                await gateway.LaunchAsync(image, verbose, cancel).ConfigureAwait(false);
-                return gateway;
-            }
-            catch (Exception)
-            {
-                await gateway.StopAsync().ConfigureAwait(false);
-                throw;
+                var image = await GatewayImage.EnsureAsync(connection, verbose, cancel).ConfigureAwait(false);
+                var suffix = ContainerNames.NewName().Substring("claude-".Length);
+                var gateway = new EgressGateway(connection, "claude-egress-" + suffix, "claude-gateway-" + suffix);
+                try
+                {
+                    await gateway.LaunchAsync(image, verbose, cancel).ConfigureAwait(false);
+                    return gateway;
+                }
+                catch (Exception e)
+                {
+                    await gateway.StopAsync().ConfigureAwait(false);
+                    if (attempt == 1 && e.InnerException is DockerImageNotFoundException)
+                    {
+                        // Removed from the engine since it was loaded (by another build of the module, while unused): loaded again.
+                        GatewayImage.Forget(connection);
+                        continue;
+                    }
+
+                    throw;
+                }
             }
         }
 
@@ -85,7 +95,7 @@ namespace ClaudeOrchestrator.Engine.Egress
             verbose?.Invoke($"Starting the egress gateway {Name} on {_connection.Endpoint}: the tasks' network {Network} has no route out; the gateway's way out is '{outside}'.");
             try
             {
-                await CreateNetworkAsync(cancel).ConfigureAwait(false);
+                await CreateNetworkAsync(verbose, cancel).ConfigureAwait(false);
 
                 var creating = ContainerTracker.BeginCreate(Name, Guid.Empty);
                 try
@@ -165,7 +175,7 @@ namespace ClaudeOrchestrator.Engine.Egress
         /// address of the host on its bridge, so a task cannot reach the host's own services
         /// through it either. Podman refuses that option: there the bridge keeps its address.
         /// </summary>
-        private async Task CreateNetworkAsync(CancellationToken cancel)
+        private async Task CreateNetworkAsync(Action<string> verbose, CancellationToken cancel)
         {
             NetworksCreateParameters Parameters(bool hostless) => new NetworksCreateParameters
             {
@@ -183,6 +193,7 @@ namespace ClaudeOrchestrator.Engine.Egress
             catch (DockerApiException e) when (EngineErrors.ApiMessage(e).IndexOf(NoHostAddress, StringComparison.Ordinal) >= 0)
             {
                 await _connection.Networks.CreateNetworkAsync(Parameters(false), cancel).ConfigureAwait(false);
+                verbose?.Invoke($"The engine at {_connection.Endpoint} keeps an address of its host on the tasks' network {Network} (it refuses {NoHostAddress}): a service the host offers on all its addresses can be reached from a task there.");
             }
         }
 

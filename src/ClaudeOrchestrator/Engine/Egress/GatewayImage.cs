@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.IO;
+using System.Linq;
 using System.Management.Automation;
 using System.Security.Cryptography;
 using System.Threading;
@@ -15,7 +16,8 @@ namespace ClaudeOrchestrator.Engine.Egress
     /// The gateway's image: the module ships it as a root filesystem archive (one program
     /// compiled ahead of time and the C and TLS libraries it loads) and loads it into an engine
     /// the first time a task there needs it, tagged by the archive's hash, so no registry is
-    /// asked and nothing of the agent's image is used.
+    /// asked and nothing of the agent's image is used. The images of other builds of the module
+    /// are removed then, unless a container still uses one.
     /// </summary>
     internal static class GatewayImage
     {
@@ -66,28 +68,56 @@ namespace ClaudeOrchestrator.Engine.Egress
             return await SharedWork.WaitAsync(task, cancel).ConfigureAwait(false);
         }
 
+        /// <summary>Loads it again on next use: the engine lost it (another build of the module removed it while unused).</summary>
+        public static void Forget(DockerConnection connection) => Loaded.TryRemove(connection, out _);
+
         private static async Task<string> LoadAsync(DockerConnection connection, Action<string> verbose)
         {
             var name = Repository + ":" + Tag.Value;
             try
             {
                 await connection.Images.InspectImageAsync(name, CancellationToken.None).ConfigureAwait(false);
-                return name;
             }
-            catch (DockerImageNotFoundException)
+            catch (Exception e) when (e is DockerImageNotFoundException || (e is DockerApiException api && api.StatusCode == System.Net.HttpStatusCode.NotFound))
             {
-            }
-            catch (DockerApiException e) when (e.StatusCode == System.Net.HttpStatusCode.NotFound)
-            {
+                verbose?.Invoke($"Loading the egress gateway's image {name} into {connection.Endpoint} (once per engine).");
+                using (var archive = File.OpenRead(ArchivePath))
+                {
+                    await connection.Images.ImportAsync(Repository, Tag.Value, archive, CancellationToken.None).ConfigureAwait(false);
+                }
             }
 
-            verbose?.Invoke($"Loading the egress gateway's image {name} into {connection.Endpoint} (once per engine).");
-            using (var archive = File.OpenRead(ArchivePath))
-            {
-                await connection.Images.ImportAsync(Repository, Tag.Value, archive, CancellationToken.None).ConfigureAwait(false);
-            }
-
+            await RemoveOtherBuildsAsync(connection, name, verbose).ConfigureAwait(false);
             return name;
+        }
+
+        /// <summary>
+        /// Each build of the module loads its own gateway image (the tag is the archive's hash):
+        /// without this, every upgrade would leave one behind on every engine. Only this module's
+        /// repository; an image a container uses (a gateway of a session still on another build) is kept.
+        /// </summary>
+        private static async Task RemoveOtherBuildsAsync(DockerConnection connection, string current, Action<string> verbose)
+        {
+            try
+            {
+                var tags = await connection.Images.ListTagsAsync(CancellationToken.None).ConfigureAwait(false);
+                foreach (var old in tags.Where(t => t.StartsWith(Repository + ":", StringComparison.Ordinal) && !string.Equals(t, current, StringComparison.Ordinal)))
+                {
+                    try
+                    {
+                        await connection.Images.UntagAsync(old, CancellationToken.None).ConfigureAwait(false);
+                        verbose?.Invoke($"Removed the egress gateway image of another build of the module, {old}, from {connection.Endpoint}.");
+                    }
+                    catch (DockerApiException)
+                    {
+                        // In use by a container, or already gone: either way not ours to force.
+                    }
+                }
+            }
+            catch (Exception e) when (!(e is OutOfMemoryException))
+            {
+                // Only housekeeping: the gateway runs either way.
+            }
         }
     }
 }

@@ -107,7 +107,11 @@ namespace ClaudeOrchestrator.Engine.Egress
                 }
                 catch (DockerApiException e)
                 {
-                    return EngineErrors.ApiMessage(e);
+                    var message = EngineErrors.ApiMessage(e);
+                    // Docker 20.10 can keep counting endpoints it no longer has after many containers on one network went at once.
+                    return message.IndexOf("active endpoints", StringComparison.OrdinalIgnoreCase) >= 0
+                        ? message + ". If `docker network inspect` shows no container on it, the engine has lost count of its endpoints; restarting the engine clears that, and the next sweep removes the network"
+                        : message;
                 }
                 catch (Exception e) when (!(e is OperationCanceledException))
                 {

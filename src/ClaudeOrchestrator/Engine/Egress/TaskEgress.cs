@@ -177,6 +177,12 @@ namespace ClaudeOrchestrator.Engine.Egress
 
             var inspected = await _connection.Containers.InspectContainerAsync(containerId, cancel).ConfigureAwait(false);
             var address = inspected.NetworkSettings?.Networks != null && inspected.NetworkSettings.Networks.TryGetValue(_gateway.Network, out var endpoint) ? endpoint.IPAddress : null;
+            if (string.IsNullOrEmpty(address) && inspected.State != null && !inspected.State.Running)
+            {
+                // Already ended (an image without a shell, say), and its endpoint with it: nothing to admit; its exit says why.
+                return;
+            }
+
             if (string.IsNullOrEmpty(address))
             {
                 throw new Common.OrchestratorException(Common.ErrorIds.GatewayFailed, System.Management.Automation.ErrorCategory.ConnectionError,

@@ -63,6 +63,9 @@ namespace ClaudeOrchestrator.Engine.Endpoints
 
         /// <summary>Makes repo:tag from a root filesystem archive (the engine's import), as the egress gateway's image is made.</summary>
         Task ImportAsync(string repository, string tag, Stream archive, CancellationToken cancel);
+
+        /// <summary>Removes a tag (and the image with its last tag); never forced, so an image a container uses stays.</summary>
+        Task UntagAsync(string name, CancellationToken cancel);
     }
 
     /// <summary>Networks: the session's internal network that the egress gateway serves.</summary>
@@ -154,6 +157,9 @@ namespace ClaudeOrchestrator.Engine.Endpoints
             (await _client.Images.ListImagesAsync(new ImagesListParameters(), cancel).ConfigureAwait(false))
             .SelectMany(i => i.RepoTags ?? new List<string>()).Where(t => t != "<none>:<none>").ToList();
         public Task<ImageInspectResponse> InspectImageAsync(string name, CancellationToken cancel) => _client.Images.InspectImageAsync(name, cancel);
+        public Task UntagAsync(string name, CancellationToken cancel) =>
+            _client.Images.DeleteImageAsync(name, new ImageDeleteParameters { Force = false, NoPrune = false }, cancel);
+
         public Task ImportAsync(string repository, string tag, Stream archive, CancellationToken cancel) =>
             // The tag goes in the repository name: Podman's import reads no separate tag.
             _client.Images.CreateImageAsync(new ImagesCreateParameters { FromSrc = "-", Repo = repository + ":" + tag }, archive, null, null, new Progress<JSONMessage>(), cancel);

@@ -38,6 +38,8 @@ namespace ClaudeOrchestrator.Engine.Backends.Containers
         /// <summary>
         /// A local engine binds the workspace (after the engine's own store is refused as a
         /// project); an engine on another machine, or -Workspace Copy, gets it copied into volumes.
+        /// Then the image must be on the engine: a missing one is refused before the branch, the
+        /// checkout or the gateway exist.
         /// </summary>
         public async Task CheckAsync(DockerConnection connection, TaskPlan plan, CancellationToken cancel)
         {
@@ -47,6 +49,19 @@ namespace ClaudeOrchestrator.Engine.Backends.Containers
             {
                 // Only a bind mount can expose the engine's own store; a copy names no host path.
                 MountGuard.CheckEngineDataRoot(plan.ProjectPath, await connection.DataRootAsync(cancel).ConfigureAwait(false));
+            }
+
+            try
+            {
+                await connection.Images.InspectImageAsync(plan.Image, cancel).ConfigureAwait(false);
+            }
+            catch (DockerImageNotFoundException)
+            {
+                throw EngineErrors.ImageMissing(plan.Image, connection);
+            }
+            catch (Exception e) when (!(e is OperationCanceledException) && !(e is OrchestratorException))
+            {
+                throw connection.Translate(e);
             }
         }
 
