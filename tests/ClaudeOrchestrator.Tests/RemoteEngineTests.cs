@@ -460,8 +460,20 @@ public sealed class RemoteSshEngineTests : TaskTestBase, IClassFixture<RemoteSsh
             Log($"over ssh: container gone {gone.TotalMilliseconds:0} ms after SIGKILL of the host");
             Assert.True(gone < TimeSpan.FromSeconds(5), $"took {gone}");
             Assert.Equal(0, Eventually.Last(() => SshProcessesOf(host.Id), n => n == 0, TimeSpan.FromSeconds(10)));
+            // Nothing could remove its local socket then; the next session's tunnel does, and that session removes its own on exit.
+            Assert.Single(SocketsOf(host.Id));
+            using (var next = HostProcess.Start(StartTask("succeed", $"-Isolation None -Engine {_remote.Ssh.Endpoint}"),
+                       environment: new Dictionary<string, string> { [SshTunnel.CommandVariable] = _remote.Ssh.ClientCommand }))
+            {
+                Assert.True(next.WaitForExit(TimeSpan.FromSeconds(60)), next.Transcript);
+                Assert.Equal(0, next.ExitCode);
+                Assert.Empty(SocketsOf(host.Id));
+                Assert.Empty(SocketsOf(next.Id));
+            }
         }
     }
+
+    private static string[] SocketsOf(int pid) => Directory.GetFiles(Path.GetTempPath(), $"co-ssh-{pid}-*.sock");
 
     [Fact]
     public void AHostThatRefusesTheConnectionIsAClearErrorBeforeAnythingIsCreated()

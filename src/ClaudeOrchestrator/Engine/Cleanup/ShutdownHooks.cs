@@ -59,6 +59,11 @@ namespace ClaudeOrchestrator.Engine.Cleanup
             var gateways = runspace == null ? EgressGateways.StopAllAsync() : EgressGateways.StopIdleAsync();
             TaskSession.FinishAll(s => runspace == null || s.RunspaceId == runspace.Value, reason, SaveBudget);
             gateways.Wait(TimeSpan.FromSeconds(10));
+            if (runspace == null)
+            {
+                // Last: the gateways on remote engines were stopped through these.
+                SshTunnel.CloseAll();
+            }
         }
 
         private static void FlushEverything(CleanupReason reason)

@@ -113,6 +113,8 @@ namespace ClaudeOrchestrator.Engine.Egress
                         AttachStderr = true,
                         OpenStdin = true,
                         StdinOnce = true,
+                        // Nothing in it is worth a grace period: an engine that stops it before removing it (Podman) need not wait 10 s.
+                        StopTimeout = TimeSpan.FromSeconds(1),
                         HostConfig = new HostConfig
                         {
                             AutoRemove = true,

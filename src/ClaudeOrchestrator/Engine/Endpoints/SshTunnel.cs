@@ -26,6 +26,7 @@ namespace ClaudeOrchestrator.Engine.Endpoints
     {
         public const string CommandVariable = "CLAUDE_ORCHESTRATOR_SSH_COMMAND";
         private const string DefaultRemoteSocket = "/var/run/docker.sock";
+        private const string SocketPrefix = "co-ssh-";
 
         // Connecting, authenticating and forwarding; a host that asks for a password fails at once (BatchMode).
         private static readonly TimeSpan OpenLimit = TimeSpan.FromSeconds(20);
@@ -62,10 +63,92 @@ namespace ClaudeOrchestrator.Engine.Endpoints
             }
         }
 
+        /// <summary>Ends every tunnel of this process and removes its local socket (ssh leaves the file behind): the process is going away.</summary>
+        public static void CloseAll()
+        {
+            List<SshTunnel> tunnels;
+            lock (Gate)
+            {
+                tunnels = Open.Values.ToList();
+                Open.Clear();
+            }
+
+            foreach (var tunnel in tunnels)
+            {
+                try
+                {
+                    if (!tunnel._ssh.HasExited)
+                    {
+                        tunnel._ssh.Kill();
+                    }
+                }
+                catch (InvalidOperationException)
+                {
+                }
+
+                TryDelete(tunnel.LocalSocket);
+            }
+        }
+
+        /// <summary>
+        /// The local sockets of sessions that are gone (killed, so nothing removed them): named
+        /// co-ssh-&lt;pid&gt;-&lt;random&gt;.sock by this module, and left alone while that process runs.
+        /// </summary>
+        private static void RemoveStaleSockets()
+        {
+            try
+            {
+                foreach (var file in Directory.EnumerateFiles(Path.GetTempPath(), SocketPrefix + "*.sock"))
+                {
+                    var parts = Path.GetFileName(file).Substring(SocketPrefix.Length).Split('-');
+                    if (parts.Length == 2 && int.TryParse(parts[0], out var pid) && pid != SessionIdentity.ProcessId && !Running(pid))
+                    {
+                        TryDelete(file);
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                // Housekeeping only.
+            }
+        }
+
+        private static bool Running(int pid)
+        {
+            try
+            {
+                using (Process.GetProcessById(pid))
+                {
+                    return true;
+                }
+            }
+            catch (ArgumentException)
+            {
+                return false;
+            }
+            catch (InvalidOperationException)
+            {
+                return false;
+            }
+        }
+
+        private static void TryDelete(string file)
+        {
+            try
+            {
+                File.Delete(file);
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                // Another user's, or already gone.
+            }
+        }
+
         private static SshTunnel Start(Uri endpoint)
         {
+            RemoveStaleSockets();
             var remoteSocket = string.IsNullOrEmpty(endpoint.AbsolutePath) || endpoint.AbsolutePath == "/" ? DefaultRemoteSocket : Uri.UnescapeDataString(endpoint.AbsolutePath);
-            var local = Path.Combine(Path.GetTempPath(), $"co-ssh-{SessionIdentity.ProcessId}-{Guid.NewGuid().ToString("N").Substring(0, 8)}.sock");
+            var local = Path.Combine(Path.GetTempPath(), $"{SocketPrefix}{SessionIdentity.ProcessId}-{Guid.NewGuid().ToString("N").Substring(0, 8)}.sock");
             var words = (Environment.GetEnvironmentVariable(CommandVariable) ?? "ssh").Split(new[] { ' ' }, StringSplitOptions.RemoveEmptyEntries);
             if (words.Length == 0)
             {
