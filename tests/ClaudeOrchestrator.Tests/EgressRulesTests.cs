@@ -163,4 +163,17 @@ public sealed class EgressRulesTests
         Assert.True(TaskEgress.For("t", ClaudeTaskEgress.Open, Array.Empty<AllowedHost>(), new Dictionary<string, string> { ["ANTHROPIC_AUTH_TOKEN"] = "x" }, null, null).NeedsGateway);
         Assert.False(TaskEgress.For("t", ClaudeTaskEgress.Offline, Array.Empty<AllowedHost>(), new Dictionary<string, string> { ["ANTHROPIC_API_KEY"] = "x" }, null, null).NeedsGateway);
     }
+
+    [Theory]
+    [InlineData("claude-orchestrator-gateway:0123456789ab", true)]
+    [InlineData("localhost/claude-orchestrator-gateway:0123456789ab", true)]
+    [InlineData("claude-orchestrator-gateway:aaaaaaaaaaaa", false)]
+    [InlineData("localhost/claude-orchestrator-gateway:aaaaaaaaaaaa", false)]
+    [InlineData("claude-orchestrator-gateway-other:0123456789ab", false)]
+    [InlineData("example.com/claude-orchestrator-gateway:0123456789ab", false)]
+    [InlineData("claude-orchestrator-agent:latest", false)]
+    public void OnlyThisModulesGatewayImagesOfOtherBuildsAreRemoved(string listed, bool other)
+    {
+        Assert.Equal(other, GatewayImage.IsOtherBuild(listed, "claude-orchestrator-gateway:aaaaaaaaaaaa"));
+    }
 }

@@ -91,6 +91,14 @@ namespace ClaudeOrchestrator.Engine.Egress
             return name;
         }
 
+        /// <summary>Whether an engine's image name is this module's gateway image of another build (Podman lists it as localhost/...).</summary>
+        internal static bool IsOtherBuild(string listed, string current)
+        {
+            const string podmanLocal = "localhost/";
+            var name = listed != null && listed.StartsWith(podmanLocal, StringComparison.Ordinal) ? listed.Substring(podmanLocal.Length) : listed;
+            return name != null && name.StartsWith(Repository + ":", StringComparison.Ordinal) && !string.Equals(name, current, StringComparison.Ordinal);
+        }
+
         /// <summary>
         /// Each build of the module loads its own gateway image (the tag is the archive's hash):
         /// without this, every upgrade would leave one behind on every engine. Only this module's
@@ -101,7 +109,7 @@ namespace ClaudeOrchestrator.Engine.Egress
             try
             {
                 var tags = await connection.Images.ListTagsAsync(CancellationToken.None).ConfigureAwait(false);
-                foreach (var old in tags.Where(t => t.StartsWith(Repository + ":", StringComparison.Ordinal) && !string.Equals(t, current, StringComparison.Ordinal)))
+                foreach (var old in tags.Where(t => IsOtherBuild(t, current)))
                 {
                     try
                     {
