@@ -92,10 +92,15 @@ public class CleanupJournalTests : TaskTestBase
                 Assert.Equal(container.StartsWith("claude-journal-orphan") ? null : Project.Name, line.GetProperty("project").GetString());
             }
 
-            // Beside one removal per task container: the egress gateways' own removals (no task), and what each agent reported spending.
+            // Beside one removal per task container: the egress gateways' own removals (no task), the networks of dead
+            // sessions' gateways the orphan sweep took (an earlier test's killed session may have left one), and what
+            // each agent reported spending.
             var removals = JournalLines().Where(l => l.GetProperty("outcome").GetString() != "Usage").ToList();
             var gateways = removals.Where(l => l.GetProperty("task").ValueKind == JsonValueKind.Null).ToList();
-            Assert.All(gateways, l => Assert.StartsWith("claude-gateway-", l.GetProperty("container").GetString()));
+            Assert.All(gateways, l => Assert.True(
+                l.GetProperty("container").GetString() is var n && (n.StartsWith("claude-gateway-", StringComparison.Ordinal) ||
+                                                                      (n.StartsWith("claude-egress-", StringComparison.Ordinal) && l.GetProperty("reason").GetString() == "OrphanSweep")),
+                l.GetRawText()));
             Assert.All(gateways, l => Assert.Contains(l.GetProperty("outcome").GetString(), new[] { "Removed", "AlreadyGone" }));
             Assert.Equal(expected.Count, removals.Count - gateways.Count);
             Assert.Contains(JournalLines(), l => l.GetProperty("outcome").GetString() == "Usage" && l.GetProperty("costUsd").GetDouble() > 0);
