@@ -240,7 +240,7 @@ public class EgressTests : TaskTestBase, IClassFixture<EgressHosts>
             var content = Path.Combine(Path.GetTempPath(), "co-image-" + Guid.NewGuid());
             Directory.CreateDirectory(content);
             File.WriteAllText(Path.Combine(content, "build"), name);
-            DockerCli.Exec("sh", "-c", $"tar -C '{content}' -c . | docker import - {name}").EnsureSuccess();
+            DockerCli.ImportFolder(content, name);
             Directory.Delete(content, true);
         }
 

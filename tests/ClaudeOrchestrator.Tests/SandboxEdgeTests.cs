@@ -252,7 +252,7 @@ public sealed class SandboxEdgeTests : TaskTestBase
         try
         {
             File.WriteAllText(Path.Combine(root.FullName, "README"), "no shell here");
-            DockerCli.Exec("sh", "-c", $"tar -C '{root.FullName}' -c . | docker import - {noShell}").EnsureSuccess();
+            DockerCli.ImportFolder(root.FullName, noShell);
             var r = Session.Invoke($"Start-ClaudeTask -Path '{Project.FullName}' -Description succeed -Image {noShell}");
 
             // The engine's init starts and cannot run the shell: depending on whether the module

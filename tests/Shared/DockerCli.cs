@@ -23,6 +23,10 @@ public static class DockerCli
 
     public static Result Run(params string[] args) => Exec("docker", args);
 
+    /// <summary>An image whose root filesystem is <paramref name="folder"/>, as the engine's import makes it (no registry).</summary>
+    public static void ImportFolder(string folder, string image) =>
+        Exec("sh", "-c", $"tar -C '{folder}' -c . | docker import - {image}").EnsureSuccess();
+
     /// <summary>The CLI against the engine at <paramref name="host"/> (null: the default engine).</summary>
     public static Result RunOn(string host, params string[] args) =>
         Run(host == null ? args : new[] { "-H", host }.Concat(args).ToArray());

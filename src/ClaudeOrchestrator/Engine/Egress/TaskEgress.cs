@@ -177,14 +177,14 @@ namespace ClaudeOrchestrator.Engine.Egress
 
             var inspected = await _connection.Containers.InspectContainerAsync(containerId, cancel).ConfigureAwait(false);
             var address = inspected.NetworkSettings?.Networks != null && inspected.NetworkSettings.Networks.TryGetValue(_gateway.Network, out var endpoint) ? endpoint.IPAddress : null;
-            if (string.IsNullOrEmpty(address) && inspected.State != null && !inspected.State.Running)
-            {
-                // Already ended (an image without a shell, say), and its endpoint with it: nothing to admit; its exit says why.
-                return;
-            }
-
             if (string.IsNullOrEmpty(address))
             {
+                if (inspected.State != null && !inspected.State.Running)
+                {
+                    // Already ended (an image without a shell, say), and its endpoint with it: nothing to admit; its exit says why.
+                    return;
+                }
+
                 throw new Common.OrchestratorException(Common.ErrorIds.GatewayFailed, System.Management.Automation.ErrorCategory.ConnectionError,
                     $"The task's container has no address on the gateway's network {_gateway.Network}.", containerId);
             }

@@ -86,7 +86,7 @@ namespace ClaudeOrchestrator.Engine.Endpoints
                 {
                 }
 
-                TryDelete(tunnel.LocalSocket);
+                Files.TryDelete(tunnel.LocalSocket);
             }
         }
 
@@ -101,46 +101,15 @@ namespace ClaudeOrchestrator.Engine.Endpoints
                 foreach (var file in Directory.EnumerateFiles(Path.GetTempPath(), SocketPrefix + "*.sock"))
                 {
                     var parts = Path.GetFileName(file).Substring(SocketPrefix.Length).Split('-');
-                    if (parts.Length == 2 && int.TryParse(parts[0], out var pid) && pid != SessionIdentity.ProcessId && !Running(pid))
+                    if (parts.Length == 2 && int.TryParse(parts[0], out var pid) && pid != SessionIdentity.ProcessId && OwnerLiveness.IsProvablyGone(pid, null))
                     {
-                        TryDelete(file);
+                        Files.TryDelete(file);
                     }
                 }
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
             {
                 // Housekeeping only.
-            }
-        }
-
-        private static bool Running(int pid)
-        {
-            try
-            {
-                using (Process.GetProcessById(pid))
-                {
-                    return true;
-                }
-            }
-            catch (ArgumentException)
-            {
-                return false;
-            }
-            catch (InvalidOperationException)
-            {
-                return false;
-            }
-        }
-
-        private static void TryDelete(string file)
-        {
-            try
-            {
-                File.Delete(file);
-            }
-            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
-            {
-                // Another user's, or already gone.
             }
         }
 
