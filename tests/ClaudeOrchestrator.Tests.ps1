@@ -32,7 +32,7 @@ BeforeAll {
 
     # The session's egress gateway waits a minute for the next task (Remove-Module takes it): not a task's container.
     function script:Get-LabelledName {
-        $gateways = @(docker ps -a --filter 'label=io.claude-orchestrator.role=egress-gateway' --format '{{.Names}}')
+        $gateways = @('egress-gateway', 'egress-holder' | ForEach-Object { docker ps -a --filter "label=io.claude-orchestrator.role=$_" --format '{{.Names}}' })
         docker ps -a --filter "label=$Label" --format '{{.Names}}' | Where-Object { $_ -notin $gateways }
     }
 

@@ -20,13 +20,19 @@ namespace ClaudeOrchestrator.Gateway
     /// </summary>
     internal static class Program
     {
-        public static async Task<int> Main()
+        public static async Task<int> Main(string[] args)
         {
+            if (args.Length == 1 && args[0] == "hold")
+            {
+                return await Holds.HoldAsync().ConfigureAwait(false);
+            }
+
             var output = new Output(Console.OpenStandardOutput());
             var admissions = new Admissions();
             var proxy = new ForwardProxy(admissions, output);
             var api = new ModelApiRoute(admissions, output);
             var dns = new DnsRefusal(admissions, output);
+            var raw = new RawRefusal(admissions, output);
             try
             {
                 Listen(GatewayProtocol.ProxyPort, proxy.HandleAsync);
@@ -40,7 +46,7 @@ namespace ClaudeOrchestrator.Gateway
             }
 
             // Orders are read only once every port listens: the module's first admission is answered after that.
-            await Control.RunAsync(Console.OpenStandardInput(), admissions, output).ConfigureAwait(false);
+            await Control.RunAsync(Console.OpenStandardInput(), admissions, raw, output).ConfigureAwait(false);
             return 0;
         }
 
@@ -98,7 +104,7 @@ namespace ClaudeOrchestrator.Gateway
     /// <summary>The orders of the module, one line each, until stdin closes.</summary>
     internal static class Control
     {
-        public static async Task RunAsync(Stream input, Admissions admissions, Output output)
+        public static async Task RunAsync(Stream input, Admissions admissions, RawRefusal raw, Output output)
         {
             using (var reader = new StreamReader(input, new UTF8Encoding(false)))
             {
@@ -116,6 +122,17 @@ namespace ClaudeOrchestrator.Gateway
                                 break;
                             case GatewayProtocol.End when f.Length >= 2:
                                 admissions.End(f[1]);
+                                break;
+                            case GatewayProtocol.Route when f.Length >= 3:
+                                try
+                                {
+                                    output.Send(GatewayProtocol.Line(GatewayProtocol.Routing, raw.Start(IPAddress.Parse(f[1]), IPAddress.Parse(f[2]))));
+                                }
+                                catch (InvalidOperationException e)
+                                {
+                                    output.Send(GatewayProtocol.Line(GatewayProtocol.Problem, f[0] + ": " + e.Message));
+                                }
+
                                 break;
                             case GatewayProtocol.Deny when f.Length >= 2:
                                 admissions.DenyAddress(IPAddress.Parse(f[1]));

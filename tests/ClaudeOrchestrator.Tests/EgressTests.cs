@@ -18,7 +18,7 @@ public sealed class EgressHosts : IDisposable
     public EgressHosts()
     {
         var suffix = Guid.NewGuid().ToString("N").Substring(0, 8);
-        Network = "co-egress-out-" + suffix;
+        Network = "ca-egress-out-" + suffix;
         Host = "co-outside-" + suffix;
         DockerCli.Run("network", "create", Network).EnsureSuccess();
         DockerCli.Run("run", "-d", "--name", Host, "--network", Network, DockerFixture.Image, "sh", "-c",
@@ -133,6 +133,10 @@ public class EgressTests : TaskTestBase, IClassFixture<EgressHosts>
         Assert.Contains(records, c => !c.Allowed && c.Host == "169.254.169.254" && c.BytesSent == 0 && c.BytesReceived == 0);
         Assert.Contains(records, c => !c.Allowed && c.Kind == "dns" && c.Host.StartsWith("leak.example.com"));
         Assert.Contains(records, c => !c.Allowed && c.Kind == "api" && c.Reason.Contains("a token no task was given"));
+        // Packets straight to an address reach the gateway as the tasks' router, which records and refuses them.
+        Assert.Contains(records, c => !c.Allowed && c.Kind == "tcp" && c.Host == o && c.Port == 80 && c.Reason.Contains("the only way out is the proxy"));
+        Assert.Contains(records, c => !c.Allowed && c.Kind == "udp" && c.Host == o && c.Port == 53);
+        Assert.Contains(records, c => !c.Allowed && c.Kind == "tcp" && c.Host == "172.17.0.1" && c.Port == hostPort);
 
         Assert.Equal(ClaudeTaskEgress.Gateway, result.Egress);
         Assert.Equal(records.Count(c => c.Allowed), result.ConnectionsAllowed);
@@ -204,6 +208,21 @@ public class EgressTests : TaskTestBase, IClassFixture<EgressHosts>
     }
 
     [Fact]
+    public void ANetworkHolderServesTheNextTaskOnlyWithNothingOfThePreviousOneLeft()
+    {
+        // The first task leaves a listener in its network, in the background, and ends.
+        var first = Probe("(while true; do nc -l -p 9999 </dev/null >/dev/null 2>&1; done) & sleep 1; echo x | nc -w 2 127.0.0.1 9999; echo own=$?", "-Verbose");
+        var second = Probe("echo x | nc -w 2 127.0.0.1 9999; echo leftover=$?", "-Verbose");
+        string Holder(PsResult r) => Regex.Match(string.Join("\n", r.Verbose), "shares the network of (claude-holder-\\S+)").Groups[1].Value;
+        Log(first.Single<ClaudeTaskResult>().Output + second.Single<ClaudeTaskResult>().Output);
+        Assert.Equal("0", Value(first.Single<ClaudeTaskResult>().Output, "own"));
+        // The same holder, handed back once the first container was gone: the listener went with it.
+        Assert.NotEqual("", Holder(first));
+        Assert.Equal(Holder(first), Holder(second));
+        Assert.NotEqual("0", Value(second.Single<ClaudeTaskResult>().Output, "leftover"));
+    }
+
+    [Fact]
     public void TheGatewayIsListedAndTrackedAndGoesWithTheModule()
     {
         using (var running = Session.Start(StartTask("run sleep 3", "-Isolation None")))
@@ -212,6 +231,10 @@ public class EgressTests : TaskTestBase, IClassFixture<EgressHosts>
             Eventually.True(() => DockerCli.GatewayNames().Count == 1 && DockerCli.NamesWithLabel("io.claude-orchestrator.task-id").Count == 1, TimeSpan.FromSeconds(30), "the gateway and the task run");
             var listed = other.Invoke("Get-ClaudeContainer -All").ThrowIfFailed().Output.Select(o => (ClaudeContainer)o.BaseObject).ToList();
             Assert.Contains(listed, c => c.Role == EgressGateway.GatewayRole && c.Kind == ContainerKinds.Container && c.IsTracked);
+            // The task's container shares the network of a holder made ahead (more wait for the next tasks).
+            Assert.Contains(listed, c => c.Role == NetworkHolders.HolderRole && c.Kind == ContainerKinds.Container);
+            var task = DockerCli.NamesWithLabel("io.claude-orchestrator.task-id").Single();
+            Assert.StartsWith("container:", DockerCli.Inspect(task, "{{.HostConfig.NetworkMode}}"));
             Assert.Contains(listed, c => c.Kind == ContainerKinds.Network && c.Name.StartsWith("claude-egress-") && c.IsTracked);
             // A live session's network is not an orphan.
             Assert.DoesNotContain(other.Invoke("Get-ClaudeContainer -Orphaned").ThrowIfFailed().Output.Select(o => (ClaudeContainer)o.BaseObject), c => c.Kind == ContainerKinds.Network);
@@ -223,7 +246,7 @@ public class EgressTests : TaskTestBase, IClassFixture<EgressHosts>
         Session.Invoke(StartTask("succeed", "-Isolation None")).ThrowIfFailed();
         Assert.Equal(new[] { gateway }, DockerCli.GatewayNames());
         Session.Invoke("Remove-Module ClaudeOrchestrator").ThrowIfFailed();
-        Assert.Empty(DockerCli.GatewayNames());
+        Assert.Empty(DockerCli.EgressNames());
         Assert.Empty(DockerCli.ManagedNetworks());
     }
 

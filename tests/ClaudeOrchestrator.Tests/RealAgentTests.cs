@@ -118,7 +118,7 @@ public class RealAgentTests : TaskTestBase, IClassFixture<RealAgentImage>
     {
         // The Messages API stand-in in a container of its own, on a network the test makes (the gateway's way out).
         var suffix = Guid.NewGuid().ToString("N").Substring(0, 8);
-        var network = "co-api-" + suffix;
+        var network = "ca-api-" + suffix; // sorts before the tasks' network: the gateway stays their router
         var api = "co-standin-" + suffix;
         DockerCli.Run("network", "create", network).EnsureSuccess();
         try

@@ -1,3 +1,4 @@
+using ClaudeOrchestrator.Engine.Egress;
 using Xunit;
 using Xunit.Abstractions;
 using ClaudeOrchestrator.Tests.Infrastructure;
@@ -35,11 +36,17 @@ public class SandboxTests : TaskTestBase
             Assert.Equal("[no-new-privileges]", Get("{{.HostConfig.SecurityOpt}}"));
             Assert.Equal("[ALL]", Get("{{.HostConfig.CapDrop}}"));
             Assert.Equal("[CHOWN DAC_OVERRIDE FOWNER FSETID KILL]", Get("{{.HostConfig.CapAdd}}"));
-            // The session's egress gateway network: internal (no route out), its name server the gateway.
-            var network = Get("{{.HostConfig.NetworkMode}}");
+            // The network of a holder on the session's egress network: no address of the host on it, no
+            // masquerade (nothing leads out but the gateway), and the gateway its name server.
+            var mode = Get("{{.HostConfig.NetworkMode}}");
+            Assert.StartsWith("container:", mode);
+            var holder = mode.Substring("container:".Length);
+            Assert.Equal(NetworkHolders.HolderRole, DockerCli.Inspect(holder, "{{index .Config.Labels \"io.claude-orchestrator.role\"}}"));
+            var network = DockerCli.Inspect(holder, "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}");
             Assert.StartsWith("claude-egress-", network);
-            Assert.Equal("true", DockerCli.Run("network", "inspect", "-f", "{{.Internal}}", network).Stdout.Trim());
-            Assert.Matches(@"^\[\d+\.\d+\.\d+\.\d+\]$", Get("{{.HostConfig.Dns}}"));
+            Assert.Equal("true false", DockerCli.Run("network", "inspect", "-f",
+                "{{index .Options \"com.docker.network.bridge.inhibit_ipv4\"}} {{index .Options \"com.docker.network.bridge.enable_ip_masquerade\"}}", network).Stdout.Trim());
+            Assert.Matches(@"^\[\d+\.\d+\.\d+\.\d+\]$", DockerCli.Inspect(holder, "{{.HostConfig.Dns}}"));
             Assert.Equal("", Get("{{.HostConfig.PidMode}}"));
             Assert.Equal("private", Get("{{.HostConfig.IpcMode}}"));
             Assert.Equal("[]", Get("{{.HostConfig.Devices}}"));

@@ -56,14 +56,14 @@ public static class DockerCli
         Run("ps", "-a", "--filter", "label=" + labelFilter, "--format", "{{.Names}}").EnsureSuccess()
             .Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    /// <summary>Names of the containers carrying a label filter that are not an egress gateway (tasks, holders, probes).</summary>
-    public static IReadOnlyList<string> TaskNamesWithLabel(string labelFilter) => NamesWithLabel(labelFilter).Except(GatewayNames()).ToList();
+    /// <summary>Names of the containers carrying a label filter that are not the session's egress (tasks, probes).</summary>
+    public static IReadOnlyList<string> TaskNamesWithLabel(string labelFilter) => NamesWithLabel(labelFilter).Except(EgressNames()).ToList();
 
     /// <summary>
-    /// The module's containers but the session's egress gateway, which stays a while after the
-    /// last task (the leak checks stop it and then look at everything: <see cref="AllManagedNames"/>).
+    /// The module's containers but the session's egress gateway and its network holders, which stay
+    /// a while after the last task (the leak checks stop them and then look at everything: <see cref="AllManagedNames"/>).
     /// </summary>
-    public static IReadOnlyList<string> ManagedNames() => AllManagedNames().Except(GatewayNames()).ToList();
+    public static IReadOnlyList<string> ManagedNames() => AllManagedNames().Except(EgressNames()).ToList();
 
     public static IReadOnlyList<string> AllManagedNames() => NamesWithLabel("io.claude-orchestrator.managed=true");
 
@@ -81,6 +81,9 @@ public static class DockerCli
 
     /// <summary>The egress gateways' containers (any state) on the engine DOCKER_HOST names.</summary>
     public static IReadOnlyList<string> GatewayNames() => NamesWithLabel("io.claude-orchestrator.role=egress-gateway");
+
+    /// <summary>The egress gateways' containers and their network holders (any state).</summary>
+    public static IReadOnlyList<string> EgressNames() => GatewayNames().Concat(NamesWithLabel("io.claude-orchestrator.role=egress-holder")).ToList();
 
     public static bool Exists(string nameOrId, string host = null) => RunOn(host, "inspect", "--type", "container", nameOrId).ExitCode == 0;
 

@@ -67,10 +67,10 @@ public abstract class TestEngine : IDisposable
         }
     }
 
-    /// <summary>Labelled containers this engine still has, but an egress gateway waiting for the session's next task.</summary>
-    public IReadOnlyList<string> ManagedNames() => AllManagedNames().Except(
-        DockerCli.RunOn(Host, "ps", "-a", "--filter", "label=io.claude-orchestrator.role=egress-gateway", "--format", "{{.Names}}")
-            .Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)).ToList();
+    /// <summary>Labelled containers this engine still has, but an egress gateway (and its network holders) waiting for the session's next task.</summary>
+    public IReadOnlyList<string> ManagedNames() => AllManagedNames().Except(new[] { "egress-gateway", "egress-holder" }.SelectMany(role =>
+        DockerCli.RunOn(Host, "ps", "-a", "--filter", "label=io.claude-orchestrator.role=" + role, "--format", "{{.Names}}")
+            .Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries))).ToList();
 
     /// <summary>Every labelled container this engine still has.</summary>
     public IReadOnlyList<string> AllManagedNames() =>

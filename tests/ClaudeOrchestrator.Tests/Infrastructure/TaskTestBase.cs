@@ -150,6 +150,20 @@ public abstract class TaskTestBase : IDisposable
         // The session's idle egress gateways go as they do when the module is removed; confirmed, with their networks.
         ClaudeOrchestrator.Engine.Egress.EgressGateways.StopIdleAsync().Wait(TimeSpan.FromSeconds(30));
 
+        // A killed session's gateway ends when its stdin closes, and its network holders when their
+        // gateway has: a moment after the kill, by themselves. What is still there then is a leak.
+        var settle = System.Diagnostics.Stopwatch.StartNew();
+        while (settle.Elapsed < TimeSpan.FromSeconds(20) && DockerCli.EgressNames().Count > 0)
+        {
+            System.Threading.Thread.Sleep(100);
+        }
+
+        foreach (var name in DockerCli.EgressNames())
+        {
+            Output.WriteLine($"still there after {settle.Elapsed.TotalSeconds:0} s: {name} " + DockerCli.Run("inspect", "--type", "container", "--format", "{{.State.Status}} {{.State.StartedAt}} {{.State.FinishedAt}} {{.State.ExitCode}}", name).Stdout.Trim() +
+                             " " + (DockerCli.Run("logs", "--tail", "5", name) is var logs ? (logs.Stdout + logs.Stderr).Trim() : ""));
+        }
+
         // Remove before asserting, so one leak fails one test and not every test after it.
         var leaked = DockerCli.AllManagedNames();
         foreach (var name in leaked)

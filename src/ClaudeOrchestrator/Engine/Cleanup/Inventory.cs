@@ -28,9 +28,9 @@ namespace ClaudeOrchestrator.Engine.Cleanup
             ContainerObjects.Instance, ServiceObjects.Instance, ConfigObjects.Instance, NetworkObjects.Instance, VolumeObjects.Instance,
         }.OrderBy(k => k.Order).ToList();
 
-        /// <summary>An object of the session that serves all its tasks (the egress gateway, its network), not one task.</summary>
+        /// <summary>An object of the session's egress (the gateway, its network, its network holders), not a task's.</summary>
         public static bool IsSessionInfrastructure(ClaudeContainer item) =>
-            item.Role == EgressGateway.GatewayRole || item.Role == EgressGateway.NetworkRole;
+            item.Role == EgressGateway.GatewayRole || item.Role == EgressGateway.NetworkRole || item.Role == NetworkHolders.HolderRole;
 
         /// <summary>The kind a listed object is of.</summary>
         public static IEngineObjects KindOf(ClaudeContainer item) =>

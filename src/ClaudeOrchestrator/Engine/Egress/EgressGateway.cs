@@ -30,14 +30,17 @@ namespace ClaudeOrchestrator.Engine.Egress
         /// <summary>Where the gateway's own way out is: the engine's default bridge unless this names another network.</summary>
         public const string OutsideNetworkVariable = "CLAUDE_ORCHESTRATOR_GATEWAY_NETWORK";
 
-        private const string Program = "/claude-gateway";
+        /// <summary>The gateway's program in its image (network holders run it too).</summary>
+        public const string Program = "/claude-gateway";
         private const string NoHostAddress = "com.docker.network.bridge.inhibit_ipv4";
+        private const string NoMasquerade = "com.docker.network.bridge.enable_ip_masquerade";
         private static readonly TimeSpan AdmitLimit = TimeSpan.FromSeconds(15);
 
         private readonly DockerConnection _connection;
         private readonly SemaphoreSlim _writeGate = new SemaphoreSlim(1, 1);
         private readonly ConcurrentDictionary<string, TaskCompletionSource<bool>> _admitting = new ConcurrentDictionary<string, TaskCompletionSource<bool>>(StringComparer.Ordinal);
         private readonly ConcurrentDictionary<string, Action<ClaudeTaskConnection>> _sinks = new ConcurrentDictionary<string, Action<ClaudeTaskConnection>>(StringComparer.Ordinal);
+        private readonly TaskCompletionSource<string> _routing = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         private MultiplexedStream _stream;
         private TrackedContainer _tracked;
         private Task _reading = Task.CompletedTask;
@@ -56,6 +59,15 @@ namespace ClaudeOrchestrator.Engine.Egress
 
         /// <summary>The gateway's address on <see cref="Network"/>: the tasks' proxy, model API and name server.</summary>
         public string Address { get; private set; }
+
+        /// <summary>
+        /// Whether the gateway is the tasks' router (their default route leads to it, and every packet
+        /// sent past the proxy is refused and recorded there), rather than their network being internal.
+        /// </summary>
+        public bool Routes { get; private set; }
+
+        /// <summary>Its network holders, made ahead for the tasks' containers; null until it runs, and on Podman.</summary>
+        public NetworkHolders Holders { get; private set; }
 
         /// <summary>Whether it still runs (its output is still open).</summary>
         public bool Alive => !_reading.IsCompleted;
@@ -95,7 +107,7 @@ namespace ClaudeOrchestrator.Engine.Egress
             verbose?.Invoke($"Starting the egress gateway {Name} on {_connection.Endpoint}: the tasks' network {Network} has no route out; the gateway's way out is '{outside}'.");
             try
             {
-                await CreateNetworkAsync(verbose, cancel).ConfigureAwait(false);
+                await CreateNetworkAsync(outside, verbose, cancel).ConfigureAwait(false);
 
                 var creating = ContainerTracker.BeginCreate(Name, Guid.Empty);
                 try
@@ -121,8 +133,10 @@ namespace ClaudeOrchestrator.Engine.Egress
                             NetworkMode = outside,
                             ReadonlyRootfs = true,
                             CapDrop = new List<string> { "ALL" },
-                            // Its name server answers on port 53.
-                            CapAdd = new List<string> { "NET_BIND_SERVICE" },
+                            // Its name server answers on port 53; as the tasks' router it reads and answers their packets.
+                            CapAdd = Routes ? new List<string> { "NET_BIND_SERVICE", "NET_RAW" } : new List<string> { "NET_BIND_SERVICE" },
+                            // Never a way out for what a task sends it: the packets it receives as their router go nowhere.
+                            Sysctls = Routes ? new Dictionary<string, string> { ["net.ipv4.ip_forward"] = "0" } : null,
                             SecurityOpt = new List<string> { "no-new-privileges" },
                             Memory = 256L * 1024 * 1024,
                             MemorySwap = 256L * 1024 * 1024,
@@ -156,6 +170,19 @@ namespace ClaudeOrchestrator.Engine.Egress
                     await SendAsync(GatewayProtocol.Line(GatewayProtocol.Deny, hostAddress), cancel).ConfigureAwait(false);
                 }
 
+                if (Routes)
+                {
+                    await RouteAsync(verbose, cancel).ConfigureAwait(false);
+                }
+
+                // Podman keeps a container whose network another shares until that one is removed, and
+                // its own removal of an ended holder then fails for good: there the tasks join the network.
+                if (_connection.Facts?.Kind != EngineKind.Podman)
+                {
+                    Holders = new NetworkHolders(_connection, image, Network, Address);
+                    Holders.Fill();
+                }
+
                 if (Uri.TryCreate(_connection.Endpoint, UriKind.Absolute, out var endpoint) && IPAddress.TryParse(endpoint.Host.Trim('[', ']'), out var engineAddress) && !IPAddress.IsLoopback(engineAddress))
                 {
                     await SendAsync(GatewayProtocol.Line(GatewayProtocol.Deny, engineAddress.ToString()), cancel).ConfigureAwait(false);
@@ -173,29 +200,65 @@ namespace ClaudeOrchestrator.Engine.Egress
         }
 
         /// <summary>
-        /// The tasks' network: internal (no route out), and where the engine allows it without an
-        /// address of the host on its bridge, so a task cannot reach the host's own services
-        /// through it either. Podman refuses that option: there the bridge keeps its address.
+        /// The tasks' network. Where the engine allows a bridge without an address of its host, the
+        /// network has none and no masquerade: the tasks' default route then leads to an address
+        /// nobody holds but the gateway, which answers for it (<see cref="RouteAsync"/>) and
+        /// forwards nothing, so a packet sent past the proxy is refused and recorded rather than
+        /// lost. Otherwise (Podman refuses that option, and when the engine would make the tasks'
+        /// network the gateway's own default route) the network is internal: the host keeps an
+        /// address on it, and packets past the proxy are dropped by the engine unrecorded.
         /// </summary>
-        private async Task CreateNetworkAsync(Action<string> verbose, CancellationToken cancel)
+        private async Task CreateNetworkAsync(string outside, Action<string> verbose, CancellationToken cancel)
         {
-            NetworksCreateParameters Parameters(bool hostless) => new NetworksCreateParameters
+            NetworksCreateParameters Parameters(bool routed) => new NetworksCreateParameters
             {
                 Name = Network,
                 Driver = "bridge",
-                Internal = true,
+                Internal = !routed,
                 Labels = ContainerLabels.ForSession(NetworkRole),
-                Options = hostless ? new Dictionary<string, string> { [NoHostAddress] = "true" } : null,
+                Options = routed ? new Dictionary<string, string> { [NoHostAddress] = "true", [NoMasquerade] = "false" } : null,
             };
+
+            // A container on several networks takes its default route from the one whose name sorts first
+            // (API 1.41 has no priority to give): the gateway's must stay its way out.
+            var routed = string.CompareOrdinal(outside, Network) < 0;
+            if (!routed)
+            {
+                verbose?.Invoke($"The gateway's way out '{outside}' sorts after the tasks' network {Network}, which would become the gateway's default route: the tasks' network is internal, and packets sent past the proxy are dropped unrecorded.");
+                await _connection.Networks.CreateNetworkAsync(Parameters(false), cancel).ConfigureAwait(false);
+                return;
+            }
 
             try
             {
                 await _connection.Networks.CreateNetworkAsync(Parameters(true), cancel).ConfigureAwait(false);
+                Routes = true;
             }
             catch (DockerApiException e) when (EngineErrors.ApiMessage(e).IndexOf(NoHostAddress, StringComparison.Ordinal) >= 0)
             {
                 await _connection.Networks.CreateNetworkAsync(Parameters(false), cancel).ConfigureAwait(false);
-                verbose?.Invoke($"The engine at {_connection.Endpoint} keeps an address of its host on the tasks' network {Network} (it refuses {NoHostAddress}): a service the host offers on all its addresses can be reached from a task there.");
+                verbose?.Invoke($"The engine at {_connection.Endpoint} keeps an address of its host on the tasks' network {Network} (it refuses {NoHostAddress}): a service the host offers on all its addresses can be reached from a task there, and packets sent past the proxy are dropped unrecorded.");
+            }
+        }
+
+        /// <summary>Makes the gateway answer for the tasks' router address; without it they have no way out at all, only no record of what they send past the proxy.</summary>
+        private async Task RouteAsync(Action<string> verbose, CancellationToken cancel)
+        {
+            var network = await _connection.Networks.InspectNetworkAsync(Network, cancel).ConfigureAwait(false);
+            var router = network.IPAM?.Config?.Select(c => c.Gateway).FirstOrDefault(g => IPAddress.TryParse(g, out var a) && a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
+            string answer = null;
+            if (router != null)
+            {
+                await SendAsync(GatewayProtocol.Line(GatewayProtocol.Route, router, Address), cancel).ConfigureAwait(false);
+                var done = await Task.WhenAny(_routing.Task, _reading, Task.Delay(AdmitLimit, cancel)).ConfigureAwait(false);
+                cancel.ThrowIfCancellationRequested();
+                answer = done == _routing.Task ? _routing.Task.Result : "no answer";
+            }
+
+            if (answer == null || !answer.StartsWith(GatewayProtocol.Routing + "\t", StringComparison.Ordinal))
+            {
+                Routes = false;
+                verbose?.Invoke($"The egress gateway {Name} does not answer for the tasks' router ({(router == null ? "the network has no gateway address" : answer)}): the tasks have no way out past the proxy, and what they send there is not recorded.");
             }
         }
 
@@ -237,9 +300,14 @@ namespace ClaudeOrchestrator.Engine.Egress
             }
         }
 
-        /// <summary>Closes its stdin (it ends and the engine removes it), confirms it gone, then removes the network.</summary>
+        /// <summary>Removes its network holders, closes its stdin (it ends and the engine removes it), confirms it gone, then removes the network.</summary>
         public async Task StopAsync()
         {
+            if (Holders != null)
+            {
+                await Holders.StopAsync().ConfigureAwait(false);
+            }
+
             if (_stream != null)
             {
                 try
@@ -341,6 +409,12 @@ namespace ClaudeOrchestrator.Engine.Egress
                         waiting.TrySetResult(true);
                     }
 
+                    break;
+                case GatewayProtocol.Routing:
+                    _routing.TrySetResult(line);
+                    break;
+                case GatewayProtocol.Problem when fields.Length > 1 && fields[1].StartsWith(GatewayProtocol.Route + ":", StringComparison.Ordinal):
+                    _routing.TrySetResult(fields[1]);
                     break;
                 case GatewayProtocol.Connection:
                     var record = ConnectionLine.Parse(line);

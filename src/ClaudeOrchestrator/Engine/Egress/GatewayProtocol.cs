@@ -16,11 +16,13 @@ namespace ClaudeOrchestrator.Engine.Egress
         public const string Admit = "admit";           // task id, address, token, allow-list (comma-separated), credential header, its value, the model API's URL
         public const string End = "end";               // task id
         public const string Deny = "deny";             // an address of the engine's host
+        public const string Route = "route";           // the tasks' router address, the gateway's own address there: answer for it, refuse what is sent through it
 
         // Gateway to module.
         public const string Admitted = "admitted";     // task id
         public const string Connection = "connection"; // see ConnectionLine
-        public const string Problem = "problem";       // text
+        public const string Routing = "routing";       // the interface it answers on (to route)
+        public const string Problem = "problem";       // the order, then text
 
         public const int ProxyPort = 3128;
         public const int ApiPort = 8080;

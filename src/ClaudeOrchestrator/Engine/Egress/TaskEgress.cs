@@ -32,6 +32,7 @@ namespace ClaudeOrchestrator.Engine.Egress
         private readonly HashSet<string> _warned = new HashSet<string>(StringComparer.Ordinal);
         private DockerConnection _connection;
         private EgressGateway _gateway;
+        private NetworkHolder _holder;
         private Task _opening = Task.CompletedTask;
         private int _allowedCount;
         private int _refusedCount;
@@ -94,8 +95,21 @@ namespace ClaudeOrchestrator.Engine.Egress
         /// <summary>The gateway is up (or the reason it is not, thrown); at once when the task needs none.</summary>
         public Task ReadyAsync() => _opening;
 
-        private async Task OpenAsync(Action<string> verbose, CancellationToken cancel) =>
+        /// <summary>
+        /// The gateway, and with it by default a network holder whose network the container will
+        /// share when one is ready or being made: the container then starts without joining a
+        /// network, and is admitted at once by the holder's address (else after its start, by its own).
+        /// </summary>
+        private async Task OpenAsync(Action<string> verbose, CancellationToken cancel)
+        {
             _gateway = await EgressGateways.AcquireAsync(_connection, verbose, cancel).ConfigureAwait(false);
+            _holder = Mode == ClaudeTaskEgress.Gateway && _gateway.Holders != null ? await _gateway.Holders.TakeAsync(cancel).ConfigureAwait(false) : null;
+            if (_holder != null)
+            {
+                verbose?.Invoke($"Task {_taskId}: its container shares the network of {_holder.Name} ({_holder.Address}) on {_gateway.Network}.");
+                await _gateway.AdmitAsync(_taskId, _holder.Address, Token, _allowed, _credential, Record, cancel).ConfigureAwait(false);
+            }
+        }
 
         /// <summary>
         /// The container's network, name server and environment: the credential variables and
@@ -121,9 +135,18 @@ namespace ClaudeOrchestrator.Engine.Egress
                     host.NetworkMode = "none";
                     break;
                 case ClaudeTaskEgress.Gateway:
-                    host.NetworkMode = _gateway.Network;
-                    // Queries reach the gateway, which refuses and records them: no name leaves by DNS.
-                    host.DNS = new List<string> { _gateway.Address };
+                    if (_holder != null)
+                    {
+                        // The holder's network, name server (the gateway: it refuses and records every query) and address.
+                        host.NetworkMode = "container:" + _holder.Id;
+                    }
+                    else
+                    {
+                        host.NetworkMode = _gateway.Network;
+                        // Queries reach the gateway, which refuses and records them: no name leaves by DNS.
+                        host.DNS = new List<string> { _gateway.Address };
+                    }
+
                     Remove(environment, ProxyVariables.Concat(NoProxyVariables));
                     foreach (var name in ProxyVariables)
                     {
@@ -170,8 +193,9 @@ namespace ClaudeOrchestrator.Engine.Egress
         /// <summary>Tells the gateway the started container's address and what it may reach; returns once the gateway has it (before the agent runs).</summary>
         public async Task AdmitAsync(string containerId, CancellationToken cancel)
         {
-            if (_gateway == null)
+            if (_gateway == null || _holder != null)
             {
+                // None needed, or admitted already by the holder's address.
                 return;
             }
 
@@ -194,7 +218,8 @@ namespace ClaudeOrchestrator.Engine.Egress
         }
 
         /// <summary>The task has ended: its token is refused from now on, and its use of the gateway is handed back.</summary>
-        public async Task CloseAsync()
+        /// <param name="containersGone">Whether every container of the task is confirmed gone: its network holder may then serve another task.</param>
+        public async Task CloseAsync(bool containersGone)
         {
             // An opening still under way ends first (its failure was the task's to report), so its use is handed back too.
             await Task.WhenAny(_opening).ConfigureAwait(false);
@@ -206,6 +231,8 @@ namespace ClaudeOrchestrator.Engine.Egress
             }
 
             await gateway.EndAsync(_taskId).ConfigureAwait(false);
+            gateway.Holders?.Release(_holder, containersGone);
+            _holder = null;
             EgressGateways.Release(_connection, gateway);
         }
 

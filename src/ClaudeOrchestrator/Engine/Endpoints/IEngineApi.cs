@@ -74,6 +74,7 @@ namespace ClaudeOrchestrator.Engine.Endpoints
         Task<IList<NetworkResponse>> ListNetworksAsync(NetworksListParameters parameters, CancellationToken cancel);
         Task<NetworksCreateResponse> CreateNetworkAsync(NetworksCreateParameters parameters, CancellationToken cancel);
         Task ConnectNetworkAsync(string network, NetworkConnectParameters parameters, CancellationToken cancel);
+        Task<NetworkResponse> InspectNetworkAsync(string network, CancellationToken cancel);
         Task DeleteNetworkAsync(string network, CancellationToken cancel);
     }
 
@@ -167,6 +168,7 @@ namespace ClaudeOrchestrator.Engine.Endpoints
         public Task<IList<NetworkResponse>> ListNetworksAsync(NetworksListParameters parameters, CancellationToken cancel) => _client.Networks.ListNetworksAsync(parameters, cancel);
         public Task<NetworksCreateResponse> CreateNetworkAsync(NetworksCreateParameters parameters, CancellationToken cancel) => _client.Networks.CreateNetworkAsync(parameters, cancel);
         public Task ConnectNetworkAsync(string network, NetworkConnectParameters parameters, CancellationToken cancel) => _client.Networks.ConnectNetworkAsync(network, parameters, cancel);
+        public Task<NetworkResponse> InspectNetworkAsync(string network, CancellationToken cancel) => _client.Networks.InspectNetworkAsync(network, cancel);
         public Task DeleteNetworkAsync(string network, CancellationToken cancel) => _client.Networks.DeleteNetworkAsync(network, cancel);
 
         public Task PingAsync(CancellationToken cancel) => _client.System.PingAsync(cancel);

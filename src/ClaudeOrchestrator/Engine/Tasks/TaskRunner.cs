@@ -68,7 +68,8 @@ namespace ClaudeOrchestrator.Engine.Tasks
             }
             catch (Exception)
             {
-                await egress.CloseAsync().ConfigureAwait(false);
+                // No container was made.
+                await egress.CloseAsync(true).ConfigureAwait(false);
                 throw;
             }
 
@@ -153,11 +154,11 @@ namespace ClaudeOrchestrator.Engine.Tasks
             finally
             {
                 DescriptionDelivery.DeleteFile(descriptionFile);
-                // The container is gone (or stays tracked): its token is refused from now on.
-                await egress.CloseAsync().ConfigureAwait(false);
-                egress.ApplyTo(result);
-                // A container that could not be removed may still be writing into the checkout.
+                // A container that could not be removed may still be writing into the checkout (and using its network).
                 containerGone = containerGone && !ContainerTracker.Snapshot().Any(c => c.TaskId == spec.TaskId);
+                // The container is gone (or stays tracked): its token is refused from now on.
+                await egress.CloseAsync(containerGone).ConfigureAwait(false);
+                egress.ApplyTo(result);
                 if (result.EndTime == default(DateTime))
                 {
                     result.EndTime = DateTime.Now;

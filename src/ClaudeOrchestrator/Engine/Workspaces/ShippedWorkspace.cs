@@ -366,7 +366,9 @@ namespace ClaudeOrchestrator.Engine.Workspaces
             var holder = await CreateHolderAsync(connection, project, projectPath, parts, cancel).ConfigureAwait(false);
             try
             {
-                foreach (var part in parts)
+                // In one order whoever lists the parts (the task's end, or a sweep from the engine's
+                // volume list): the same failure then reads the same, and a sweep knows it said it already.
+                foreach (var part in parts.OrderBy(p => p.Target, StringComparer.Ordinal))
                 {
                     var response = await connection.Containers.GetArchiveFromContainerAsync(holder,
                         new ContainerPathStatParameters { Path = part.Target }, false, cancel).ConfigureAwait(false);
