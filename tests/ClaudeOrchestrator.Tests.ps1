@@ -32,8 +32,9 @@ BeforeAll {
 
     # The session's egress gateway waits a minute for the next task (Remove-Module takes it): not a task's container.
     function script:Get-LabelledName {
-        $gateways = @('egress-gateway', 'egress-holder' | ForEach-Object { docker ps -a --filter "label=io.claude-orchestrator.role=$_" --format '{{.Names}}' })
-        docker ps -a --filter "label=$Label" --format '{{.Names}}' | Where-Object { $_ -notin $gateways }
+        # One listing with each container's role: two would see a network holder made between them.
+        docker ps -a --filter "label=$Label" --format '{{.Names}} {{.Label "io.claude-orchestrator.role"}}' |
+            ForEach-Object { $name, $role = $_ -split ' ', 2; if ($role -notin 'egress-gateway', 'egress-holder') { $name } }
     }
 
     # The shell these tests run in, for child shells: pwsh installed as a .NET tool is a launcher

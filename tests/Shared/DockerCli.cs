@@ -57,22 +57,30 @@ public static class DockerCli
             .Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     /// <summary>Names of the containers carrying a label filter that are not the session's egress (tasks, probes).</summary>
-    public static IReadOnlyList<string> TaskNamesWithLabel(string labelFilter) => NamesWithLabel(labelFilter).Except(EgressNames()).ToList();
+    public static IReadOnlyList<string> TaskNamesWithLabel(string labelFilter) =>
+        // One listing with each container's role: two listings would see a holder made or removed between them.
+        Run("ps", "-a", "--filter", "label=" + labelFilter, "--format", "{{.Names}} {{.Label \"io.claude-orchestrator.role\"}}").EnsureSuccess().Stdout
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(l => l.Split(' ', 2))
+            .Where(f => f.Length < 2 || (f[1] != "egress-gateway" && f[1] != "egress-holder"))
+            .Select(f => f[0]).ToList();
 
     /// <summary>
     /// The module's containers but the session's egress gateway and its network holders, which stay
     /// a while after the last task (the leak checks stop them and then look at everything: <see cref="AllManagedNames"/>).
     /// </summary>
-    public static IReadOnlyList<string> ManagedNames() => AllManagedNames().Except(EgressNames()).ToList();
+    public static IReadOnlyList<string> ManagedNames() => TaskNamesWithLabel("io.claude-orchestrator.managed=true");
 
     public static IReadOnlyList<string> AllManagedNames() => NamesWithLabel("io.claude-orchestrator.managed=true");
 
     /// <summary>Every container's id (anyone's, not only the module's) but the egress gateways', one per line, as "ps -aq" prints them.</summary>
-    public static string IdsButGateways()
-    {
-        var gateways = Run("ps", "-aq", "--filter", "label=io.claude-orchestrator.role=egress-gateway").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        return string.Join("\n", Run("ps", "-aq").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Except(gateways));
-    }
+    public static string IdsButGateways() =>
+        // One listing with each container's role: two listings would see a holder made between them.
+        string.Join("\n", Run("ps", "-a", "--format", "{{.ID}} {{.Label \"io.claude-orchestrator.role\"}}").Stdout
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(l => l.Split(' ', 2))
+            .Where(f => f.Length < 2 || (f[1] != "egress-gateway" && f[1] != "egress-holder"))
+            .Select(f => f[0]));
 
     /// <summary>The module's networks (an egress gateway's) on the engine DOCKER_HOST names.</summary>
     public static IReadOnlyList<string> ManagedNetworks(string host = null) =>

@@ -205,9 +205,10 @@ namespace ClaudeOrchestrator.Engine.Backends.Swarm
         public async Task AwaitAfterStopAsync(TimeSpan beginWait, TimeSpan grace, Task logEnded, CancellationToken cancel = default)
         {
             var began = System.Diagnostics.Stopwatch.StartNew();
-            // An agent that ignores SIGTERM is killed after its grace: the result begins only then.
-            var wait = beginWait + (Started ? ServiceScript.AgentStopGrace : TimeSpan.Zero);
-            while (!Begun && began.Elapsed < wait && !logEnded.IsCompleted && !cancel.IsCancellationRequested && !_transportFailed.Task.IsCompleted)
+            // An agent that ignores SIGTERM is killed after its grace: the result begins only then. Asked
+            // each time round: a sweep's log reader may see the agent's start only after the removal.
+            TimeSpan Wait() => beginWait + (Started ? ServiceScript.AgentStopGrace : TimeSpan.Zero);
+            while (!Begun && began.Elapsed < Wait() && !logEnded.IsCompleted && !cancel.IsCancellationRequested && !_transportFailed.Task.IsCompleted)
             {
                 await Task.WhenAny(Ended, Task.Delay(100, cancel)).ConfigureAwait(false);
             }
