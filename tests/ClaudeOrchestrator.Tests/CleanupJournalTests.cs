@@ -283,7 +283,9 @@ public class CleanupJournalTests : TaskTestBase
             var name = WaitForJobContainer();
             using var removal = other.Start("Remove-Module ClaudeOrchestrator");
             Assert.True(proxy.Held.Wait(TimeSpan.FromSeconds(30)), "the flush never asked to remove the container");
-            DockerCli.Run("rm", "-f", name).EnsureSuccess();
+            // Someone else removes it (the engine may be at it already: its agent's session is going).
+            var removed = DockerCli.Run("rm", "-f", name);
+            Assert.True(removed.ExitCode == 0 || removed.Stderr.Contains("is already in progress"), removed.Stderr);
             var r = removal.Wait();
 
             Assert.Empty(r.Errors);
