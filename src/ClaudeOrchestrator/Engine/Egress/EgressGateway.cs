@@ -113,36 +113,18 @@ namespace ClaudeOrchestrator.Engine.Egress
                 try
                 {
                     // Not cancellable: a create abandoned mid-flight could leave a container whose id we never learn.
-                    var created = await _connection.Containers.CreateContainerAsync(new CreateContainerParameters
-                    {
-                        Name = Name,
-                        Image = image,
-                        Entrypoint = new List<string> { Program },
-                        Env = new List<string> { "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt", "DOTNET_gcServer=0" },
-                        Labels = ContainerLabels.ForSession(GatewayRole),
-                        AttachStdin = true,
-                        AttachStdout = true,
-                        AttachStderr = true,
-                        OpenStdin = true,
-                        StdinOnce = true,
-                        // Nothing in it is worth a grace period: an engine that stops it before removing it (Podman) need not wait 10 s.
-                        StopTimeout = TimeSpan.FromSeconds(1),
-                        HostConfig = new HostConfig
+                    var created = await _connection.Containers.CreateContainerAsync(ContainerOfImage(Name, image, GatewayRole, new List<string> { Program },
+                        new List<string> { "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt", "DOTNET_gcServer=0" }, new HostConfig
                         {
-                            AutoRemove = true,
                             NetworkMode = outside,
-                            ReadonlyRootfs = true,
-                            CapDrop = new List<string> { "ALL" },
                             // Its name server answers on port 53; as the tasks' router it reads and answers their packets.
                             CapAdd = Routes ? new List<string> { "NET_BIND_SERVICE", "NET_RAW" } : new List<string> { "NET_BIND_SERVICE" },
                             // Never a way out for what a task sends it: the packets it receives as their router go nowhere.
                             Sysctls = Routes ? new Dictionary<string, string> { ["net.ipv4.ip_forward"] = "0" } : null,
-                            SecurityOpt = new List<string> { "no-new-privileges" },
                             Memory = 256L * 1024 * 1024,
                             MemorySwap = 256L * 1024 * 1024,
                             PidsLimit = 1024,
-                        },
-                    }, CancellationToken.None).ConfigureAwait(false);
+                        }), CancellationToken.None).ConfigureAwait(false);
                     _tracked = new TrackedContainer(created.ID, Name, null, null, null, Guid.Empty, _connection);
                 }
                 finally
@@ -197,6 +179,36 @@ namespace ClaudeOrchestrator.Engine.Egress
             {
                 throw _connection.Translate(e);
             }
+        }
+
+        /// <summary>
+        /// A container of the gateway's image (the gateway, a network holder): attached whole, so it
+        /// ends when its stdin closes (the session is gone) and an engine that removes a container
+        /// whose client went away (Podman) removes it too; removed by the engine when it ends, with
+        /// no grace period worth waiting for; read-only, with every capability dropped but what
+        /// <paramref name="host"/> adds back.
+        /// </summary>
+        internal static CreateContainerParameters ContainerOfImage(string name, string image, string role, IList<string> entrypoint, IList<string> environment, HostConfig host)
+        {
+            host.AutoRemove = true;
+            host.ReadonlyRootfs = true;
+            host.CapDrop = new List<string> { "ALL" };
+            host.SecurityOpt = new List<string> { "no-new-privileges" };
+            return new CreateContainerParameters
+            {
+                Name = name,
+                Image = image,
+                Entrypoint = entrypoint,
+                Env = environment,
+                Labels = ContainerLabels.ForSession(role),
+                AttachStdin = true,
+                AttachStdout = true,
+                AttachStderr = true,
+                OpenStdin = true,
+                StdinOnce = true,
+                StopTimeout = TimeSpan.FromSeconds(1),
+                HostConfig = host,
+            };
         }
 
         /// <summary>

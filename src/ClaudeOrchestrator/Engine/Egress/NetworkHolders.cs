@@ -224,34 +224,16 @@ namespace ClaudeOrchestrator.Engine.Egress
         private async Task<NetworkHolder> MakeAsync()
         {
             var name = "claude-holder-" + ContainerNames.NewName().Substring("claude-".Length);
-            var created = await _connection.Containers.CreateContainerAsync(new CreateContainerParameters
-            {
-                Name = name,
-                Image = _image,
-                Entrypoint = new List<string> { EgressGateway.Program, "hold" },
-                Env = new List<string> { "DOTNET_gcServer=0" },
-                Labels = ContainerLabels.ForSession(HolderRole),
-                // Attached as the gateway is, whole: an engine that removes a container whose client went away (Podman) removes this one too.
-                AttachStdin = true,
-                AttachStdout = true,
-                AttachStderr = true,
-                OpenStdin = true,
-                StdinOnce = true,
-                StopTimeout = TimeSpan.FromSeconds(1),
-                HostConfig = new HostConfig
+            var created = await _connection.Containers.CreateContainerAsync(EgressGateway.ContainerOfImage(name, _image, HolderRole,
+                new List<string> { EgressGateway.Program, "hold" }, new List<string> { "DOTNET_gcServer=0" }, new HostConfig
                 {
-                    AutoRemove = true,
                     NetworkMode = _network,
                     // The task's name server (queries reach the gateway, which refuses and records them).
                     DNS = new List<string> { _gatewayAddress },
-                    ReadonlyRootfs = true,
-                    CapDrop = new List<string> { "ALL" },
-                    SecurityOpt = new List<string> { "no-new-privileges" },
                     Memory = 64L * 1024 * 1024,
                     MemorySwap = 64L * 1024 * 1024,
                     PidsLimit = 64,
-                },
-            }, CancellationToken.None).ConfigureAwait(false);
+                }), CancellationToken.None).ConfigureAwait(false);
             lock (_gate)
             {
                 _made.Add(created.ID);
