@@ -44,8 +44,11 @@ public static class Benchmarks
         double peakMb, retainedMb, hugeSeconds;
         using (var session = Session())
         {
-            var (onBranch, inPlace) = Isolation.StartCost(session, image, runs);
-            Add(Row("Start-ClaudeTask on a branch, 10,000-file repository (private checkout)", onBranch, "same task, -Isolation None", inPlace));
+            foreach (var row in IsolationRows(Isolation.StartCost(session, image, runs)))
+            {
+                Add(row);
+            }
+
             (peakMb, retainedMb, hugeSeconds) = Isolation.MemoryForHugeOutput(session, image);
         }
 
@@ -187,14 +190,30 @@ public static class Benchmarks
         Console.WriteLine($"Engine: {DockerCli.Run("version", "--format", "{{.Server.Version}} (API {{.Server.APIVersion}})").Stdout.Trim()}; " +
                           $"{Environment.ProcessorCount} cores; {runs} runs per figure");
         using var session = Session();
-        var (onBranch, inPlace) = Isolation.StartCost(session, image, runs);
+        var small = Isolation.StartCost(session, image, runs, 10_000);
+        var large = Isolation.StartCost(session, image, Math.Max(3, runs / 2), 100_000);
+        var (treeMb, stateMb, volumesMb, running) = Isolation.DiskForConcurrentTasks(session, image);
         var (peakMb, retainedMb, seconds) = Isolation.MemoryForHugeOutput(session, image);
         Console.WriteLine();
         Console.WriteLine($"| Figure | Ours (median, min–max) | Anchor | Anchor (median, min–max) | Ratio |");
         Console.WriteLine($"| --- | --- | --- | --- | --- |");
-        Console.WriteLine(Row("Start-ClaudeTask on a branch, 10,000-file repository (private checkout)", onBranch, "same task, -Isolation None", inPlace));
+        foreach (var row in IsolationRows(small).Concat(IsolationRows(large)))
+        {
+            Console.WriteLine(row);
+        }
+
+        Console.WriteLine();
+        Console.WriteLine(string.Format(Invariant, "{0} overlay tasks running at once on one commit of a {1:0} MB working tree: state directory (base tree and every layer) {2:0} MB, engine volumes {3:0} MB: {4:0.00}× one working tree.",
+            running, treeMb, stateMb, volumesMb, (stateMb + volumesMb) / treeMb));
         Console.WriteLine($"Task printing 100 MB ({seconds:0.0} s): managed heap growth peak {peakMb:0.0} MB, retained with the result {retainedMb:0.0} MB");
         return DockerCli.ManagedNames().Count == 0 ? 0 : 1;
+    }
+
+    private static IEnumerable<string> IsolationRows(Isolation.StartCosts c)
+    {
+        var files = c.Files.ToString("N0", Invariant);
+        yield return Row($"Start-ClaudeTask on a branch, {files}-file repository, -Checkout Overlay (base tree written; first task on the commit: {c.FirstOverlay.TotalMilliseconds:0} ms)", c.Overlay, "same task, -Isolation None", c.InPlace);
+        yield return Row($"Start-ClaudeTask on a branch, {files}-file repository, -Checkout Full", c.Full, "same task, -Isolation None", c.InPlace);
     }
 
     internal static string Row(string figure, Distribution ours, string anchorName, Distribution anchor)

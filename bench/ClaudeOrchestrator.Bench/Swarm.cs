@@ -27,9 +27,9 @@ public static class Swarm
                               $"(dockerds in their own network namespaces, over a bridge), manager {cluster.Endpoint}; {Environment.ProcessorCount} cores; " +
                               $"{runs} runs per figure, interleaved; a {Remote.RepositoryFiles:N0}-file repository, the agent writes one file");
             using var session = Benchmarks.Session();
-            string Task(string extra) => $"$r = Start-ClaudeTask -Path '{repo.FullName}' -Description 'write-here made.txt x' -Image {image} {extra}; if ($r.Status -ne 'Succeeded') {{ throw $r.Reason }}";
-            var local = Task(string.Empty);
-            var onSwarm = Task("-Swarm -Engine " + cluster.Endpoint);
+            string Task(string extra) => $"$r = Start-ClaudeTask -Path '{repo.FullName}' -Description 'write-here made.txt x' -Image {image} {extra}; if (-not $r -or $r.Status -ne 'Succeeded') {{ throw \"task: $($r.Status) $($r.Reason) $($Error[0])\" }}";
+            var local = Task("-Network bridge");
+            var onSwarm = Task("-Network bridge -Swarm -Engine " + cluster.Endpoint);
             Benchmarks.Invoke(session, local);
             Benchmarks.Invoke(session, onSwarm);
             OneOffService(cluster, image);
@@ -53,7 +53,7 @@ public static class Swarm
             Console.WriteLine();
             Console.WriteLine("| Figure | Median (min–max) | Ratio |");
             Console.WriteLine("| --- | --- | --- |");
-            Console.WriteLine($"| Task on a branch, local engine (bind mount) | {Cell(measuredLocal)} | 1.00× (anchor) |");
+            Console.WriteLine($"| Task on a branch, local engine (overlay checkout) | {Cell(measuredLocal)} | 1.00× (anchor) |");
             Console.WriteLine($"| Same task as a service on the swarm (copied there and back) | {Cell(measuredSwarm)} | {Ratio(measuredSwarm, measuredLocal)} of local |");
             Console.WriteLine($"| The swarm's own one-off service (/bin/true: create, complete, remove) | {Cell(service)} | |");
             Console.WriteLine($"| Swarm task, overhead over the swarm's own one-off service | | {Ratio(measuredSwarm, service)} |");
@@ -93,7 +93,7 @@ public static class Swarm
         var d = new Distribution();
         for (var i = 0; i < runs; i++)
         {
-            using (var host = HostProcess.StartWhenWritten($"-Path '{repo}' -Description 'write-then-sleep left{i}.txt x 600' -Image {image} -Swarm -Engine {cluster.Endpoint}", $"left{i}.txt"))
+            using (var host = HostProcess.StartWhenWritten($"-Path '{repo}' -Description 'write-then-sleep left{i}.txt x 600' -Image {image} -Network bridge -Swarm -Engine {cluster.Endpoint}", $"left{i}.txt"))
             {
                 host.Signal(HostProcess.SIGKILL);
                 host.WaitForExit(TimeSpan.FromSeconds(10));

@@ -95,6 +95,25 @@ public sealed class EngineTests : TaskTestBase
         Session.Invoke("Get-Job | Remove-Job -Force");
     }
 
+    /// <summary>A task on a branch on rootful Podman: the overlay (Podman's local volume driver mounts it), its work saved from the layer, nothing left.</summary>
+    [Fact]
+    public void ATaskOnABranchOnRootfulPodmanWorksOnAnOverlay()
+    {
+        CommitProject(("README.md", "hello\n"), ("src/a.txt", "a\n"), ("src/b.txt", "b\n"));
+        var r = Session.Invoke(StartTask("run echo changed >> src/a.txt; rm src/b.txt; mkdir new; echo n > new/n.txt; git status --porcelain | wc -l",
+            $"-Network none -Engine {PodmanHost}")).Single<ClaudeTaskResult>();
+
+        Assert.True(r.Status == ClaudeTaskStatus.Succeeded, r.Reason + r.ErrorOutput);
+        Assert.Equal(CheckoutMethod.Overlay, r.Checkout);
+        Assert.Equal(PodmanHost, r.Engine);
+        Assert.Equal(new[] { "A\tnew/n.txt", "D\tsrc/b.txt", "M\tsrc/a.txt" },
+            ProjectGit("diff", "--name-status", "main", r.Branch).Split('\n').OrderBy(l => l, StringComparer.Ordinal));
+        // The agent's own git status saw its three changes, no more.
+        Assert.Contains("3\n", r.Output);
+        Assert.Empty(Docker.Podman.ManagedNames());
+        Assert.DoesNotContain(DockerCli.RunOn(PodmanHost, "volume", "ls", "-q").Stdout.Split('\n'), v => v.Contains(r.TaskId));
+    }
+
     [Fact]
     public void AProfileNamesTheEngineItsTasksRunOn()
     {
@@ -167,6 +186,46 @@ public sealed class EngineTests : TaskTestBase
         Assert.NotEqual(r.Uid.ToString(), Owner(Path.Combine(r.Project, "explicit.txt")));
     });
 
+    /// <summary>
+    /// A task on a branch on a rootless engine: an overlay where that engine can mount one over
+    /// the caller's files, else every file written, as Test-ClaudeEngine says beforehand; the work
+    /// reaches the branch either way, and nothing of the task is left.
+    /// </summary>
+    [Theory]
+    [InlineData("podman")]
+    [InlineData("docker")]
+    public void ATaskOnABranchOnARootlessEngineGetsTheCheckoutTheDoctorNames(string kind) => OnRootless(kind, r =>
+    {
+        DockerCli.Exec("git", "-c", "safe.directory=*", "-C", r.Project, "init", "-q", "-b", "main").EnsureSuccess();
+        for (var i = 0; i < 50; i++)
+        {
+            File.WriteAllText(Path.Combine(r.Project, $"f{i}.txt"), $"{i}\n");
+        }
+
+        DockerCli.Exec("git", "-c", "safe.directory=*", "-C", r.Project, "add", "-A").EnsureSuccess();
+        DockerCli.Exec("git", "-c", "safe.directory=*", "-C", r.Project, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "first").EnsureSuccess();
+        DockerCli.Exec("chown", "-R", $"{r.User}:", r.Project).EnsureSuccess();
+        using (var host = HostProcess.Start(
+                   $"$c = Test-ClaudeEngine -Image {Image} -ErrorAction SilentlyContinue | Where-Object Check -eq Checkout; " +
+                   $"[Console]::WriteLine('DOCTOR ' + $c.Status + ' ' + $c.Detail); " +
+                   $"$r = Start-ClaudeTask -Path '{r.Project}' -Description 'run echo changed >> f1.txt; rm f2.txt; echo new > n.txt' -Image {Image} -Network none; " +
+                   $"[Console]::WriteLine('TASK ' + $r.Status + ' ' + $r.Checkout + ' ' + $r.Work + ' ' + $r.FilesChanged + ' ' + $r.Branch)",
+                   user: r.User, environment: r.Environment))
+        {
+            Assert.True(host.WaitForExit(TimeSpan.FromSeconds(180)), host.Transcript);
+            Log(host.Transcript);
+            var doctor = host.Transcript.Split('\n').Single(l => l.Contains("DOCTOR "));
+            var method = doctor.Contains("DOCTOR Pass Overlay") ? "Overlay" : "Full";
+            Assert.True(method == "Overlay" || doctor.Contains("DOCTOR Warn Full"), doctor);
+            Assert.Contains($"TASK Succeeded {method} ModuleCommit 3 claude/", host.Transcript);
+        }
+
+        var branch = DockerCli.Exec("git", "-c", "safe.directory=*", "-C", r.Project, "branch", "--list", "claude/*", "--format=%(refname:short)").Stdout.Trim();
+        Assert.Equal(new[] { "A\tn.txt", "D\tf2.txt", "M\tf1.txt" },
+            DockerCli.Exec("git", "-c", "safe.directory=*", "-C", r.Project, "diff", "--name-status", "main", branch).Stdout.Trim().Split('\n').OrderBy(l => l, StringComparer.Ordinal));
+        Assert.Empty(Directory.GetDirectories(Path.Combine(r.Environment["XDG_STATE_HOME"]!, "claude-orchestrator", "tasks")).Where(d => Directory.Exists(Path.Combine(d, "checkout"))));
+    });
+
     [Theory]
     [InlineData("podman")]
     [InlineData("docker")]
@@ -217,7 +276,7 @@ public sealed class EngineTests : TaskTestBase
                 var checks = Checks(r, out var failed);
                 Log(string.Join("\n", checks.Values.Select(c => $"{c.Check}: {c.Status} {c.Detail} {c.Fix}")));
                 Assert.False(failed, r.Describe());
-                Assert.Equal(new[] { "Endpoint", "Reachable", "Engine", "Rootless", "Limits", "API key", "Image", "Init", "Shell", "Bash", "Agent", "Project mount", "User mapping" },
+                Assert.Equal(new[] { "Endpoint", "Reachable", "Engine", "Rootless", "Limits", "API key", "Image", "Init", "Shell", "Bash", "Agent", "Project mount", "User mapping", "Checkout" },
                     checks.Keys);
                 Assert.All(checks.Values, c => Assert.Equal(engine, c.Engine));
                 Assert.StartsWith(kind + " ", checks["Engine"].Detail);
@@ -227,6 +286,9 @@ public sealed class EngineTests : TaskTestBase
                 // The busybox test image has no bash: a warning with its fix, not a failure.
                 Assert.Equal(ClaudeEngineCheckStatus.Warn, checks["Bash"].Status);
                 Assert.Contains("ANTHROPIC_API_KEY", checks["API key"].Detail);
+                // Docker and Podman, rootful on this machine's Linux: tasks on a branch get an overlay.
+                Assert.Equal(ClaudeEngineCheckStatus.Pass, checks["Checkout"].Status);
+                Assert.StartsWith("Overlay", checks["Checkout"].Detail);
                 Assert.DoesNotContain(secret, r.AllText + string.Join(" ", checks.Values.Select(c => c.Detail + c.Fix)));
             }
         }

@@ -107,6 +107,7 @@ public sealed class ProjectProfileTests : TaskTestBase
     [InlineData("docker:\n  placement:\n    - node.role", "docker.placement", "'node.role' is not a constraint")]
     [InlineData("docker:\n  placement:\n    a: b", "docker.placement", "must be a list of constraints")]
     [InlineData("timeout: soon", "timeout", "'soon' is not a duration")]
+    [InlineData("checkout: cheap", "checkout", "must be auto, overlay or full")]
     [InlineData("environment: OOPS", "environment", "must be a list")]
     [InlineData("environment:\n  - 'BAD NAME'", "environment", "'BAD NAME'")]
     public void InvalidFieldIsNamedWithTheFileBeforeAnyContainerExists(string extra, string field, string detail)

@@ -159,7 +159,9 @@ public sealed class TaskPlannerTests : IDisposable
 
         Assert.Equal("agents/" + plan.TaskId, plan.Branch);
         Assert.Equal(head, plan.Repository.HeadCommit);
-        Assert.Contains(_warnings, w => w.StartsWith("1 file(s)") && w.Contains("uncommitted"));
+        // The uncommitted files are counted meanwhile (the task runner warns of them).
+        Assert.Equal(1, plan.Repository.DirtyFiles.Result);
+        Assert.DoesNotContain(_warnings, w => w.Contains("uncommitted"));
         // Planning makes nothing: the branch does not exist yet.
         Assert.Equal(string.Empty, Git(repo, "branch", "--list", plan.Branch));
     }
@@ -209,6 +211,12 @@ public sealed class TaskPlannerTests : IDisposable
 
         Assert.Null(Plan(new TaskRequest { ProfileName = "profiled", ByProjectName = true, Description = "d" }).Branch);
         Assert.NotNull(Plan(new TaskRequest { ProfileName = "profiled", ByProjectName = true, Description = "d", Isolation = ClaudeTaskIsolation.Branch }).Branch);
+
+        // The checkout: the profile's, unless the parameter says; Auto when neither does.
+        _sources.Profiles["profiled"].Checkout = CheckoutMethod.Full;
+        Assert.Equal(CheckoutMethod.Full, Plan(new TaskRequest { ProfileName = "profiled", ByProjectName = true, Description = "d", Isolation = ClaudeTaskIsolation.Branch }).Checkout);
+        Assert.Equal(CheckoutMethod.Overlay, Plan(new TaskRequest { ProfileName = "profiled", ByProjectName = true, Description = "d", Isolation = ClaudeTaskIsolation.Branch, Checkout = CheckoutMethod.Overlay }).Checkout);
+        Assert.Equal(CheckoutMethod.Auto, Plan(new TaskRequest { Path = repo, Description = "d" }).Checkout);
     }
 
     [Fact]

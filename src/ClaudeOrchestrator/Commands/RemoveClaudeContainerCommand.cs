@@ -5,6 +5,7 @@ using System.Management.Automation;
 using System.Threading;
 using ClaudeOrchestrator.Engine.Cleanup;
 using ClaudeOrchestrator.Engine.Common;
+using ClaudeOrchestrator.Engine.Git;
 using ClaudeOrchestrator.Engine.Endpoints;
 using ClaudeOrchestrator.Engine.Records;
 using ClaudeOrchestrator.Engine.Tracking;
@@ -161,6 +162,14 @@ namespace ClaudeOrchestrator.Commands
             if (ShouldProcess("task records cut short while being written (no record, nothing else in their directory)", "Delete"))
             {
                 TaskStore.SweepLeftovers();
+            }
+
+            if (ShouldProcess($"base trees of overlay checkouts that no task has used for {BaseTrees.IdleBeforeSweep.TotalMinutes:0} minutes and none references", "Delete"))
+            {
+                foreach (var deleted in BaseTrees.SweepUnused(TaskStore.Root, BaseTrees.IdleBeforeSweep))
+                {
+                    WriteVerbose($"Deleted the unused base tree {deleted}.");
+                }
             }
 
             // A task is salvaged by its own engine's sweep, which knows whether its container is gone.

@@ -110,6 +110,10 @@ namespace ClaudeOrchestrator.Commands
         [Parameter]
         public WorkspaceTransfer Workspace { get; set; }
 
+        /// <summary>How a task on its own branch gets its working tree: Auto (Overlay where the engine can mount one over this machine's files, else Full), Overlay (a shared base tree under the task's own layer), or Full (every file written). Default: the profile's checkout, else Auto.</summary>
+        [Parameter]
+        public CheckoutMethod Checkout { get; set; }
+
         /// <summary>Runs the task as a one-off service on the swarm that -Engine (or the default engine) manages, on whichever node the scheduler picks; the workspace is copied there and back. Default: the profile's docker.swarm.</summary>
         [Parameter]
         public SwitchParameter Swarm { get; set; }
@@ -327,6 +331,7 @@ namespace ClaudeOrchestrator.Commands
                 Image = Image,
                 Engine = Engine,
                 Workspace = IsBound(nameof(Workspace)) ? Workspace : (WorkspaceTransfer?)null,
+                Checkout = IsBound(nameof(Checkout)) ? Checkout : (CheckoutMethod?)null,
                 Swarm = IsBound(nameof(Swarm)) ? Swarm.IsPresent : (bool?)null,
                 SELinuxRelabel = SELinuxRelabel.IsPresent,
                 Timeout = IsBound(nameof(Timeout)) ? Timeout : (TimeSpan?)null,

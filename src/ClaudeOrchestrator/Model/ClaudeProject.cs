@@ -19,6 +19,9 @@ namespace ClaudeOrchestrator
         /// <summary>How the workspace reaches the container (docker.workspace: auto, mount or copy); null for Auto.</summary>
         public WorkspaceTransfer? Workspace { get; set; }
 
+        /// <summary>checkout: how a task on a branch gets its working tree (auto, overlay, full).</summary>
+        public CheckoutMethod? Checkout { get; set; }
+
         /// <summary>True: tasks run as one-off services on the swarm the engine manages (docker.swarm).</summary>
         public bool? Swarm { get; set; }
 

@@ -94,6 +94,9 @@ namespace ClaudeOrchestrator
         /// <summary>Mount: the container bind-mounted the workspace; Copy: it was copied to the engine and back (a remote engine).</summary>
         public WorkspaceTransfer Workspace { get; set; }
 
+        /// <summary>For a task on its own branch: Overlay (a shared base tree under the task's own layer) or Full (every file written). Null for a task in place.</summary>
+        public CheckoutMethod? Checkout { get; set; }
+
         /// <summary>A container on an engine, or a one-off service on a swarm.</summary>
         public ClaudeTaskBackend Backend { get; set; }
 

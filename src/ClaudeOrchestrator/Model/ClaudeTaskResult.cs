@@ -17,6 +17,9 @@ namespace ClaudeOrchestrator
         /// <summary>Mount: the workspace was bind-mounted; Copy: copied to the engine's machine and back.</summary>
         public WorkspaceTransfer Workspace { get; set; }
 
+        /// <summary>For a task on its own branch: how its private working tree was made (Overlay: a shared base tree under the task's own layer; Full: every file written). Null for a task in place.</summary>
+        public CheckoutMethod? Checkout { get; set; }
+
         /// <summary>On a swarm: the node (host name) the task's service ran on.</summary>
         public string Node { get; set; }
 

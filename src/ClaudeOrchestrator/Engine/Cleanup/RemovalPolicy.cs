@@ -59,6 +59,12 @@ namespace ClaudeOrchestrator.Engine.Cleanup
                 return new RemovalDecision(RemovalAction.GoesWithTask);
             }
 
+            if (OverlayMounts.IsTrialVolume(volume.TaskId))
+            {
+                // The overlay trial's volume holds a file of its own, never a task's work.
+                return new RemovalDecision(RemovalAction.Remove);
+            }
+
             var record = volume.TaskId == null ? null : TaskStore.Load(volume.TaskId);
             if (record != null && record.Workspace == WorkspaceTransfer.Copy && TaskSalvager.HasWorkToKeep(record))
             {

@@ -91,6 +91,7 @@ namespace ClaudeOrchestrator.Engine.Cleanup
 
             DeleteLeftoverCheckouts(tasks.Where(HasLeftoverCheckout));
             TaskStore.SweepLeftovers();
+            BaseTrees.SweepUnused(TaskStore.Root, BaseTrees.IdleBeforeSweep);
         }
 
         /// <summary>

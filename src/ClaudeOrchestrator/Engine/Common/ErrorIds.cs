@@ -41,6 +41,9 @@ namespace ClaudeOrchestrator.Engine.Common
         public const string IsolationNoCommits = "IsolationNoCommits";
         public const string IsolationProjectUntracked = "IsolationProjectUntracked";
         public const string IsolationFailed = "IsolationFailed";
+
+        /// <summary>-Checkout Overlay where no overlay can be mounted (an engine elsewhere, a swarm, a kernel or engine that refuses).</summary>
+        public const string CheckoutUnavailable = "CheckoutUnavailable";
         public const string BranchNameInvalid = "BranchNameInvalid";
         public const string BranchExists = "BranchExists";
         public const string WorkNotSaved = "WorkNotSaved";
@@ -81,7 +84,7 @@ namespace ClaudeOrchestrator.Engine.Common
             ProjectProfileInvalid, ProjectPathRefused, NetworkRefused, DescriptionEmpty, DescriptionTooLong, EnvironmentNameInvalid,
             GitNotFound, IsolationUnavailable, IsolationNoCommits, IsolationProjectUntracked, BranchNameInvalid, BranchExists,
             SwarmUnavailable, TaskNotFound, TaskRunning, ResumeUnavailable, AgentOptionsUnsupported, AllowHostInvalid, SwarmEgressUnavailable,
-            GatewayUnavailable,
+            GatewayUnavailable, CheckoutUnavailable,
         };
 
         public static bool IsRefusal(string errorId) => errorId != null && Refusals.Contains(errorId);

@@ -19,6 +19,27 @@ namespace ClaudeOrchestrator.Engine.Common
         }
 
         /// <summary>
+        /// An overlay's work directory: the kernel leaves an empty "work" in it, owned by root and
+        /// unreadable, that only a non-recursive delete can remove as another user.
+        /// </summary>
+        public static void DeleteOverlayWork(string path)
+        {
+            try
+            {
+                var inner = Path.Combine(path, "work");
+                if (Directory.Exists(inner))
+                {
+                    Directory.Delete(inner, false);
+                }
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+            }
+
+            DeleteTree(path);
+        }
+
+        /// <summary>
         /// Recursive delete that never follows a link out of the tree (the agent may have planted
         /// links to anywhere) and gets past read-only files and directories the agent left.
         /// </summary>

@@ -80,6 +80,46 @@ namespace ClaudeOrchestrator.Engine.Common
             }
         }
 
+        /// <summary>
+        /// The file type bits of <paramref name="path"/> itself (a link is not followed) and, for a
+        /// device, its major and minor numbers; null where it cannot be read. Linux only (statx).
+        /// </summary>
+        public static (int Type, uint Major, uint Minor)? TypeOf(string path)
+        {
+            var buffer = new byte[256];
+            try
+            {
+                // AT_FDCWD, AT_SYMLINK_NOFOLLOW, STATX_TYPE; stx_mode at 28, stx_rdev_major/minor at 128/132.
+                return statx(-100, Encoding.UTF8.GetBytes(path + "\0"), 0x100, 0x1, buffer) == 0
+                    ? (BitConverter.ToUInt16(buffer, 28) & 0xF000, BitConverter.ToUInt32(buffer, 128), BitConverter.ToUInt32(buffer, 132))
+                    : ((int, uint, uint)?)null;
+            }
+            catch (EntryPointNotFoundException)
+            {
+                return null;
+            }
+        }
+
+        public const int TypeCharacterDevice = 0x2000;
+        public const int TypeDirectory = 0x4000;
+        public const int TypeRegular = 0x8000;
+        public const int TypeLink = 0xA000;
+
+        /// <summary>The value of the extended attribute <paramref name="name"/> of <paramref name="path"/> itself; null when it has none or it cannot be read.</summary>
+        public static string Attribute(string path, string name)
+        {
+            var buffer = new byte[64];
+            try
+            {
+                var length = lgetxattr(Encoding.UTF8.GetBytes(path + "\0"), Encoding.UTF8.GetBytes(name + "\0"), buffer, (IntPtr)buffer.Length).ToInt64();
+                return length < 0 ? null : Encoding.UTF8.GetString(buffer, 0, (int)length);
+            }
+            catch (EntryPointNotFoundException)
+            {
+                return null;
+            }
+        }
+
         /// <summary>Whether this process may write <paramref name="path"/> (for a socket: connect to it); true where not Unix.</summary>
         public static bool MayWrite(string path) =>
             !IsUnix || access(Encoding.UTF8.GetBytes(path + "\0"), WriteOk) == 0;
@@ -169,6 +209,9 @@ namespace ClaudeOrchestrator.Engine.Common
 
         [DllImport("libc", SetLastError = true)]
         private static extern int statx(int dirfd, byte[] path, int flags, uint mask, byte[] buffer);
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern IntPtr lgetxattr(byte[] path, byte[] name, byte[] value, IntPtr size);
 
         [DllImport("libc", SetLastError = true)]
         private static extern int access(byte[] path, int mode);

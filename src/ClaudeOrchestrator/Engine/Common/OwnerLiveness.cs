@@ -33,6 +33,16 @@ namespace ClaudeOrchestrator.Engine.Common
         /// <summary>True when the process <paramref name="pid"/> of this host that started at <paramref name="startUtc"/> is gone.</summary>
         public static bool IsProvablyGone(int pid, DateTime? startUtc) => !IsAlive(pid, startUtc);
 
+        /// <summary>Whether a name made as "pid-startticks-..." (staging of records and base trees) names a process of this host that has ended.</summary>
+        public static bool NamesEndedProcess(string name)
+        {
+            var parts = name.Split('-');
+            return parts.Length >= 3 &&
+                   int.TryParse(parts[0], System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var pid) &&
+                   long.TryParse(parts[1], System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var ticks) &&
+                   IsProvablyGone(pid, new DateTime(ticks, DateTimeKind.Utc));
+        }
+
         public static DateTime? ParseStart(string label) =>
             DateTime.TryParse(label, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var start)
                 ? start

@@ -11,6 +11,7 @@ using ClaudeOrchestrator.Engine.Backends.Swarm;
 using ClaudeOrchestrator.Engine.Common;
 using ClaudeOrchestrator.Engine.Endpoints;
 using ClaudeOrchestrator.Engine.Sandboxing;
+using ClaudeOrchestrator.Engine.Workspaces;
 using ClaudeOrchestrator.Engine.Tracking;
 
 namespace ClaudeOrchestrator.Engine.Doctor
@@ -99,9 +100,23 @@ namespace ClaudeOrchestrator.Engine.Doctor
             if (await ImagePresentAsync(connection, cancel).ConfigureAwait(false))
             {
                 await ProbeAsync(connection, facts, cancel).ConfigureAwait(false);
+                await CheckCheckoutAsync(connection, facts, cancel).ConfigureAwait(false);
             }
 
             return _checks;
+        }
+
+        /// <summary>Which checkout a task on a branch gets here (-Checkout Auto): the same trial a task makes.</summary>
+        private async Task CheckCheckoutAsync(DockerConnection connection, EngineFacts facts, CancellationToken cancel)
+        {
+            var sandbox = new Sandbox();
+            sandbox.AdaptTo(facts);
+            var problem = await OverlayMounts.ProblemAsync(connection, _image, sandbox.User, cancel).ConfigureAwait(false);
+            Add("Checkout", problem == null ? ClaudeEngineCheckStatus.Pass : ClaudeEngineCheckStatus.Warn,
+                problem == null
+                    ? "Overlay: a task on a branch shares the base commit's tree and writes only what its agent changes"
+                    : $"Full: a task on a branch writes every file of the base commit into its checkout (no overlay: {problem})",
+                "Tasks work either way; an overlay needs a Linux engine on this machine that mounts one over this machine's files (Docker or Podman, kernel 5.11 or later; rootless engines need a kernel that allows overlays in a user namespace).");
         }
 
         private void CheckLimits(EngineFacts facts)

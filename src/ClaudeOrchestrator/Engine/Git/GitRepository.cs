@@ -31,7 +31,12 @@ namespace ClaudeOrchestrator.Engine.Git
 
         public string ObjectFormat { get; private set; } = "sha1";
 
-        public int DirtyFiles { get; private set; }
+        /// <summary>
+        /// How many files of the working tree differ from HEAD (tracked or not). Counted in the
+        /// background: it reads every file's status, the one step of a task's start that grows with
+        /// the repository, and only a warning needs it.
+        /// </summary>
+        public System.Threading.Tasks.Task<int> DirtyFiles { get; private set; } = System.Threading.Tasks.Task.FromResult(0);
 
         /// <summary>Paths of submodules recorded in the starting commit.</summary>
         public IReadOnlyList<string> Submodules { get; private set; } = Array.Empty<string>();
@@ -108,14 +113,14 @@ namespace ClaudeOrchestrator.Engine.Git
                 }
             }
 
-            var status = GitCli.Run(repo.TopLevel, "status", "--porcelain=v1", "-z", "--untracked-files=normal", "--ignore-submodules=all");
-            if (status.Ok)
-            {
-                repo.DirtyFiles = CountStatusEntries(status.Stdout);
-            }
+            repo.DirtyFiles = CountDirty(repo.TopLevel);
 
-            var tree = GitCli.Run(repo.TopLevel, "ls-tree", "-r", "-z", "--full-tree", "HEAD");
-            if (tree.Ok)
+            // git checks out a submodule only where .gitmodules maps it: without that file there is
+            // none to warn about, and the whole tree need not be listed.
+            var tree = GitCli.Run(repo.TopLevel, "cat-file", "-e", "HEAD:.gitmodules").Ok
+                ? GitCli.Run(repo.TopLevel, "ls-tree", "-r", "-z", "--full-tree", "HEAD")
+                : null;
+            if (tree != null && tree.Ok)
             {
                 repo.Submodules = tree.Stdout.Split('\0')
                     .Where(e => e.StartsWith("160000 ", StringComparison.Ordinal))
@@ -125,6 +130,22 @@ namespace ClaudeOrchestrator.Engine.Git
 
             return repo;
         }
+
+        // A fan-out over one repository starts its tasks within moments: they share one count.
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (System.Threading.Tasks.Task<int> Count, DateTime Started)> DirtyCounts =
+            new System.Collections.Concurrent.ConcurrentDictionary<string, (System.Threading.Tasks.Task<int>, DateTime)>(StringComparer.Ordinal);
+
+        private static readonly TimeSpan DirtyCountShared = TimeSpan.FromSeconds(5);
+
+        private static System.Threading.Tasks.Task<int> CountDirty(string topLevel) =>
+            DirtyCounts.AddOrUpdate(topLevel, Start, (_, previous) => DateTime.UtcNow - previous.Started < DirtyCountShared ? previous : Start(topLevel)).Count;
+
+        private static (System.Threading.Tasks.Task<int>, DateTime) Start(string topLevel) =>
+            (System.Threading.Tasks.Task.Run(() =>
+            {
+                var status = GitCli.Run(topLevel, "status", "--porcelain=v1", "-z", "--untracked-files=normal", "--ignore-submodules=all");
+                return status.Ok ? CountStatusEntries(status.Stdout) : 0;
+            }), DateTime.UtcNow);
 
         /// <summary>Entries of `git status --porcelain -z`; a rename carries its source as one more NUL-terminated field.</summary>
         internal static int CountStatusEntries(string porcelain)
@@ -168,15 +189,16 @@ namespace ClaudeOrchestrator.Engine.Git
                     $"'{branch}' is not a valid branch name (git check-ref-format). Choose another -Branch or -BranchPrefix.", branch);
             }
 
-            if (HasBranch(branch))
+            // One listing answers both: the branch itself, and refs/heads/a blocking refs/heads/a/b
+            // and the other way round.
+            var refs = GitCli.Run(TopLevel, "for-each-ref", "--format=%(refname)", "refs/heads/");
+            var wanted = "refs/heads/" + branch;
+            if (refs.Stdout.Split('\n').Any(l => l.Trim() == wanted))
             {
                 throw new OrchestratorException(ErrorIds.BranchExists, ErrorCategory.ResourceExists,
                     $"The branch '{branch}' already exists in {TopLevel}; a task starts a branch of its own. Choose another name, or delete the branch first.", branch);
             }
 
-            // refs/heads/a blocks refs/heads/a/b and the other way round.
-            var refs = GitCli.Run(TopLevel, "for-each-ref", "--format=%(refname)", "refs/heads/");
-            var wanted = "refs/heads/" + branch;
             var blocking = refs.Stdout.Split('\n').Select(l => l.Trim()).FirstOrDefault(r => r.Length > 0 &&
                 (wanted.StartsWith(r + "/", StringComparison.Ordinal) || r.StartsWith(wanted + "/", StringComparison.Ordinal)));
             if (blocking != null)

@@ -14,14 +14,23 @@ namespace ClaudeOrchestrator.Engine.Git
         private void MakeHostRepository(string objectFormat)
         {
             var host = HostRepository;
-            var init = new List<string> { "init", "-q", "--bare" };
-            if (objectFormat != null && objectFormat != "sha1")
+            if (!System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Linux))
             {
-                init.Add("--object-format=" + objectFormat);
+                // git init probes the file system (case, symbolic links, unicode forms) where it may differ.
+                var init = new List<string> { "init", "-q", "--bare" };
+                if (objectFormat != null && objectFormat != "sha1")
+                {
+                    init.Add("--object-format=" + objectFormat);
+                }
+
+                init.Add(HostRepositoryName);
+                GitCli.Check(TaskDirectory, ErrorIds.IsolationFailed, init.ToArray());
+            }
+            else
+            {
+                WriteBareRepository(host, objectFormat);
             }
 
-            init.Add(HostRepositoryName);
-            GitCli.Check(TaskDirectory, ErrorIds.IsolationFailed, init.ToArray());
             HaltPoint.Reached(HaltPoint.Steps.HostRepositoryStarted);
             File.WriteAllText(Path.Combine(host, "objects", "info", "alternates"),
                 Path.Combine(CheckoutDirectory, ".git", "objects") + "\n" + ObjectsDirectory + "\n");
@@ -31,6 +40,23 @@ namespace ClaudeOrchestrator.Engine.Git
         }
 
         private const string HostReadyName = "claude-orchestrator-ready";
+
+        /// <summary>
+        /// A bare repository as git init makes it on Linux, less the samples: written as files,
+        /// since it is the module's own and a process is time on every task's start. HEAD last.
+        /// </summary>
+        private static void WriteBareRepository(string host, string objectFormat)
+        {
+            var sha1 = objectFormat == null || objectFormat == "sha1";
+            Directory.CreateDirectory(Path.Combine(host, "objects", "info"));
+            Directory.CreateDirectory(Path.Combine(host, "objects", "pack"));
+            Directory.CreateDirectory(Path.Combine(host, "refs", "heads"));
+            Directory.CreateDirectory(Path.Combine(host, "refs", "tags"));
+            File.WriteAllText(Path.Combine(host, "config"),
+                "[core]\n\trepositoryformatversion = " + (sha1 ? "0" : "1") + "\n\tfilemode = true\n\tbare = true\n" +
+                (sha1 ? string.Empty : "[extensions]\n\tobjectformat = " + objectFormat + "\n"));
+            File.WriteAllText(Path.Combine(host, "HEAD"), "ref: refs/heads/main\n");
+        }
 
         /// <summary>
         /// host.git as saving needs it: one cut short while being made (a kill, a full disk) is

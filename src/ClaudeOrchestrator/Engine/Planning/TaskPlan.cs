@@ -36,6 +36,12 @@ namespace ClaudeOrchestrator.Engine.Planning
         /// <summary>Bind-mount or copy the workspace; Auto decides by where the engine runs.</summary>
         public WorkspaceTransfer Workspace { get; set; }
 
+        /// <summary>Auto until the backend's check decides Overlay or Full for a task on a branch.</summary>
+        public CheckoutMethod Checkout { get; set; }
+
+        /// <summary>Why the check chose Full where Overlay was asked for or Auto was given; null otherwise.</summary>
+        public string CheckoutNote { get; set; }
+
         /// <summary>Values are secrets as far as the module is concerned: passed, never shown.</summary>
         public IDictionary<string, string> Environment { get; set; } = new Dictionary<string, string>();
 

@@ -116,6 +116,7 @@ namespace ClaudeOrchestrator.Engine.Planning
                 Image = ModuleDefaults.Image(request.Image ?? profile?.Image ?? resumes?.Image),
                 Engine = engine,
                 Workspace = request.Workspace ?? profile?.Workspace ?? WorkspaceTransfer.Auto,
+                Checkout = request.Checkout ?? profile?.Checkout ?? CheckoutMethod.Auto,
                 Backend = (request.Swarm ?? profile?.Swarm ?? false) ? ClaudeTaskBackend.SwarmService : ClaudeTaskBackend.Container,
                 Placement = profile?.Placement ?? Array.Empty<string>(),
                 Timeout = request.Timeout ?? profile?.Timeout,
@@ -282,11 +283,8 @@ namespace ClaudeOrchestrator.Engine.Planning
                 return;
             }
 
+            // Uncommitted changes are counted meanwhile; the task runner warns of them.
             var repo = GitRepository.Inspect(plan.ProjectPath);
-            if (repo.DirtyFiles > 0)
-            {
-                _warning($"{repo.DirtyFiles} file(s) in {repo.TopLevel} have uncommitted changes; the task starts from the last commit ({repo.HeadCommit.Substring(0, 12)}) without them.");
-            }
 
             if (repo.HeadBranch == null)
             {

@@ -33,6 +33,7 @@ namespace ClaudeOrchestrator.Engine.Planning
         public string Image { get; set; }
         public string Engine { get; set; }
         public WorkspaceTransfer? Workspace { get; set; }
+        public CheckoutMethod? Checkout { get; set; }
         public bool? Swarm { get; set; }
         public bool SELinuxRelabel { get; set; }
         public TimeSpan? Timeout { get; set; }

@@ -25,7 +25,7 @@ namespace ClaudeOrchestrator.Engine.Projects
 
         private static readonly Regex VariableName = new Regex(@"^[A-Za-z_][A-Za-z0-9_]*$", RegexOptions.CultureInvariant);
         private static readonly Regex NetworkName = new Regex(@"^[A-Za-z0-9][A-Za-z0-9_.-]*$", RegexOptions.CultureInvariant);
-        private static readonly string[] TopLevelFields = { "name", "local_path", "docker", "environment", "timeout", "isolation", "branch_prefix", "agent" };
+        private static readonly string[] TopLevelFields = { "name", "local_path", "docker", "environment", "timeout", "isolation", "checkout", "branch_prefix", "agent" };
         private static readonly string[] AgentFields = { "model", "max_turns", "max_budget_usd", "allowed_tools", "disallowed_tools", "append_system_prompt" };
         private static readonly string[] DockerFields = { "image", "memory", "cpus", "network_mode", "allow_hosts", "engine", "selinux_relabel", "workspace", "swarm", "placement" };
 
@@ -117,6 +117,8 @@ namespace ClaudeOrchestrator.Engine.Projects
                 root.Add("isolation", project.Isolation.Value.ToString().ToLowerInvariant());
             }
 
+            AddIf(root, "checkout", project.Checkout?.ToString().ToLowerInvariant());
+
             AddIf(root, "branch_prefix", project.BranchPrefix);
             if (project.Timeout.HasValue)
             {
@@ -199,6 +201,14 @@ namespace ClaudeOrchestrator.Engine.Projects
                 }
 
                 project.Isolation = mode;
+            }
+
+            var checkout = Scalar(root, "checkout");
+            if (checkout != null)
+            {
+                project.Checkout = Enum.TryParse<CheckoutMethod>(checkout, true, out var method) && Enum.IsDefined(typeof(CheckoutMethod), method)
+                    ? method
+                    : throw new ProfileProblem($"field 'checkout': '{checkout}' must be auto, overlay or full.");
             }
 
             project.BranchPrefix = Scalar(root, "branch_prefix");

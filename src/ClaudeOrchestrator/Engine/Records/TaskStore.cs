@@ -122,15 +122,7 @@ namespace ClaudeOrchestrator.Engine.Records
             }
         }
 
-        /// <summary>"pid-startticks-..." names a process of this host that has ended.</summary>
-        private static bool OwnerGone(string name)
-        {
-            var parts = name.Split('-');
-            return parts.Length >= 3 &&
-                   int.TryParse(parts[0], System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var pid) &&
-                   long.TryParse(parts[1], System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var ticks) &&
-                   OwnerLiveness.IsProvablyGone(pid, new DateTime(ticks, DateTimeKind.Utc));
-        }
+        private static bool OwnerGone(string name) => OwnerLiveness.NamesEndedProcess(name);
 
         private static void TryDeleteTree(string path)
         {

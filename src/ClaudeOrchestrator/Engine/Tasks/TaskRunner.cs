@@ -40,6 +40,28 @@ namespace ClaudeOrchestrator.Engine.Tasks
 
         public static async Task<ClaudeTaskResult> RunAsync(TaskPlan spec, ITaskObserver observer, CancellationToken cancel)
         {
+            // The count of the user's uncommitted files arrives while the task starts; its warning
+            // is out before the result.
+            var repository = spec.Repository;
+            var warned = repository == null ? Task.CompletedTask : repository.DirtyFiles.ContinueWith(count =>
+            {
+                if (count.Status == System.Threading.Tasks.TaskStatus.RanToCompletion && count.Result > 0)
+                {
+                    observer.Warning($"{count.Result} file(s) in {repository.TopLevel} have uncommitted changes; the task starts from the last commit ({repository.HeadCommit.Substring(0, 12)}) without them.");
+                }
+            }, TaskScheduler.Default);
+            try
+            {
+                return await RunTaskAsync(spec, observer, cancel).ConfigureAwait(false);
+            }
+            finally
+            {
+                await warned.ConfigureAwait(false);
+            }
+        }
+
+        private static async Task<ClaudeTaskResult> RunTaskAsync(TaskPlan spec, ITaskObserver observer, CancellationToken cancel)
+        {
             var connection = await DockerConnection.ReachAsync(spec.Engine, cancel).ConfigureAwait(false);
             observer.Debug(connection.Description);
             spec.Sandbox.AdaptTo(connection.Facts);
@@ -79,7 +101,9 @@ namespace ClaudeOrchestrator.Engine.Tasks
             }
             if (session.Checkout != null)
             {
-                observer.Verbose($"Task {spec.TaskId}: branch '{spec.Branch}' from {spec.Repository.HeadCommit.Substring(0, 12)} in {spec.Repository.TopLevel}; private checkout {session.Checkout.CheckoutDirectory}.");
+                observer.Verbose($"Task {spec.TaskId}: branch '{spec.Branch}' from {spec.Repository.HeadCommit.Substring(0, 12)} in {spec.Repository.TopLevel}; " + (session.Checkout.IsLayer
+                    ? $"overlay checkout: the shared base tree {session.Checkout.BaseTree} under the task's layer {session.Checkout.CheckoutDirectory}."
+                    : $"private checkout {session.Checkout.CheckoutDirectory}" + (spec.CheckoutNote != null ? $", every file written (no overlay: {spec.CheckoutNote})." : ".")));
             }
 
             var result = NewResult(spec, session);
@@ -188,6 +212,7 @@ namespace ClaudeOrchestrator.Engine.Tasks
             Image = spec.Image,
             Engine = spec.EngineEndpoint,
             Workspace = spec.Workspace,
+            Checkout = session.Record.Checkout,
             StartTime = DateTime.Now,
             // Until an outcome says otherwise: an exception part-way is a failure.
             Status = ClaudeTaskStatus.Failed,

@@ -124,6 +124,7 @@ namespace ClaudeOrchestrator.Engine.Tasks
                 record.Branch = spec.Branch;
                 record.BaseCommit = spec.BranchTip ?? spec.Repository.HeadCommit;
                 record.CheckoutPath = System.IO.Path.Combine(TaskStore.DirectoryFor(spec.TaskId), "checkout");
+                record.Checkout = spec.Checkout == CheckoutMethod.Overlay ? CheckoutMethod.Overlay : CheckoutMethod.Full;
             }
 
             bool created;
@@ -162,8 +163,8 @@ namespace ClaudeOrchestrator.Engine.Tasks
                 if (spec.Repository != null)
                 {
                     checkout = spec.Resumes != null
-                        ? TaskCheckout.Continue(spec.Repository, TaskStore.DirectoryFor(spec.TaskId), spec.Branch, spec.BranchTip, spec.TaskId)
-                        : TaskCheckout.Create(spec.Repository, TaskStore.DirectoryFor(spec.TaskId), spec.Branch, spec.TaskId);
+                        ? TaskCheckout.Continue(spec.Repository, TaskStore.DirectoryFor(spec.TaskId), spec.Branch, spec.BranchTip, spec.TaskId, record.Checkout.Value)
+                        : TaskCheckout.Create(spec.Repository, TaskStore.DirectoryFor(spec.TaskId), spec.Branch, spec.TaskId, record.Checkout.Value);
                 }
 
                 AgentState.Prepare(record.AgentStatePath, spec.Resumes?.AgentStatePath, spec.Sandbox.User);

@@ -63,6 +63,40 @@ namespace ClaudeOrchestrator.Engine.Backends.Containers
             {
                 throw connection.Translate(e);
             }
+
+            if (plan.Repository != null)
+            {
+                plan.Checkout = await ChooseCheckoutAsync(connection, plan, copy, cancel).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>
+        /// Overlay where the engine mounts one over this machine's files (tried once per engine and
+        /// session), else Full; -Checkout Overlay where it cannot is refused before anything exists.
+        /// </summary>
+        private static async Task<CheckoutMethod> ChooseCheckoutAsync(DockerConnection connection, TaskPlan plan, bool copy, CancellationToken cancel)
+        {
+            if (plan.Checkout == CheckoutMethod.Full)
+            {
+                return CheckoutMethod.Full;
+            }
+
+            var problem = copy
+                ? "the workspace is copied to the engine (-Workspace Copy, or an engine elsewhere), and an overlay lies on this machine's files"
+                : await OverlayMounts.ProblemAsync(connection, plan.Image, plan.Sandbox.User, cancel).ConfigureAwait(false);
+            if (problem == null)
+            {
+                return CheckoutMethod.Overlay;
+            }
+
+            if (plan.Checkout == CheckoutMethod.Overlay)
+            {
+                throw new OrchestratorException(ErrorIds.CheckoutUnavailable, ErrorCategory.InvalidOperation,
+                    $"-Checkout Overlay cannot be used here: {problem}. Use -Checkout Full (every file written into the task's checkout) or Auto.", plan.ProjectPath);
+            }
+
+            plan.CheckoutNote = problem;
+            return CheckoutMethod.Full;
         }
 
         public string Describe(DockerConnection connection, TaskPlan plan)
@@ -76,7 +110,9 @@ namespace ClaudeOrchestrator.Engine.Backends.Containers
         public IWorkspaceDelivery Workspace(DockerConnection connection, TaskPlan plan, IAttemptHost task, string descriptionFile) =>
             plan.Workspace == WorkspaceTransfer.Copy
                 ? ShippedWorkspace.Plan(plan, task.Checkout, task.AgentStateDirectory, descriptionFile, note => task.Transcript?.Note(note))
-                : (IWorkspaceDelivery)new BoundWorkspace(task.Checkout?.CheckoutDirectory ?? plan.ProjectPath);
+                : task.Checkout != null && task.Checkout.IsLayer
+                    ? new OverlayWorkspace(plan, task.Checkout, note => task.Transcript?.Note(note))
+                    : (IWorkspaceDelivery)new BoundWorkspace(task.Checkout?.CheckoutDirectory ?? plan.ProjectPath);
 
         public IEngineObjects RunsIn => ContainerObjects.Instance;
 

@@ -51,7 +51,16 @@ namespace ClaudeOrchestrator.Engine.Backends.Swarm
                 // The gateway's network is one engine's bridge; a service may run on any node.
                 throw new OrchestratorException(ErrorIds.SwarmEgressUnavailable, ErrorCategory.SecurityError,
                     "-Swarm needs -Network: the egress gateway (the default, which lets the agent reach only the model API and the hosts -AllowHost names) serves one engine, and a swarm service may run on any node. " +
-                    "Pass -Network none for an offline task, or -Network with an overlay network (or bridge) to opt out into open egress: the service then holds the model API credential, and the agent can reach any host.", spec.ProjectPath);
+                    "Pass -Network with an overlay network (or bridge) to opt out into open egress: the service then holds the model API credential, and the agent can reach any host.", spec.ProjectPath);
+            }
+
+            if (string.Equals(spec.Sandbox.Network, "none", StringComparison.Ordinal))
+            {
+                // Docker's swarm manager knows no network "none" (it refuses the service), and a
+                // service given no network gets each node's default bridge: not offline at all.
+                throw new OrchestratorException(ErrorIds.SwarmEgressUnavailable, ErrorCategory.InvalidArgument,
+                    "-Network none cannot be used with -Swarm: a swarm service cannot be left without a network (the manager knows no network 'none', and a service without one joins its node's bridge). " +
+                    "Pass -Network with an overlay network (or bridge), or run an offline task without -Swarm.", spec.ProjectPath);
             }
 
             if (spec.Workspace == WorkspaceTransfer.Mount)
@@ -60,7 +69,14 @@ namespace ClaudeOrchestrator.Engine.Backends.Swarm
                     "-Workspace Mount cannot be used with -Swarm: a bind mount names a path on whichever node runs the task. On a swarm the workspace is always copied.", spec.ProjectPath);
             }
 
+            if (spec.Repository != null && spec.Checkout == CheckoutMethod.Overlay)
+            {
+                throw new OrchestratorException(ErrorIds.CheckoutUnavailable, ErrorCategory.InvalidArgument,
+                    "-Checkout Overlay cannot be used with -Swarm: the overlay lies on this machine's files, and a service may run on any node. Use -Checkout Full or Auto.", spec.ProjectPath);
+            }
+
             spec.Workspace = WorkspaceTransfer.Copy;
+            spec.Checkout = CheckoutMethod.Full;
             return Task.CompletedTask;
         }
 
