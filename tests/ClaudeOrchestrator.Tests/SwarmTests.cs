@@ -518,8 +518,14 @@ public sealed class SwarmTests : TaskTestBase, IClassFixture<SwarmTests.Swarm>
         var open = Session.Invoke(StartTask("succeed", $"-Swarm -Engine {Cluster.Endpoint}"));
         Assert.StartsWith("SwarmEgressUnavailable,", open.FirstError.FullyQualifiedErrorId);
         Assert.Equal(System.Management.Automation.ErrorCategory.SecurityError, open.FirstError.CategoryInfo.Category);
-        Assert.Contains("-Network none", open.FirstError.ToString());
+        Assert.Contains("-Network with an overlay network (or bridge)", open.FirstError.ToString());
         Assert.Contains("open egress", open.FirstError.ToString());
+
+        // Offline is no way out either: a service without a network would join its node's bridge.
+        var offline = Session.Invoke(StartTask("succeed", $"-Swarm -Network none -Engine {Cluster.Endpoint}"));
+        Assert.StartsWith("SwarmEgressUnavailable,", offline.FirstError.FullyQualifiedErrorId);
+        Assert.Equal(System.Management.Automation.ErrorCategory.InvalidArgument, offline.FirstError.CategoryInfo.Category);
+        Assert.Contains("-Network none cannot be used with -Swarm", offline.FirstError.ToString());
 
         // Nothing was made: no branch, no service, no task left running.
         Assert.DoesNotContain("claude/", Git("branch", "--list"));
