@@ -169,6 +169,8 @@ public sealed class OverlayCheckoutTests : TaskTestBase
 
         var sweep = Session.Invoke("Remove-ClaudeContainer -Orphaned -Confirm:$false");
         Assert.Empty(sweep.Errors);
+        // One sweep finishes it all: the overlay's volume (a mount's description, no data) goes too.
+        Assert.DoesNotContain(DockerCli.Run("volume", "ls", "-q").Stdout.Split('\n'), v => v.Contains(taskId));
         var task = (ClaudeTask)Session.Invoke($"Get-ClaudeTask -Id {taskId}").ThrowIfFailed().Output.Single().BaseObject;
         Assert.Equal(ClaudeTaskWork.Salvaged, task.Work);
         Assert.Equal("after-kill", ProjectGit("show", task.Branch + ":left.txt"));

@@ -1,3 +1,4 @@
+using ClaudeOrchestrator.Engine.Common;
 using ClaudeOrchestrator.Engine.Records;
 using ClaudeOrchestrator.Engine.Workspaces;
 using ClaudeOrchestrator.Engine.Egress;
@@ -69,6 +70,13 @@ namespace ClaudeOrchestrator.Engine.Cleanup
             if (record != null && record.Workspace == WorkspaceTransfer.Copy && TaskSalvager.HasWorkToKeep(record))
             {
                 return new RemovalDecision(RemovalAction.Salvage, record);
+            }
+
+            if (record != null && record.Workspace != WorkspaceTransfer.Copy && (record.Status != ClaudeTaskStatus.Running || OwnerLiveness.IsOrphan(volume)))
+            {
+                // An overlay checkout's volume only describes the mount: the work is in the task's
+                // layer on this machine, which the salvage saves whether the volume is there or not.
+                return new RemovalDecision(RemovalAction.Remove, record);
             }
 
             var foreign = record == null ? $"this machine has no record of its task {volume.TaskId} (it ran from {volume.OwnerHost ?? "another machine"})"
