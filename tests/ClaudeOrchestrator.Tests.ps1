@@ -300,7 +300,8 @@ Describe 'Engines' {
         $env:ANTHROPIC_API_KEY = 'sk-ant-pester-not-shown'
         try {
             $checks = Test-ClaudeEngine -Image $Image -Path $TestDrive -ErrorVariable failed
-            $checks.Check | Should -Be @('Endpoint', 'Reachable', 'Engine', 'Rootless', 'Limits', 'API key', 'Image', 'Init', 'Shell', 'Bash', 'Agent', 'Project mount', 'User mapping')
+            $checks.Check | Should -Be @('Endpoint', 'Reachable', 'Engine', 'Rootless', 'Limits', 'API key', 'Image', 'Init', 'Shell', 'Bash', 'Agent', 'Project mount', 'User mapping', 'Checkout')
+            ($checks | Where-Object Check -eq Checkout).Detail | Should -Match '^Overlay: '
             $checks | Where-Object Status -eq Fail | Should -BeNullOrEmpty
             $failed | Should -BeNullOrEmpty
             ($checks | Out-String) | Should -Not -Match 'sk-ant-pester'
