@@ -9,7 +9,7 @@
     Description          = 'Runs coding-agent (Claude Code) tasks in Docker and Podman containers, on remote engines and on a swarm, each on its own git branch, and guarantees that no container is left behind and no work is lost.'
     PowerShellVersion    = '5.1'
     FormatsToProcess     = @('ClaudeOrchestrator.format.ps1xml')
-    CmdletsToExport      = @('Start-ClaudeTask', 'Get-ClaudeContainer', 'Remove-ClaudeContainer', 'Get-ClaudeCleanupReport', 'Get-ClaudeProject', 'New-ClaudeProject', 'Get-ClaudeTask', 'Receive-ClaudeTask', 'Compare-ClaudeTask', 'Merge-ClaudeTask', 'Remove-ClaudeTask', 'Test-ClaudeEngine')
+    CmdletsToExport      = @('Start-ClaudeTask', 'Get-ClaudeContainer', 'Remove-ClaudeContainer', 'Get-ClaudeCleanupReport', 'Get-ClaudeProject', 'New-ClaudeProject', 'Get-ClaudeTask', 'Receive-ClaudeTask', 'Compare-ClaudeTask', 'Merge-ClaudeTask', 'Remove-ClaudeTask', 'Test-ClaudeEngine', 'Watch-ClaudeTask')
     FunctionsToExport    = @()
     VariablesToExport    = @()
     AliasesToExport      = @()

@@ -66,8 +66,8 @@ AfterAll {
 Describe 'Manifest' {
     It 'passes Test-ModuleManifest and exports exactly the cmdlets' {
         $manifest = Test-ModuleManifest (Join-Path $Root 'out/ClaudeOrchestrator/ClaudeOrchestrator.psd1')
-        $manifest.ExportedCmdlets.Keys | Sort-Object | Should -Be @('Compare-ClaudeTask', 'Get-ClaudeCleanupReport', 'Get-ClaudeContainer', 'Get-ClaudeProject', 'Get-ClaudeTask', 'Merge-ClaudeTask', 'New-ClaudeProject', 'Receive-ClaudeTask', 'Remove-ClaudeContainer', 'Remove-ClaudeTask', 'Start-ClaudeTask', 'Test-ClaudeEngine')
-        (Get-Command -Module ClaudeOrchestrator).Name | Sort-Object | Should -Be @('Compare-ClaudeTask', 'Get-ClaudeCleanupReport', 'Get-ClaudeContainer', 'Get-ClaudeProject', 'Get-ClaudeTask', 'Merge-ClaudeTask', 'New-ClaudeProject', 'Receive-ClaudeTask', 'Remove-ClaudeContainer', 'Remove-ClaudeTask', 'Start-ClaudeTask', 'Test-ClaudeEngine')
+        $manifest.ExportedCmdlets.Keys | Sort-Object | Should -Be @('Compare-ClaudeTask', 'Get-ClaudeCleanupReport', 'Get-ClaudeContainer', 'Get-ClaudeProject', 'Get-ClaudeTask', 'Merge-ClaudeTask', 'New-ClaudeProject', 'Receive-ClaudeTask', 'Remove-ClaudeContainer', 'Remove-ClaudeTask', 'Start-ClaudeTask', 'Test-ClaudeEngine', 'Watch-ClaudeTask')
+        (Get-Command -Module ClaudeOrchestrator).Name | Sort-Object | Should -Be @('Compare-ClaudeTask', 'Get-ClaudeCleanupReport', 'Get-ClaudeContainer', 'Get-ClaudeProject', 'Get-ClaudeTask', 'Merge-ClaudeTask', 'New-ClaudeProject', 'Receive-ClaudeTask', 'Remove-ClaudeContainer', 'Remove-ClaudeTask', 'Start-ClaudeTask', 'Test-ClaudeEngine', 'Watch-ClaudeTask')
     }
 }
 
@@ -267,7 +267,7 @@ Describe 'Orphan sweep' {
 Describe 'Help, completion and streams' {
     It 'has a synopsis, two examples and every parameter described for <_>' -ForEach @(
         'Start-ClaudeTask', 'Get-ClaudeContainer', 'Remove-ClaudeContainer', 'Get-ClaudeCleanupReport', 'Get-ClaudeProject', 'New-ClaudeProject',
-        'Get-ClaudeTask', 'Receive-ClaudeTask', 'Compare-ClaudeTask', 'Merge-ClaudeTask', 'Remove-ClaudeTask', 'Test-ClaudeEngine') {
+        'Get-ClaudeTask', 'Receive-ClaudeTask', 'Compare-ClaudeTask', 'Merge-ClaudeTask', 'Remove-ClaudeTask', 'Test-ClaudeEngine', 'Watch-ClaudeTask') {
         $help = Get-Help $_ -Full
         $help.Synopsis | Should -Not -BeNullOrEmpty
         $help.Synopsis | Should -Not -Match 'CommonParameters'
@@ -676,5 +676,64 @@ Describe 'In a real terminal' {
         Get-LabelledName | Should -BeNullOrEmpty -Because 'the container was removed before the prompt came back'
         docker inspect $name 2>$null | Out-Null
         $LASTEXITCODE | Should -Not -Be 0
+    }
+
+    It 'shows twenty tasks of two other sessions on a live board that leaves them running' {
+        # A repository of its own, so the board's rows are only these tasks, each on its branch.
+        $board = New-Item -ItemType Directory -Path (Join-Path ([IO.Path]::GetTempPath()) ("co-board-" + [guid]::NewGuid().ToString('N').Substring(0, 8)))
+        git -C $board init -q -b main; Set-Content "$board/README.md" 'board'; git -C $board add -A
+        git -C $board -c user.name=t -c user.email=t@t.invalid commit -qm first
+        $project = $board.Name
+        $manifest = Join-Path $Root 'out/ClaudeOrchestrator/ClaudeOrchestrator.psd1'
+        # Two sessions of their own (pwsh processes), ten tasks each: fifteen turns, one a second, each writing a file.
+        $fanOut = "Import-Module '$manifest'; 1..10 | ForEach-Object { [pscustomobject]@{ Path = '$board'; Description = 'spend 15 1000 1' } } | " +
+                  "Start-ClaudeTask -Image $Image -Network none -ThrottleLimit 10 | Where-Object Status -ne Succeeded | ForEach-Object { exit 1 }"
+        # Rows of this board that say Running, by id, with their turn.
+        function script:RunningTurns {
+            $turns = @{}
+            foreach ($line in (tmux capture-pane -p -t $Tmux)) {
+                if ($line -match '^(\w{8})\s+\S+\s+claude/\S+\s+Running\s+\d+:\d\d\s+(\d+|-)\s') { $turns[$Matches[1]] = if ($Matches[2] -eq '-') { 0 } else { [int]$Matches[2] } }
+            }
+            $turns
+        }
+        try {
+            Clear-Screen
+            Send-Line "Watch-ClaudeTask -Project $project"
+            Wait-Until { (Screen) -match 'Claude tasks · 0 running' } -Because 'the board is drawn' -Show { Screen }
+            $sessions = 1..2 | ForEach-Object { Start-Process -FilePath $Pwsh -ArgumentList '-NoProfile', '-Command', $fanOut -PassThru -RedirectStandardOutput "$board.out$_" -RedirectStandardError "$board.err$_" }
+
+            Wait-Until { (RunningTurns).Count -eq 20 } -Timeout '00:02:00' -Because 'twenty running tasks of the two sessions appear on the board' -Show { Screen }
+            $first = RunningTurns
+            Wait-Until { $now = RunningTurns; @($now.Keys | Where-Object { $first.ContainsKey($_) -and $now[$_] -gt $first[$_] }).Count -ge 10 } -Because 'their turns go up on the board' -Show { Screen }
+            (Screen) | Should -Match 'claude/\w{8}' -Because 'each row shows its branch'
+            (Screen) | Should -Match '~\$0\.0\d{3}' -Because 'running tasks show their cost so far, estimated'
+            @(tmux capture-pane -p -t $Tmux).Count | Should -BeLessOrEqual 50 -Because 'the board fits the window'
+
+            tmux send-keys -t $Tmux q
+            Wait-Until { AtPrompt } -Because 'q leaves the board' -Show { Screen }
+            (Screen) | Should -Match "Watch-ClaudeTask -Project $project" -Because 'the screen from before the board is back'
+            $left = @(Watch-ClaudeTask -Once -Project $project -Status Running)
+            $left.Count | Should -BeGreaterThan 0 -Because 'leaving the board leaves the tasks running'
+            $sessions | ForEach-Object { $_.HasExited | Should -BeFalse }
+
+            Send-Line "Watch-ClaudeTask -Project $project"
+            Wait-Until { ([regex]::Matches((Screen), '\bSucceeded\b')).Count -eq 20 } -Timeout '00:02:00' -Because 'the twenty tasks end on the board' -Show { Screen }
+            (Screen) | Should -Match 'Claude tasks · 0 running · 20 ended'
+            tmux send-keys -t $Tmux C-c
+            Wait-Until { AtPrompt } -Because 'Ctrl+C leaves the board too' -Show { Screen }
+
+            foreach ($session in $sessions) {
+                $session.WaitForExit(60000) | Should -BeTrue
+                $session.ExitCode | Should -Be 0 -Because "every task of both sessions succeeded: $(Get-Content "$board.err*" -Raw)"
+            }
+            $rows = @(Watch-ClaudeTask -Once -Project $project)
+            $rows.Count | Should -Be 20
+            $rows | ForEach-Object { $_.Turns | Should -Be 15; $_.FilesChanged | Should -Be 15; $_.CostEstimated | Should -BeFalse }
+            @(git -C $board for-each-ref refs/heads/claude/).Count | Should -Be 20
+        }
+        finally {
+            $sessions | Where-Object { $_ -and -not $_.HasExited } | ForEach-Object { $_.Kill() }
+            Remove-Item -Recurse -Force $board, "$board.out*", "$board.err*" -ErrorAction SilentlyContinue
+        }
     }
 }

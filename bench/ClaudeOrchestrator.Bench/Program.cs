@@ -10,6 +10,7 @@ using ClaudeOrchestrator.Testing;
 // dotnet run --project bench/ClaudeOrchestrator.Bench -c Release -- remote [runs]      (a task on an engine on another machine)
 // dotnet run --project bench/ClaudeOrchestrator.Bench -c Release -- swarm [runs]       (a task as a service on a three-node swarm)
 // dotnet run --project bench/ClaudeOrchestrator.Bench -c Release -- egress [runs] [concurrent]   (the egress gateway against the open bridge; many tasks through it)
+// dotnet run --project bench/ClaudeOrchestrator.Bench -c Release -- board [runs]       (the live board: a frame against Get-ClaudeTask; a watched fan-out)
 const string Image = "claude-orchestrator-bench:latest";
 var command = args.Length > 0 ? args[0] : "bench";
 var count = args.Length > 1 ? int.Parse(args[1]) : 0;
@@ -51,8 +52,9 @@ try
         "remote" => Remote.Run(count > 0 ? count : 5, Image),
         "swarm" => Swarm.Run(count > 0 ? count : 5, Image),
         "egress" => Egress.Run(count > 0 ? count : 5, args.Length > 2 ? int.Parse(args[2]) : 100, Image),
+        "board" => Board.Run(count > 0 ? count : 3, Image),
         "scale" => await Scale.RunAsync(args.Skip(1).Select(int.Parse).DefaultIfEmpty(100).ToArray(), Image),
-        _ => throw new ArgumentException("usage: soak [N] | work-soak [N] | bench [runs] | isolation [runs] | scale [counts...] | engines [runs] | remote [runs] | swarm [runs] | egress [runs] [concurrent]"),
+        _ => throw new ArgumentException("usage: soak [N] | work-soak [N] | bench [runs] | isolation [runs] | scale [counts...] | engines [runs] | remote [runs] | swarm [runs] | egress [runs] [concurrent] | board [runs]"),
     };
 }
 finally

@@ -26,6 +26,7 @@ public sealed class ArchitectureTests
         "Engine/Egress",
         "Engine/Sandboxing",
         "Engine/Agent",
+        "Engine/Live",
         "Engine/Projects",
         "Engine/Planning",
         "Engine/Workspaces",

@@ -399,6 +399,53 @@ public class GitIsolationTests : TaskTestBase
         Assert.Equal("", Git("branch", "--list", r.Branch));
     }
 
+    /// <summary>
+    /// Twenty tasks' branches reviewed and merged as one batch, in pipeline order, one commit each;
+    /// the eleventh conflicts with the branch it goes into: the batch stops there, the ten before
+    /// it stay merged, the repository is clean, and no later task is merged.
+    /// </summary>
+    [Fact]
+    public void TwentyBranchesAreComparedAndSquashMergedInOrderUntilAConflictStopsTheBatch()
+    {
+        var script = $$"""
+            1..20 | ForEach-Object { [pscustomobject]@{ Path = '{{Project.FullName}}'; Description = $(if ($_ -eq 11) { 'write-here README.md from-task-11' } else { "write-here f$_.txt content-$_" }) } } |
+                Start-ClaudeTask -Image {{Image}} -Network none -ThrottleLimit 4 |
+                ForEach-Object { [pscustomobject]@{ TaskId = $_.TaskId; Status = "$($_.Status)"; Summary = $_.Output } }
+            """;
+        var results = Session.Invoke(script).ThrowIfFailed().Output.Select(o => (string)o.Properties["TaskId"].Value + " " + o.Properties["Status"].Value).ToList();
+        Assert.Equal(20, results.Count);
+        Assert.All(results, r => Assert.EndsWith(" Succeeded", r));
+        // In the order of their numbers, whatever order they ended in.
+        var tasks = TaskRecordsOfThisProject();
+        var ids = Enumerable.Range(1, 20).Select(n => tasks.Single(t => t.Summary.Contains(n == 11 ? "from-task-11" : $"f{n}.txt ")).TaskId).ToList();
+
+        var compared = Session.Invoke("Get-ClaudeTask -Id " + string.Join(",", ids.Select(i => $"'{i}'")) + " | Compare-ClaudeTask").ThrowIfFailed().Output.Select(o => ((ClaudeTaskFileChange)o.BaseObject).Path).ToList();
+        Assert.Equal(Enumerable.Range(1, 20).Select(n => n == 11 ? "README.md" : $"f{n}.txt"), compared);
+
+        // Meanwhile the branch the tasks go into changed the same line of README.md.
+        File.WriteAllText(Path.Combine(Project.FullName, "README.md"), "changed on main\n");
+        Git("commit", "-q", "-am", "main moves on");
+        var start = Git("rev-parse", "HEAD");
+
+        var merge = Session.Invoke("Get-ClaudeTask -Id " + string.Join(",", ids.Select(i => $"'{i}'")) + " | Merge-ClaudeTask -Squash -Confirm:$false");
+        var error = Assert.Single(merge.Errors);
+        Assert.StartsWith("MergeConflict,", error.FullyQualifiedErrorId);
+        Assert.Contains(ids[10], error.Exception.Message);
+        Assert.Contains("README.md", error.Exception.Message);
+        Assert.Contains("10 task(s) merged before it", error.Exception.Message);
+        Assert.Equal(10, merge.Output.Count);
+
+        // One commit per merged task, its summary as the message, in order; nothing after the conflict.
+        Assert.Equal(Enumerable.Range(1, 10).Reverse().Select(n => $"write-here f{n}.txt content-{n}"), Git("log", "--format=%s", start + "..HEAD").Split('\n'));
+        Assert.Equal(string.Empty, Git("status", "--porcelain"));
+        Assert.Equal("changed on main", File.ReadAllText(Path.Combine(Project.FullName, "README.md")).Trim());
+        Assert.All(Enumerable.Range(1, 10), n => Assert.True(File.Exists(Path.Combine(Project.FullName, $"f{n}.txt"))));
+        Assert.All(Enumerable.Range(12, 9), n => Assert.False(File.Exists(Path.Combine(Project.FullName, $"f{n}.txt"))));
+        var records = ids.Select(Task).ToList();
+        Assert.All(records.Take(10), t => Assert.NotNull(t.MergeCommit));
+        Assert.All(records.Skip(10), t => Assert.Null(t.MergeCommit));
+    }
+
     [Fact]
     public void AConflictingMergeIsAbortedAndTheRepositoryIsAsItWas()
     {

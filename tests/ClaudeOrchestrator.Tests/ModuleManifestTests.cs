@@ -12,7 +12,7 @@ public class ModuleManifestTests
     {
         "Compare-ClaudeTask", "Get-ClaudeCleanupReport", "Get-ClaudeContainer", "Get-ClaudeProject", "Get-ClaudeTask",
         "Merge-ClaudeTask", "New-ClaudeProject", "Receive-ClaudeTask", "Remove-ClaudeContainer", "Remove-ClaudeTask", "Start-ClaudeTask",
-        "Test-ClaudeEngine",
+        "Test-ClaudeEngine", "Watch-ClaudeTask",
     };
 
     [Fact]

@@ -114,6 +114,45 @@ public class RealAgentTests : TaskTestBase, IClassFixture<RealAgentImage>
     }
 
     [Fact]
+    public void RealCliTaskIsOnTheBoardWithItsTurnFileAndEstimatedCostUntilItReportsItsOwn()
+    {
+        // The stand-in API holds each answer 4 s, so the task is seen between its turns.
+        const string model = "claude-sonnet-4-5-20250929";
+        var job = WithKey(RealTask("write watched.txt seen on the board", $"-Model {model} -AsJob", "STANDIN_DELAY_MS = '4000'")).ThrowIfFailed();
+        Assert.Single(job.Output);
+        ClaudeTaskBoardRow row = null;
+        Eventually.True(() =>
+        {
+            row = Session.Invoke($"Watch-ClaudeTask -Once -Status Running -Project '{Project.Name}'").ThrowIfFailed().Output
+                .Select(o => (ClaudeTaskBoardRow)o.BaseObject).SingleOrDefault();
+            return row != null && row.Turns >= 1 && row.FilesChanged == 1;
+        }, TimeSpan.FromSeconds(90), "the running task shows its first turn and the file its Write named", TimeSpan.FromMilliseconds(200));
+        Assert.True(row.CostEstimated);
+        Assert.True(row.CostUsd > 0);
+        Assert.StartsWith("claude/", row.Branch);
+
+        var result = Session.Invoke("Get-Job | Receive-Job -Wait -AutoRemoveJob").Output.Select(o => o.BaseObject).OfType<ClaudeTaskResult>().Single();
+        Assert.True(result.Status == ClaudeTaskStatus.Succeeded, result.Reason + "\n" + result.Output + result.ErrorOutput);
+        Assert.False(result.CostEstimated);
+        var reported = ResultEvent(result);
+        Assert.Equal(reported.GetProperty("total_cost_usd").GetDouble(), result.CostUsd);
+        // The module's list price for the CLI's own token totals is the CLI's own figure.
+        var usage = reported.GetProperty("usage");
+        var estimate = ClaudeOrchestrator.Engine.Agent.ModelPrices.Estimate(model, new ClaudeOrchestrator.Engine.Agent.AgentActivity.Usage
+        {
+            Input = usage.GetProperty("input_tokens").GetInt64(),
+            Output = usage.GetProperty("output_tokens").GetInt64(),
+            CacheRead = usage.GetProperty("cache_read_input_tokens").GetInt64(),
+            CacheCreation = usage.GetProperty("cache_creation_input_tokens").GetInt64(),
+        });
+        Assert.Equal(result.CostUsd!.Value, estimate!.Value, 6);
+        var ended = Session.Invoke($"Watch-ClaudeTask -Once -Id {result.TaskId}").ThrowIfFailed().Single<ClaudeTaskBoardRow>();
+        Assert.Equal(ClaudeTaskStatus.Succeeded, ended.Status);
+        Assert.Equal(result.CostUsd, ended.CostUsd);
+        Assert.Equal(1, ended.FilesChanged);
+    }
+
+    [Fact]
     public void RealCliCompletesItsLoopThroughTheEgressGatewayAndTheKeyStaysOutside()
     {
         // The Messages API stand-in in a container of its own, on a network the test makes (the gateway's way out).

@@ -21,6 +21,8 @@ namespace ClaudeOrchestrator.Commands
 
         private TaskThrottle _throttle;
 
+        private FanOutBudget _budget;
+
         private ClaudeTaskFanOutJob _fanOut;
 
         private Exception _writeFailure;

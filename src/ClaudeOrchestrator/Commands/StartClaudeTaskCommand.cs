@@ -68,6 +68,15 @@ namespace ClaudeOrchestrator.Commands
         [ValidateRange(0.0001, 1000000.0)]
         public double MaxBudgetUsd { get; set; }
 
+        /// <summary>What the tasks of this Start-ClaudeTask may spend together: once ended tasks' costs plus running ones' costs so far reach it, no further task starts. Default: the profile's agent.max_total_budget_usd.</summary>
+        [Parameter]
+        [ValidateRange(0.0001, 1000000.0)]
+        public double MaxTotalBudgetUsd { get; set; }
+
+        /// <summary>With a total budget: once it is reached, the running tasks are stopped too (their work saved, as on Ctrl+C).</summary>
+        [Parameter]
+        public SwitchParameter StopAtBudget { get; set; }
+
         [Parameter]
         [ValidateNotNullOrEmpty]
         public string[] AllowedTools { get; set; }
@@ -174,6 +183,7 @@ namespace ClaudeOrchestrator.Commands
         protected override void BeginProcessing()
         {
             _throttle = new TaskThrottle(ThrottleLimit);
+            _budget = new FanOutBudget(StopAtBudget.IsPresent);
             // A description given on the command line is checked once, before anything exists;
             // piped ones are checked per task.
             if (IsBound(nameof(Description)))
@@ -250,6 +260,21 @@ namespace ClaudeOrchestrator.Commands
                 return;
             }
 
+            if (StopAtBudget && spec.MaxTotalBudgetUsd == null)
+            {
+                WriteError(new OrchestratorException(ErrorIds.BudgetMissing, ErrorCategory.InvalidArgument,
+                    $"-StopAtBudget stops running tasks once the fan-out's total budget is reached, and task {spec.TaskId} for '{spec.ProjectPath}' has none: pass -MaxTotalBudgetUsd, or set agent.max_total_budget_usd in the project's profile. Nothing was started for it.", spec.ProjectPath));
+                return;
+            }
+
+            // The whole invocation shares one budget: the smallest limit any of its tasks names.
+            if (spec.MaxTotalBudgetUsd.HasValue)
+            {
+                _budget.Apply(spec.MaxTotalBudgetUsd.Value);
+            }
+
+            spec.Budget = _budget;
+
             // -WhatIf says what the task would make (its branch, what runs the agent, where the
             // workspace goes); -Confirm asks per task. Nothing exists yet either way.
             var what = TaskRunner.Describe(spec);
@@ -325,6 +350,7 @@ namespace ClaudeOrchestrator.Commands
                 Model = Model,
                 MaxTurns = IsBound(nameof(MaxTurns)) ? MaxTurns : (int?)null,
                 MaxBudgetUsd = IsBound(nameof(MaxBudgetUsd)) ? MaxBudgetUsd : (double?)null,
+                MaxTotalBudgetUsd = IsBound(nameof(MaxTotalBudgetUsd)) ? MaxTotalBudgetUsd : (double?)null,
                 AllowedTools = AllowedTools,
                 DisallowedTools = DisallowedTools,
                 AppendSystemPrompt = AppendSystemPrompt,

@@ -24,9 +24,9 @@ namespace ClaudeOrchestrator.Hosting
                 text.Append(" · ").Append(tool.Length > 60 ? tool.Substring(0, 57) + "..." : tool);
             }
 
-            var cost = activity.CostUsd;
+            var cost = activity.CostSoFar(out var estimated);
             text.Append(" · ").Append(cost.HasValue
-                ? "$" + cost.Value.ToString("0.0000", CultureInfo.InvariantCulture)
+                ? (estimated ? "~$" : "$") + cost.Value.ToString("0.0000", CultureInfo.InvariantCulture)
                 : (tokens.Input + tokens.CacheRead + tokens.CacheCreation + tokens.Output).ToString("N0", CultureInfo.InvariantCulture) + " tokens");
             return text.ToString();
         }

@@ -12,6 +12,8 @@ namespace ClaudeOrchestrator.Hosting
             switch (result.Status)
             {
                 case ClaudeTaskStatus.Succeeded:
+                // A task its fan-out's budget kept from starting: one warning said so for all of them.
+                case ClaudeTaskStatus.NotStarted:
                     return null;
                 case ClaudeTaskStatus.TimedOut:
                     return Record(ErrorIds.TaskTimedOut, ErrorCategory.OperationTimeout, result, new TimeoutException(Message(result)));

@@ -55,6 +55,9 @@ namespace ClaudeOrchestrator
         public string Model { get; set; }
         public int? MaxTurns { get; set; }
         public double? MaxBudgetUsd { get; set; }
+
+        /// <summary>What all tasks of one Start-ClaudeTask may spend together (agent.max_total_budget_usd); -MaxTotalBudgetUsd wins.</summary>
+        public double? MaxTotalBudgetUsd { get; set; }
         public string[] AllowedTools { get; set; }
         public string[] DisallowedTools { get; set; }
         public string AppendSystemPrompt { get; set; }

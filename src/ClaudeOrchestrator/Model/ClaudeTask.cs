@@ -71,6 +71,9 @@ namespace ClaudeOrchestrator
         /// <summary>What the agent reported spending, in US dollars, over all attempts.</summary>
         public double? CostUsd { get; set; }
 
+        /// <summary>True when part of CostUsd is the module's estimate: a run that ended without reporting its cost (stopped, timed out, crashed) is priced from its tokens at the model's list price.</summary>
+        public bool CostEstimated { get; set; }
+
         public long? InputTokens { get; set; }
         public long? OutputTokens { get; set; }
         public long? CacheReadTokens { get; set; }

@@ -12,5 +12,8 @@ namespace ClaudeOrchestrator
 
         /// <summary>Its session died while it ran (SIGKILL, power loss); only in Get-ClaudeTask.</summary>
         Interrupted,
+
+        /// <summary>Never started: its fan-out's budget (-MaxTotalBudgetUsd) was spent first; nothing of it was made.</summary>
+        NotStarted,
     }
 }

@@ -7,6 +7,7 @@ namespace ClaudeOrchestrator
         string Model { get; set; }
         int? Turns { get; set; }
         double? CostUsd { get; set; }
+        bool CostEstimated { get; set; }
         long? InputTokens { get; set; }
         long? OutputTokens { get; set; }
         long? CacheReadTokens { get; set; }

@@ -4,6 +4,7 @@
 //   prompt "write <file> <text...>"  -> a Write tool call for <cwd>/<file>, then (after its result) a final answer
 //   anything else                    -> a final answer that counts the messages it was sent
 // STANDIN_STATUS=401|429|529 makes every request fail with that API error instead.
+// STANDIN_DELAY_MS holds each answer that long (a task that stays running while it is watched).
 // STANDIN_BIND=0.0.0.0 serves other containers (the egress tests run it in a container of its own);
 // STANDIN_KEY, when set, is the only x-api-key accepted, and every key received is printed.
 'use strict';
@@ -13,6 +14,7 @@ const fs = require('fs');
 const port = Number(process.env.STANDIN_PORT || 18080);
 const cwd = process.env.STANDIN_CWD || '/workspace';
 const failWith = Number(process.env.STANDIN_STATUS || 0);
+const delay = Number(process.env.STANDIN_DELAY_MS || 0);
 const bind = process.env.STANDIN_BIND || '127.0.0.1';
 const expectedKey = process.env.STANDIN_KEY || '';
 const errors = {
@@ -87,6 +89,7 @@ http.createServer((req, res) => {
       res.end(JSON.stringify({ type: 'error', error: { type: errors[failWith][0], message: errors[failWith][1] } }));
       return;
     }
-    reply(res, JSON.parse(raw || '{}'));
+    const body = JSON.parse(raw || '{}');
+    setTimeout(() => reply(res, body), delay);
   });
 }).listen(port, bind, () => fs.writeFileSync('/tmp/standin-api.ready', String(process.pid)));

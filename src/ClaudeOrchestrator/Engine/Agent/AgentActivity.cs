@@ -12,6 +12,7 @@ namespace ClaudeOrchestrator.Engine.Agent
     {
         private readonly object _gate = new object();
         private readonly Dictionary<string, Usage> _usageByMessage = new Dictionary<string, Usage>(StringComparer.Ordinal);
+        private readonly HashSet<string> _edited = new HashSet<string>(StringComparer.Ordinal);
         private int _turns;
         private string _currentTool;
         private string _sessionId;
@@ -42,6 +43,23 @@ namespace ClaudeOrchestrator.Engine.Agent
 
         /// <summary>Total cost in USD; known only from a result event.</summary>
         public double? CostUsd { get { lock (_gate) { return _costUsd; } } }
+
+        /// <summary>
+        /// What the run has cost so far: the result's figure once it arrived, else an estimate from
+        /// the tokens of the messages so far at the model's list price (null when the model's price
+        /// is unknown). <paramref name="estimated"/> says which.
+        /// </summary>
+        public double? CostSoFar(out bool estimated)
+        {
+            lock (_gate)
+            {
+                estimated = _costUsd == null;
+                return _costUsd ?? (_sawEvents ? ModelPrices.Estimate(_model, Tokens) : null);
+            }
+        }
+
+        /// <summary>Files the agent's editing tools (Write, Edit, MultiEdit, NotebookEdit) named so far.</summary>
+        public int FilesEdited { get { lock (_gate) { return _edited.Count; } } }
 
         public string ResultText { get { lock (_gate) { return _resultText; } } }
 
@@ -117,6 +135,14 @@ namespace ClaudeOrchestrator.Engine.Agent
                 {
                     _currentTool = tool;
                 }
+            }
+        }
+
+        internal void Edited(string path)
+        {
+            lock (_gate)
+            {
+                _edited.Add(path);
             }
         }
 

@@ -18,9 +18,12 @@ namespace ClaudeOrchestrator.Engine.Agent
             target.Turns = activity.Turns;
             target.ResultText = activity.ResultText;
             target.ErrorKind = activity.ErrorKind;
-            if (activity.CostUsd.HasValue)
+            // A run that never reported its cost (stopped, timed out, crashed) still spent its tokens.
+            var cost = activity.CostSoFar(out var estimated);
+            if (cost.HasValue)
             {
-                target.CostUsd = (target.CostUsd ?? 0) + activity.CostUsd.Value;
+                target.CostUsd = (target.CostUsd ?? 0) + cost.Value;
+                target.CostEstimated |= estimated;
             }
 
             var tokens = activity.Tokens;
@@ -36,6 +39,7 @@ namespace ClaudeOrchestrator.Engine.Agent
             to.Model = from.Model;
             to.Turns = from.Turns;
             to.CostUsd = from.CostUsd;
+            to.CostEstimated = from.CostEstimated;
             to.InputTokens = from.InputTokens;
             to.OutputTokens = from.OutputTokens;
             to.CacheReadTokens = from.CacheReadTokens;

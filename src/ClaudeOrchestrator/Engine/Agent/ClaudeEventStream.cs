@@ -129,6 +129,12 @@ namespace ClaudeOrchestrator.Engine.Agent
                     {
                         var name = String(block, "name") ?? "tool";
                         var detail = block.TryGetProperty("input", out var input) ? ToolDetail(name, input) : null;
+                        var edited = EditedFile(name, input);
+                        if (edited != null)
+                        {
+                            Activity.Edited(edited);
+                        }
+
                         tool = detail == null ? name : name + " " + detail;
                         lines.Add("-> " + name + (detail == null ? string.Empty : (name == "Bash" ? ": " : " ") + detail));
                     }
@@ -235,6 +241,27 @@ namespace ClaudeOrchestrator.Engine.Agent
         }
 
         /// <summary>The one argument that says what a tool call does, shortened and relative to the workspace.</summary>
+        /// <summary>The file an editing tool writes, from its input; null for any other tool.</summary>
+        internal static string EditedFile(string tool, JsonElement input)
+        {
+            if (input.ValueKind != JsonValueKind.Object)
+            {
+                return null;
+            }
+
+            switch (tool)
+            {
+                case "Write":
+                case "Edit":
+                case "MultiEdit":
+                    return String(input, "file_path");
+                case "NotebookEdit":
+                    return String(input, "notebook_path");
+                default:
+                    return null;
+            }
+        }
+
         internal static string ToolDetail(string tool, JsonElement input)
         {
             if (input.ValueKind != JsonValueKind.Object)

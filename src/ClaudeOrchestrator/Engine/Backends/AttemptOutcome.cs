@@ -80,7 +80,12 @@ namespace ClaudeOrchestrator.Engine.Backends
         /// <param name="what">What was removed from under the task when nobody here stopped it: "container" or "service".</param>
         internal static void MarkStopped(ClaudeTaskResult result, CancellationTokenSource timeout, CancellationToken cancel, TaskPlan spec, string what = "container")
         {
-            if (timeout.IsCancellationRequested && !cancel.IsCancellationRequested)
+            if (spec.Budget != null && spec.Budget.Stopped && !cancel.IsCancellationRequested && !timeout.IsCancellationRequested)
+            {
+                result.Status = ClaudeTaskStatus.Cancelled;
+                result.Reason = $"Stopped (-StopAtBudget): {spec.Budget.Describe()}.";
+            }
+            else if (timeout.IsCancellationRequested && !cancel.IsCancellationRequested)
             {
                 result.Status = ClaudeTaskStatus.TimedOut;
                 result.Reason = $"The task exceeded its timeout of {spec.Timeout}.";

@@ -4,6 +4,7 @@ using System.Reflection;
 using System.Threading;
 using System.Threading.Tasks;
 using ClaudeOrchestrator.Engine.Common;
+using ClaudeOrchestrator.Engine.Live;
 using ClaudeOrchestrator.Engine.Egress;
 using ClaudeOrchestrator.Engine.Endpoints;
 using ClaudeOrchestrator.Engine.Tasks;
@@ -88,6 +89,8 @@ namespace ClaudeOrchestrator.Engine.Cleanup
             }
             finally
             {
+                // The board's file of this process: readers would skip it once the process is gone, but need not.
+                LiveBoard.Close();
                 ProcessEnding.End();
             }
         }

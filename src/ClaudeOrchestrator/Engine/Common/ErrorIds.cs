@@ -44,6 +44,13 @@ namespace ClaudeOrchestrator.Engine.Common
 
         /// <summary>-Checkout Overlay where no overlay can be mounted (an engine elsewhere, a swarm, a kernel or engine that refuses).</summary>
         public const string CheckoutUnavailable = "CheckoutUnavailable";
+
+        /// <summary>-StopAtBudget for a task without a total budget (-MaxTotalBudgetUsd or agent.max_total_budget_usd).</summary>
+        public const string BudgetMissing = "BudgetMissing";
+
+        /// <summary>Watch-ClaudeTask without an interactive console to draw in (use -Once).</summary>
+        public const string BoardNeedsConsole = "BoardNeedsConsole";
+        public const string BoardSinceInvalid = "BoardSinceInvalid";
         public const string BranchNameInvalid = "BranchNameInvalid";
         public const string BranchExists = "BranchExists";
         public const string WorkNotSaved = "WorkNotSaved";
@@ -84,7 +91,7 @@ namespace ClaudeOrchestrator.Engine.Common
             ProjectProfileInvalid, ProjectPathRefused, NetworkRefused, DescriptionEmpty, DescriptionTooLong, EnvironmentNameInvalid,
             GitNotFound, IsolationUnavailable, IsolationNoCommits, IsolationProjectUntracked, BranchNameInvalid, BranchExists,
             SwarmUnavailable, TaskNotFound, TaskRunning, ResumeUnavailable, AgentOptionsUnsupported, AllowHostInvalid, SwarmEgressUnavailable,
-            GatewayUnavailable, CheckoutUnavailable,
+            GatewayUnavailable, CheckoutUnavailable, BudgetMissing,
         };
 
         public static bool IsRefusal(string errorId) => errorId != null && Refusals.Contains(errorId);

@@ -137,7 +137,8 @@ namespace ClaudeOrchestrator.Engine.Git
         /// unit in history). Refuses a dirty tree or a detached HEAD; a conflict is aborted, so
         /// the repository is as it was. Returns the merge commit.
         /// </summary>
-        public static string Merge(ClaudeTask task)
+        /// <param name="squash">One commit of the branch's changes, with the task's summary as its message, instead of a merge commit.</param>
+        public static string Merge(ClaudeTask task, bool squash = false)
         {
             RequireBranch(task);
             var tip = RequireTip(task);
@@ -163,8 +164,27 @@ namespace ClaudeOrchestrator.Engine.Git
                     $"{repo} has {count} file(s) with uncommitted changes; commit or stash them before merging task {task.TaskId}. Nothing was changed.", task);
             }
 
-            var message = $"Merge task {task.TaskId} ({task.Branch})" + (string.IsNullOrEmpty(task.Summary) ? string.Empty : ": " + task.Summary);
-            var merge = GitCli.Run(repo, "merge", "--no-ff", "--no-edit", "-m", message, tip);
+            var message = squash
+                ? (string.IsNullOrEmpty(task.Summary) ? $"Task {task.TaskId}" : task.Summary) + $"\n\nThe work of task {task.TaskId} (branch {task.Branch}), squashed.\n"
+                : $"Merge task {task.TaskId} ({task.Branch})" + (string.IsNullOrEmpty(task.Summary) ? string.Empty : ": " + task.Summary);
+            var merge = squash
+                ? GitCli.Run(repo, "merge", "--squash", "-q", tip)
+                : GitCli.Run(repo, "merge", "--no-ff", "--no-edit", "-m", message, tip);
+            if (merge.Ok && squash)
+            {
+                // Nothing staged: the branch's changes are already in (merged before); no empty commit.
+                if (!GitCli.Run(repo, "diff", "--cached", "--quiet").Ok)
+                {
+                    var commit = GitCli.Run(repo, new[] { "commit", "-q", "-F", "-" }, null, message);
+                    if (!commit.Ok)
+                    {
+                        GitCli.Run(repo, "reset", "-q", "--merge");
+                        throw new OrchestratorException(ErrorIds.MergeFailed, ErrorCategory.InvalidOperation,
+                            $"git commit of task {task.TaskId}'s squashed changes into '{head.Line}' failed, and the repository is as it was: {GitCli.FirstLines(commit.Stderr + "\n" + commit.Stdout)}", task);
+                    }
+                }
+            }
+
             if (merge.Ok)
             {
                 return GitCli.Run(repo, "rev-parse", "HEAD").Line;
@@ -175,6 +195,11 @@ namespace ClaudeOrchestrator.Engine.Git
             if (File.Exists(Path.Combine(GitCli.Run(repo, "rev-parse", "--absolute-git-dir").Line, "MERGE_HEAD")))
             {
                 GitCli.Run(repo, "merge", "--abort");
+            }
+            else if (squash)
+            {
+                // A squash leaves no MERGE_HEAD to abort: back to HEAD, over a tree that was clean.
+                GitCli.Run(repo, "reset", "-q", "--merge");
             }
 
             if (conflicted.Count > 0)

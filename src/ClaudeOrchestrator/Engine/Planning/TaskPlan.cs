@@ -80,5 +80,11 @@ namespace ClaudeOrchestrator.Engine.Planning
 
         /// <summary>The fan-out's shared limit, lowered while the API pushes back; null for a task on its own.</summary>
         public TaskThrottle Throttle { get; set; }
+
+        /// <summary>The total the tasks of one Start-ClaudeTask may spend (-MaxTotalBudgetUsd, or the profile's agent.max_total_budget_usd); null for none.</summary>
+        public double? MaxTotalBudgetUsd { get; set; }
+
+        /// <summary>What the tasks of one Start-ClaudeTask have spent, and whether another may start; null for a task on its own.</summary>
+        public FanOutBudget Budget { get; set; }
     }
 }

@@ -117,6 +117,7 @@ namespace ClaudeOrchestrator.Engine.Planning
                 Engine = engine,
                 Workspace = request.Workspace ?? profile?.Workspace ?? WorkspaceTransfer.Auto,
                 Checkout = request.Checkout ?? profile?.Checkout ?? CheckoutMethod.Auto,
+                MaxTotalBudgetUsd = request.MaxTotalBudgetUsd ?? profile?.MaxTotalBudgetUsd,
                 Backend = (request.Swarm ?? profile?.Swarm ?? false) ? ClaudeTaskBackend.SwarmService : ClaudeTaskBackend.Container,
                 Placement = profile?.Placement ?? Array.Empty<string>(),
                 Timeout = request.Timeout ?? profile?.Timeout,

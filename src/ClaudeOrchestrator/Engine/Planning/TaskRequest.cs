@@ -27,6 +27,7 @@ namespace ClaudeOrchestrator.Engine.Planning
         public string Model { get; set; }
         public int? MaxTurns { get; set; }
         public double? MaxBudgetUsd { get; set; }
+        public double? MaxTotalBudgetUsd { get; set; }
         public string[] AllowedTools { get; set; }
         public string[] DisallowedTools { get; set; }
         public string AppendSystemPrompt { get; set; }

@@ -26,7 +26,7 @@ namespace ClaudeOrchestrator.Engine.Projects
         private static readonly Regex VariableName = new Regex(@"^[A-Za-z_][A-Za-z0-9_]*$", RegexOptions.CultureInvariant);
         private static readonly Regex NetworkName = new Regex(@"^[A-Za-z0-9][A-Za-z0-9_.-]*$", RegexOptions.CultureInvariant);
         private static readonly string[] TopLevelFields = { "name", "local_path", "docker", "environment", "timeout", "isolation", "checkout", "branch_prefix", "agent" };
-        private static readonly string[] AgentFields = { "model", "max_turns", "max_budget_usd", "allowed_tools", "disallowed_tools", "append_system_prompt" };
+        private static readonly string[] AgentFields = { "model", "max_turns", "max_budget_usd", "max_total_budget_usd", "allowed_tools", "disallowed_tools", "append_system_prompt" };
         private static readonly string[] DockerFields = { "image", "memory", "cpus", "network_mode", "allow_hosts", "engine", "selinux_relabel", "workspace", "swarm", "placement" };
 
         public static string Directory => ModulePaths.ProfilesDirectory;
@@ -219,6 +219,7 @@ namespace ClaudeOrchestrator.Engine.Projects
                 project.Model = Scalar(agent, "model", "agent.model");
                 project.MaxTurns = Checked("agent.max_turns", Scalar(agent, "max_turns", "agent.max_turns"), ClaudeCliOptions.ParseMaxTurns);
                 project.MaxBudgetUsd = Checked("agent.max_budget_usd", Scalar(agent, "max_budget_usd", "agent.max_budget_usd"), ClaudeCliOptions.ParseBudget);
+                project.MaxTotalBudgetUsd = Checked("agent.max_total_budget_usd", Scalar(agent, "max_total_budget_usd", "agent.max_total_budget_usd"), ClaudeCliOptions.ParseBudget);
                 project.AllowedTools = Tools(agent, "allowed_tools");
                 project.DisallowedTools = Tools(agent, "disallowed_tools");
                 project.AppendSystemPrompt = Scalar(agent, "append_system_prompt", "agent.append_system_prompt");

@@ -187,6 +187,26 @@ namespace ClaudeOrchestrator.Engine.Records
                 .ToList();
         }
 
+        /// <summary>
+        /// Records written at or after <paramref name="sinceUtc"/> (a task's record is written as
+        /// it starts and as it ends), and those named in <paramref name="also"/>, newest first;
+        /// the others are not read.
+        /// </summary>
+        public static IEnumerable<ClaudeTask> WrittenSince(DateTime sinceUtc, ICollection<string> also)
+        {
+            if (!Directory.Exists(Root))
+            {
+                return Enumerable.Empty<ClaudeTask>();
+            }
+
+            return Directory.EnumerateDirectories(Root)
+                .Where(d => also.Contains(Path.GetFileName(d)) || File.GetLastWriteTimeUtc(Path.Combine(d, RecordName)) >= sinceUtc)
+                .Select(d => Load(Path.GetFileName(d)))
+                .Where(t => t != null)
+                .OrderByDescending(t => t.StartTime)
+                .ToList();
+        }
+
         public static void Delete(string taskId)
         {
             var directory = DirectoryFor(taskId);

@@ -14,6 +14,7 @@ using ClaudeOrchestrator.Engine.Planning;
 using ClaudeOrchestrator.Engine.Tracking;
 using ClaudeOrchestrator.Engine.Workspaces;
 using ClaudeOrchestrator.Engine.Egress;
+using ClaudeOrchestrator.Engine.Live;
 using ClaudeOrchestrator.Engine.Records;
 
 namespace ClaudeOrchestrator.Engine.Tasks
@@ -40,6 +41,56 @@ namespace ClaudeOrchestrator.Engine.Tasks
 
         public static async Task<ClaudeTaskResult> RunAsync(TaskPlan spec, ITaskObserver observer, CancellationToken cancel)
         {
+            // A fan-out whose budget is spent starts nothing of it; else it is on the board from here until its work is saved.
+            var live = new LiveTask(spec.TaskId, spec.ProjectName, spec.Branch);
+            if (spec.Budget != null && !spec.Budget.TryStart(live))
+            {
+                return NotStarted(spec, observer);
+            }
+
+            LiveBoard.Add(live);
+
+            ClaudeTaskResult result = null;
+            try
+            {
+                result = await RunWithWarningAsync(spec, observer, live, cancel).ConfigureAwait(false);
+                return result;
+            }
+            finally
+            {
+                LiveBoard.Remove(live);
+                spec.Budget?.Ended(live, result != null ? result.CostUsd : live.Cost(out _));
+            }
+        }
+
+        /// <summary>The result of a task its fan-out's budget kept from starting: nothing of it was made.</summary>
+        private static ClaudeTaskResult NotStarted(TaskPlan spec, ITaskObserver observer)
+        {
+            var why = spec.Budget.Describe();
+            if (spec.Budget.TellOnce())
+            {
+                observer.Warning(char.ToUpperInvariant(why[0]) + why.Substring(1) + "; the tasks not started yet come back with the status NotStarted" +
+                                 (spec.Budget.StopAtBudget ? ", and the running ones are stopped (-StopAtBudget), their work saved." : "; the running ones go on (-StopAtBudget stops them)."));
+            }
+
+            var now = DateTime.Now;
+            return new ClaudeTaskResult
+            {
+                TaskId = spec.TaskId,
+                Project = spec.ProjectName,
+                Path = spec.ProjectPath,
+                Image = spec.Image,
+                Workspace = spec.Workspace,
+                Status = ClaudeTaskStatus.NotStarted,
+                Reason = $"Not started: {why}.",
+                Work = ClaudeTaskWork.NoChanges,
+                StartTime = now,
+                EndTime = now,
+            };
+        }
+
+        private static async Task<ClaudeTaskResult> RunWithWarningAsync(TaskPlan spec, ITaskObserver observer, LiveTask live, CancellationToken cancel)
+        {
             // The count of the user's uncommitted files arrives while the task starts; its warning
             // is out before the result.
             var repository = spec.Repository;
@@ -52,7 +103,7 @@ namespace ClaudeOrchestrator.Engine.Tasks
             }, TaskScheduler.Default);
             try
             {
-                return await RunTaskAsync(spec, observer, cancel).ConfigureAwait(false);
+                return await RunTaskAsync(spec, observer, live, cancel).ConfigureAwait(false);
             }
             finally
             {
@@ -60,7 +111,7 @@ namespace ClaudeOrchestrator.Engine.Tasks
             }
         }
 
-        private static async Task<ClaudeTaskResult> RunTaskAsync(TaskPlan spec, ITaskObserver observer, CancellationToken cancel)
+        private static async Task<ClaudeTaskResult> RunTaskAsync(TaskPlan spec, ITaskObserver observer, LiveTask live, CancellationToken cancel)
         {
             var connection = await DockerConnection.ReachAsync(spec.Engine, cancel).ConfigureAwait(false);
             observer.Debug(connection.Description);
@@ -127,6 +178,8 @@ namespace ClaudeOrchestrator.Engine.Tasks
                 {
                     result.Attempts = attempt;
                     var activity = new AgentActivity();
+                    live.BeginAttempt(attempt, activity, result.CostUsd);
+                    live.Enter(LivePhase.Working);
                     containerGone = await backend.RunAsync(new Attempt
                     {
                         Connection = connection,
@@ -139,10 +192,13 @@ namespace ClaudeOrchestrator.Engine.Tasks
                         Result = result,
                         Activity = activity,
                     }, cancel).ConfigureAwait(false);
-                    if (!AgentReport.IsRetryable(result.ErrorKind) || attempt >= spec.MaxAttempts || !containerGone)
+                    live.EndAttempt(result.CostUsd);
+                    if (!AgentReport.IsRetryable(result.ErrorKind) || attempt >= spec.MaxAttempts || !containerGone || spec.Budget?.Stopped == true)
                     {
                         break;
                     }
+
+                    live.Enter(LivePhase.Waiting);
 
                     // The API asked us to slow down: the whole fan-out does, and this task waits its turn again.
                     var delay = RetryDelay(spec.RetryDelay, attempt);
@@ -189,6 +245,7 @@ namespace ClaudeOrchestrator.Engine.Tasks
                 }
 
                 // After the container is gone, before anyone sees the result: the work goes into the branch.
+                live.Enter(LivePhase.Saving);
                 HaltPoint.Reached(HaltPoint.Steps.AgentEnded);
                 var save = await session.FinishAsync(result, containerGone, session.StopReason ?? AttemptOutcome.ReasonFor(result)).ConfigureAwait(false);
                 ApplySave(result, session, save, observer);

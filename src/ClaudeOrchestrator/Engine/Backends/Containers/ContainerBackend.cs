@@ -160,7 +160,7 @@ namespace ClaudeOrchestrator.Engine.Backends.Containers
                 var cleanupClock = Stopwatch.StartNew();
                 var gone = false;
                 using (var timeout = new CancellationTokenSource())
-                using (var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel, tracked.StopRequested, timeout.Token))
+                using (var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel, tracked.StopRequested, timeout.Token, spec.Budget?.StopRequested ?? CancellationToken.None))
                 using (var lifecycle = ContainerLifecycleWatch.Start(connection, id))
                 {
                     try

@@ -182,7 +182,7 @@ namespace ClaudeOrchestrator.Engine.Backends.Swarm
             using (var output = new ServiceResult(nonce, workspace.PartsDirectory))
             using (var logsDone = new CancellationTokenSource())
             using (var timeout = new CancellationTokenSource())
-            using (var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel, service.StopRequested, timeout.Token))
+            using (var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel, service.StopRequested, timeout.Token, spec.Budget?.StopRequested ?? CancellationToken.None))
             {
                 reader.Divert = output.Take;
                 Task pump;
