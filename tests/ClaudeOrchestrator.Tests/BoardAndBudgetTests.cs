@@ -96,14 +96,17 @@ public class BoardAndBudgetTests : TaskTestBase
             File.WriteAllText(Path.Combine(profiles.FullName, "budgeted.yaml"),
                 $"local_path: {Project.FullName}\ndocker:\n  image: {Image}\nagent:\n  max_total_budget_usd: 0.5\n");
             var r = Session.Invoke($"$env:CLAUDE_PROJECTS_DIR = '{profiles.FullName}'; try {{ " +
-                "1..4 | ForEach-Object { Get-ClaudeProject budgeted } | " +
-                "Start-ClaudeTask -Description 'spend 6 20000 1' -Network none -ThrottleLimit 2 -AsJob | Receive-Job -Wait -AutoRemoveJob } finally { $env:CLAUDE_PROJECTS_DIR = $null }");
+                "1..4 | ForEach-Object { [pscustomobject]@{ Project = 'budgeted'; Description = 'spend 6 20000 1' } } | " +
+                "Start-ClaudeTask -Network none -ThrottleLimit 2 -AsJob | Receive-Job -Wait -AutoRemoveJob } finally { $env:CLAUDE_PROJECTS_DIR = $null }");
             var results = r.Output.Select(o => o.BaseObject).OfType<ClaudeTaskResult>().ToList();
             Assert.Equal(4, results.Count);
             Assert.Equal(2, results.Count(t => t.Status == ClaudeTaskStatus.Succeeded));
             var notStarted = results.Where(t => t.Status == ClaudeTaskStatus.NotStarted).ToList();
             Assert.Equal(2, notStarted.Count);
             Assert.All(notStarted, t => Assert.StartsWith("Not started: the fan-out's budget of $0.50", t.Reason));
+            // Objects naming a profile by its Project property ran with it (its path, its image).
+            Assert.All(results, t => Assert.Equal("budgeted", t.Project));
+            Assert.All(results.Where(t => t.Status == ClaudeTaskStatus.Succeeded), t => Assert.Equal(Project.FullName, t.Path));
         }
         finally
         {

@@ -36,6 +36,14 @@ namespace ClaudeOrchestrator.Commands
         [Parameter(ParameterSetName = PathSet, ValueFromPipeline = true, DontShow = true)]
         public ClaudeProject InputProfile { get; set; }
 
+        /// <summary>
+        /// The piped object as it came. PowerShell binds piped objects in the default parameter set
+        /// first, so an object with Project and Description properties (a CSV row, a hashtable cast
+        /// to an object) arrives here with -Path holding its text; its Project names the profile.
+        /// </summary>
+        [Parameter(ParameterSetName = PathSet, ValueFromPipeline = true, DontShow = true)]
+        public PSObject InputObject { get; set; }
+
         [Parameter(ParameterSetName = ProjectSet, Mandatory = true, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
         [ArgumentCompleter(typeof(ProjectNameCompleter))]
@@ -339,12 +347,14 @@ namespace ClaudeOrchestrator.Commands
         }
 
         /// <summary>The plan, from the parameters, the project's profile and the defaults; or the refusal.</summary>
-        private TaskPlan BuildSpec() =>
-            new TaskPlanner(MachinePlanSources.Instance, WriteVerbose, WriteWarning).Plan(new TaskRequest
+        private TaskPlan BuildSpec()
+        {
+            var piped = PipedProjectName();
+            return new TaskPlanner(MachinePlanSources.Instance, WriteVerbose, WriteWarning).Plan(new TaskRequest
             {
-                Path = ParameterSetName == PathSet ? Path : null,
-                ProfileName = ParameterSetName == ProjectSet ? Project : InputProfile?.Name,
-                ByProjectName = ParameterSetName == ProjectSet,
+                Path = ParameterSetName == PathSet && piped == null ? Path : null,
+                ProfileName = ParameterSetName == ProjectSet ? Project : InputProfile?.Name ?? piped,
+                ByProjectName = ParameterSetName == ProjectSet || piped != null,
                 ResumeTaskId = ParameterSetName == ResumeSet ? TaskId : null,
                 Description = Description,
                 Model = Model,
@@ -377,6 +387,21 @@ namespace ClaudeOrchestrator.Commands
                 RunspaceId = Runspace.DefaultRunspace?.InstanceId ?? Guid.Empty,
                 CurrentDirectory = SessionState.Path.CurrentFileSystemLocation.ProviderPath,
             }, ResolveFileSystemPath);
+        }
+
+        /// <summary>The profile a piped object names by its Project property, when it names no path (a result or record names both: its path wins).</summary>
+        private string PipedProjectName()
+        {
+            if (ParameterSetName != PathSet || InputProfile != null || InputObject == null ||
+                InputObject.BaseObject is string || InputObject.BaseObject is System.IO.FileSystemInfo ||
+                new[] { "Path", "FullName", "ProjectPath" }.Any(name => InputObject.Properties[name] != null))
+            {
+                return null;
+            }
+
+            var project = InputObject.Properties["Project"]?.Value?.ToString();
+            return string.IsNullOrEmpty(project) ? null : project;
+        }
 
         private bool IsBound(string parameter) => MyInvocation.BoundParameters.ContainsKey(parameter);
 

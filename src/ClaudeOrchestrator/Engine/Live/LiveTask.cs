@@ -86,7 +86,8 @@ namespace ClaudeOrchestrator.Engine.Live
                 var running = _activity?.CostSoFar(out estimated);
                 if (running == null)
                 {
-                    estimated = _activity != null && _activity.SawEvents;
+                    // Nothing known of the running attempt (no event yet, or a model without a price): what earlier ones reported.
+                    estimated = false;
                     return _priorCost;
                 }
 
