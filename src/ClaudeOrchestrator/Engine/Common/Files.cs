@@ -6,6 +6,19 @@ namespace ClaudeOrchestrator.Engine.Common
     /// <summary>File operations the module needs in several places, each safe against what an agent may leave behind.</summary>
     internal static class Files
     {
+        /// <summary>Puts a file written aside in place of <paramref name="target"/> by a rename: a reader sees the old whole file or the new one.</summary>
+        public static void MoveReplacing(string temporary, string target)
+        {
+            if (File.Exists(target))
+            {
+                File.Replace(temporary, target, null);
+            }
+            else
+            {
+                File.Move(temporary, target);
+            }
+        }
+
         /// <summary>Deletes a file; one that is gone or cannot be deleted now is left to a later sweep.</summary>
         public static void TryDelete(string path)
         {

@@ -51,9 +51,6 @@ namespace ClaudeOrchestrator.Engine.Live
             }
         }
 
-        /// <summary>This process's running tasks.</summary>
-        public static IReadOnlyList<LiveTask> Running => Tasks.Values.ToList();
-
         /// <summary>One tick: the file says what this process runs now; unchanged content is not written again.</summary>
         internal static void Publish()
         {
@@ -68,34 +65,18 @@ namespace ClaudeOrchestrator.Engine.Live
                 if (_writtenPath != null && !string.Equals(_writtenPath, target, StringComparison.Ordinal))
                 {
                     // The state directory moved (XDG_STATE_HOME changed): the old file goes.
-                    Delete(_writtenPath);
-                    _writtenPath = null;
-                    _writtenContent = null;
+                    Forget();
                 }
 
                 var tasks = Tasks.Values.Select(t => t.Snapshot()).OrderBy(t => t.StartTime).ToList();
                 if (tasks.Count == 0)
                 {
-                    if (_writtenPath != null)
-                    {
-                        Delete(_writtenPath);
-                        _writtenPath = null;
-                        _writtenContent = null;
-                    }
-
+                    Forget();
                     return;
                 }
 
-                var content = JsonSerializer.Serialize(new LiveFile
-                {
-                    ProcessId = SessionIdentity.ProcessId,
-                    HostName = SessionIdentity.HostName,
-                    Written = DateTime.UtcNow,
-                    Tasks = tasks,
-                }, Json);
-                // The time written changes each tick; compare what the tasks say.
-                var said = JsonSerializer.Serialize(tasks, Json);
-                if (string.Equals(said, _writtenContent, StringComparison.Ordinal) && File.Exists(target))
+                var content = JsonSerializer.Serialize(new LiveFile { ProcessId = SessionIdentity.ProcessId, HostName = SessionIdentity.HostName, Tasks = tasks }, Json);
+                if (string.Equals(content, _writtenContent, StringComparison.Ordinal) && File.Exists(target))
                 {
                     return;
                 }
@@ -103,17 +84,9 @@ namespace ClaudeOrchestrator.Engine.Live
                 System.IO.Directory.CreateDirectory(Directory);
                 var temporary = target + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + ".tmp";
                 File.WriteAllText(temporary, content);
-                if (File.Exists(target))
-                {
-                    File.Replace(temporary, target, null);
-                }
-                else
-                {
-                    File.Move(temporary, target);
-                }
-
+                Files.MoveReplacing(temporary, target);
                 _writtenPath = target;
-                _writtenContent = said;
+                _writtenContent = content;
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
             {
@@ -130,12 +103,18 @@ namespace ClaudeOrchestrator.Engine.Live
         {
             lock (WriteGate)
             {
-                if (_writtenPath != null)
-                {
-                    Delete(_writtenPath);
-                    _writtenPath = null;
-                    _writtenContent = null;
-                }
+                Forget();
+            }
+        }
+
+        /// <summary>Under the gate: the file written last goes.</summary>
+        private static void Forget()
+        {
+            if (_writtenPath != null)
+            {
+                Files.TryDelete(_writtenPath);
+                _writtenPath = null;
+                _writtenContent = null;
             }
         }
 
@@ -163,7 +142,7 @@ namespace ClaudeOrchestrator.Engine.Live
 
                 if (OwnerLiveness.NamesEndedProcess(name))
                 {
-                    Delete(file);
+                    Files.TryDelete(file);
                     continue;
                 }
 
@@ -187,22 +166,10 @@ namespace ClaudeOrchestrator.Engine.Live
             return found.Values.ToList();
         }
 
-        private static void Delete(string file)
-        {
-            try
-            {
-                File.Delete(file);
-            }
-            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
-            {
-            }
-        }
-
         private sealed class LiveFile
         {
             public int ProcessId { get; set; }
             public string HostName { get; set; }
-            public DateTime Written { get; set; }
             public List<LiveTaskState> Tasks { get; set; }
         }
     }

@@ -45,8 +45,6 @@ namespace ClaudeOrchestrator.Engine.Live
         public string Branch { get; }
         public DateTime StartTime { get; }
 
-        public LivePhase Phase { get { lock (_gate) { return _phase; } } }
-
         public void Enter(LivePhase phase)
         {
             lock (_gate)
@@ -55,11 +53,12 @@ namespace ClaudeOrchestrator.Engine.Live
             }
         }
 
-        /// <summary>An attempt begins; <paramref name="costBefore"/> is what earlier attempts reported.</summary>
+        /// <summary>An attempt begins (the task is Working); <paramref name="costBefore"/> is what earlier attempts reported.</summary>
         public void BeginAttempt(int attempt, AgentActivity activity, double? costBefore)
         {
             lock (_gate)
             {
+                _phase = LivePhase.Working;
                 _attempt = attempt;
                 _activity = activity;
                 _priorCost = costBefore;

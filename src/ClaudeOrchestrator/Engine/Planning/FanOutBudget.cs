@@ -35,8 +35,6 @@ namespace ClaudeOrchestrator.Engine.Planning
             _stopAtBudget = stopAtBudget;
         }
 
-        public double? Limit { get { lock (_gate) { return _limit; } } }
-
         public bool StopAtBudget => _stopAtBudget;
 
         /// <summary>Cancelled once the budget is reached with -StopAtBudget: every running task stops as on Ctrl+C.</summary>
@@ -53,17 +51,6 @@ namespace ClaudeOrchestrator.Engine.Planning
             }
 
             Check();
-        }
-
-        public double Spent
-        {
-            get
-            {
-                lock (_gate)
-                {
-                    return _ended + _running.Sum(t => t.Cost(out _) ?? 0);
-                }
-            }
         }
 
         /// <summary>Before anything of the task exists: false once the budget is spent, and the task never starts.</summary>
@@ -124,9 +111,12 @@ namespace ClaudeOrchestrator.Engine.Planning
             lock (_gate)
             {
                 return string.Format(CultureInfo.InvariantCulture, "the fan-out's budget of ${0:0.00##} (-MaxTotalBudgetUsd) was reached: ${1:0.0000} spent",
-                    _limit ?? 0, _reached ? _spentWhenReached : _ended + _running.Sum(t => t.Cost(out _) ?? 0));
+                    _limit ?? 0, _reached ? _spentWhenReached : SpentLocked());
             }
         }
+
+        /// <summary>Under the gate: what ended tasks reported and running ones have spent so far.</summary>
+        private double SpentLocked() => _ended + _running.Sum(t => t.Cost(out _) ?? 0);
 
         private void Check()
         {
@@ -138,7 +128,7 @@ namespace ClaudeOrchestrator.Engine.Planning
                     return;
                 }
 
-                var spent = _ended + _running.Sum(t => t.Cost(out _) ?? 0);
+                var spent = SpentLocked();
                 if (spent < _limit.Value)
                 {
                     return;

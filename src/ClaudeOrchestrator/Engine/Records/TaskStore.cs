@@ -144,14 +144,7 @@ namespace ClaudeOrchestrator.Engine.Records
             var target = Path.Combine(directory, RecordName);
             var temporary = $"{target}.{SessionIdentity.ProcessId}-{SessionIdentity.ProcessStartTicks}-{Guid.NewGuid().ToString("N").Substring(0, 8)}{TemporarySuffix}";
             File.WriteAllBytes(temporary, JsonSerializer.SerializeToUtf8Bytes(task, Json));
-            if (File.Exists(target))
-            {
-                File.Replace(temporary, target, null);
-            }
-            else
-            {
-                File.Move(temporary, target);
-            }
+            Files.MoveReplacing(temporary, target);
         }
 
         public static ClaudeTask Load(string taskId)

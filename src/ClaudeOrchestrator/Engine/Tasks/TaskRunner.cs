@@ -179,7 +179,6 @@ namespace ClaudeOrchestrator.Engine.Tasks
                     result.Attempts = attempt;
                     var activity = new AgentActivity();
                     live.BeginAttempt(attempt, activity, result.CostUsd);
-                    live.Enter(LivePhase.Working);
                     containerGone = await backend.RunAsync(new Attempt
                     {
                         Connection = connection,
