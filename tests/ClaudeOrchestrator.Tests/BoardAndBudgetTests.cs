@@ -288,16 +288,22 @@ public class TaskBoardViewTests
             var task = new { TaskId = "deadbeef", Project = "p", Branch = "claude/deadbeef", StartTime = DateTime.UtcNow, Phase = "Working", Attempt = 1, Turns = 3 };
             var dead = Path.Combine(LiveBoard.Directory, $"{HostProcess.DeadPid()}-{DateTime.UtcNow.Ticks}-live.json");
             File.WriteAllText(dead, JsonSerializer.Serialize(new { ProcessId = 1, Tasks = new[] { task } }));
-            var alive = System.Diagnostics.Process.GetCurrentProcess();
+            // What a process killed between writing aside and renaming leaves.
+            var halfWritten = dead + ".tmp";
+            File.WriteAllText(halfWritten, "{\"Tasks\":[");
             var parent = Path.Combine(LiveBoard.Directory, $"1-{System.Diagnostics.Process.GetProcessById(1).StartTime.ToUniversalTime().Ticks}-live.json");
             File.WriteAllText(parent, JsonSerializer.Serialize(new { ProcessId = 1, Tasks = new[] { new { TaskId = "alive001", Project = "p", Branch = "b", StartTime = DateTime.UtcNow, Phase = "Starting", Attempt = 0 } } }));
+
+            // A live process's file being written is neither read nor deleted.
+            File.WriteAllText(parent + ".tmp", "{\"Tasks\":[");
 
             var read = LiveBoard.ReadAll();
             Assert.DoesNotContain(read, t => t.TaskId == "deadbeef");
             Assert.Contains(read, t => t.TaskId == "alive001" && t.Phase == "Starting");
             Assert.False(File.Exists(dead));
+            Assert.False(File.Exists(halfWritten));
             Assert.True(File.Exists(parent));
-            GC.KeepAlive(alive);
+            Assert.True(File.Exists(parent + ".tmp"));
         }
         finally
         {

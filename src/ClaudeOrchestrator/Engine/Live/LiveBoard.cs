@@ -14,7 +14,8 @@ namespace ClaudeOrchestrator.Engine.Live
     /// that runs tasks keeps one file, state/live/&lt;pid&gt;-&lt;start ticks&gt;-live.json, rewritten
     /// (written aside, then renamed over) at most once a second while it has tasks and deleted
     /// when it has none. No descriptor stays open, whatever the number of tasks; a reader takes
-    /// the files of processes still alive and deletes those of processes that ended.
+    /// the files of processes still alive and deletes those of processes that ended, with what
+    /// such a process left half written.
     /// </summary>
     internal static class LiveBoard
     {
@@ -82,7 +83,9 @@ namespace ClaudeOrchestrator.Engine.Live
                 }
 
                 System.IO.Directory.CreateDirectory(Directory);
-                var temporary = target + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + ".tmp";
+                // One writer per process (the gate), so the name aside is this process's own: a kill
+                // between the write and the rename leaves it for a reader to delete, as it does the file.
+                var temporary = target + ".tmp";
                 File.WriteAllText(temporary, content);
                 Files.MoveReplacing(temporary, target);
                 _writtenPath = target;
@@ -132,10 +135,10 @@ namespace ClaudeOrchestrator.Engine.Live
                 return found.Values.ToList();
             }
 
-            foreach (var file in System.IO.Directory.EnumerateFiles(Directory, "*" + Suffix))
+            foreach (var file in System.IO.Directory.EnumerateFiles(Directory, "*" + Suffix + "*"))
             {
                 var name = Path.GetFileName(file);
-                if (name == FileName)
+                if (name.StartsWith(FileName, StringComparison.Ordinal))
                 {
                     continue;
                 }
@@ -143,6 +146,12 @@ namespace ClaudeOrchestrator.Engine.Live
                 if (OwnerLiveness.NamesEndedProcess(name))
                 {
                     Files.TryDelete(file);
+                    continue;
+                }
+
+                if (!name.EndsWith(Suffix, StringComparison.Ordinal))
+                {
+                    // Another live process's file being written.
                     continue;
                 }
 
